@@ -1,0 +1,3 @@
+module github.com/licensectl/licensectl
+
+go 1.26.8

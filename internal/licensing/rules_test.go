@@ -1,0 +1,90 @@
+package licensing
+
+import "testing"
+
+func TestMaintenancePrice(t *testing.T) {
+	for _, c := range []struct{ price, want int64 }{
+		{29900, 6000}, {11999, 2400}, {4999, 1000}, {14999, 3000}, {22999, 4600}, {0, 0}, {249, 0}, {250, 100}, {100000, 20000},
+	} {
+		if got := MaintenancePrice(c.price); got != c.want {
+			t.Errorf("MaintenancePrice(%d) = %d, want %d", c.price, got, c.want)
+		}
+	}
+}
+
+func TestNormalizeEmail(t *testing.T) {
+	good := map[string]string{"A@Example.com": "a@example.com", " b@x.io ": "b@x.io"}
+	for in, want := range good {
+		if got, err := NormalizeEmail(in); err != nil || got != want {
+			t.Errorf("NormalizeEmail(%q) = %q, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"", "nobody", "a@b@c", "Name <a@b.c>", "a\x00@b.c", "a\n@b.c"} {
+		if _, err := NormalizeEmail(in); ErrorCode(err) != EINVALID {
+			t.Errorf("NormalizeEmail(%q) err = %v", in, err)
+		}
+	}
+}
+
+func TestPriceLinesBillingRule(t *testing.T) {
+	cat := map[string]Product{}
+	for _, p := range DefaultCatalog() {
+		cat[p.SKU] = p
+	}
+	find := func(s string) (*Product, error) {
+		if p, ok := cat[s]; ok {
+			return &p, nil
+		}
+		return nil, Errorf(ENOTFOUND, "unknown product %s", s)
+	}
+	none := func(string) (string, error) { return "", nil }
+	annual := func(string) (string, error) { return BillingAnnual, nil }
+
+	req := BuyRequest{Lines: []BuyLine{{Product: "mbs-server", Quantity: 3, PremiumSupport: true, Onboarding: true}}}
+	if _, _, _, err := PriceLines(req, find, none); ErrorCode(err) != EINVALID {
+		t.Fatalf("first purchase without billing: %v", err)
+	}
+	req.Lines[0].Billing = BillingMonthly
+	if _, _, _, err := PriceLines(req, find, annual); ErrorCode(err) != ECONFLICT {
+		t.Fatalf("other mode than fixed: %v", err)
+	}
+	items, terms, total, err := PriceLines(req, find, none)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 3 x 9.99 + 3 x 9.99 premium support + 199.00 onboarding
+	if want := int64(3*999 + 3*999 + 19900); total != want || len(items) != 3 || terms[0] != BillingMonthly {
+		t.Fatalf("total %d items %d terms %v; want %d", total, len(items), terms, want)
+	}
+	req.Lines[0].Billing = ""
+	if _, terms, _, err := PriceLines(req, find, annual); err != nil || terms[0] != BillingAnnual {
+		t.Fatalf("reuse fixed mode: %v %v", terms, err)
+	}
+	perp := BuyRequest{Lines: []BuyLine{{Product: "backup-ultimate", Quantity: 1, Billing: BillingAnnual}}}
+	if _, _, _, err := PriceLines(perp, find, none); ErrorCode(err) != EINVALID {
+		t.Fatalf("billing on lifetime product: %v", err)
+	}
+}
+
+func TestBuyRequestNormalize(t *testing.T) {
+	for _, q := range []int{0, -1, MaxQuantity + 1} {
+		r := BuyRequest{Lines: []BuyLine{{Product: "backup-desktop", Quantity: q}}}
+		if err := r.Normalize(); ErrorCode(err) != EINVALID {
+			t.Errorf("quantity %d: %v", q, err)
+		}
+	}
+	r := BuyRequest{Lines: []BuyLine{{Product: " Backup-Desktop ", Quantity: MaxQuantity}}}
+	if err := r.Normalize(); err != nil || r.Lines[0].Product != "backup-desktop" {
+		t.Errorf("normalize: %v %+v", err, r)
+	}
+}
+
+func TestParseSort(t *testing.T) {
+	got, err := ParseSort("product,-expires_at")
+	if err != nil || len(got) != 2 || got[1] != (SortField{"expires_at", true}) {
+		t.Fatalf("ParseSort = %v, %v", got, err)
+	}
+	if _, err := ParseSort("price; drop table"); ErrorCode(err) != EINVALID {
+		t.Fatalf("bad field accepted: %v", err)
+	}
+}
