@@ -1,0 +1,161 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"github.com/licensectl/licensectl/internal/licensing"
+)
+
+// Config is the resolved configuration of one invocation. Every field is a
+// flag, a LICENSECTL_* environment variable and a config file key, with that
+// precedence: flag > environment > file > default.
+type Config struct {
+	File      string // the config file that was read, if any
+	Backend   string // local | http
+	DB        string // SQLite path (or, later, a postgres:// URL)
+	APIURL    string
+	Token     string
+	Account   string
+	Output    string
+	NoColor   bool
+	Quiet     bool
+	Yes       bool
+	NoHeaders bool
+}
+
+// configKeys maps config keys to the persistent flags that set them.
+func configKeys() map[string]string {
+	return map[string]string{
+		"backend":    "backend",
+		"db":         "db",
+		"api.url":    "api-url",
+		"api.token":  "token",
+		"account":    "account",
+		"output":     "output",
+		"no-color":   "no-color",
+		"quiet":      "quiet",
+		"yes":        "yes",
+		"no-headers": "no-headers",
+	}
+}
+
+// loadConfig resolves the configuration from flags, environment and the config
+// file, with one viper instance for this invocation.
+func loadConfig(flags *pflag.FlagSet) (*Config, error) {
+	v := viper.New()
+	v.SetEnvPrefix("LICENSECTL")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_", "-", "_"))
+	v.AutomaticEnv()
+	for key, flag := range configKeys() {
+		if f := flags.Lookup(flag); f != nil {
+			if err := v.BindPFlag(key, f); err != nil {
+				return nil, err
+			}
+		}
+	}
+	v.SetDefault("backend", "local")
+
+	file, explicit := flagOrEnv(flags, "config", os.Getenv("LICENSECTL_CONFIG"))
+	if file == "" {
+		file = defaultConfigFile()
+	}
+	if file != "" {
+		v.SetConfigFile(file)
+		v.SetConfigType("yaml")
+		if err := v.ReadInConfig(); err != nil {
+			if !errors.Is(err, fs.ErrNotExist) || explicit {
+				return nil, licensing.Errorf(licensing.EINVALID, "config file %s: %v", file, oneLine(err))
+			}
+			file = ""
+		}
+	}
+
+	c := &Config{File: file, Backend: v.GetString("backend"), DB: v.GetString("db"),
+		APIURL: v.GetString("api.url"), Token: v.GetString("api.token"),
+		Account: v.GetString("account"), Output: v.GetString("output")}
+	for key, dst := range map[string]*bool{"no-color": &c.NoColor, "quiet": &c.Quiet, "yes": &c.Yes, "no-headers": &c.NoHeaders} {
+		b, err := parseBool(v.GetString(key))
+		if err != nil {
+			return nil, licensing.Errorf(licensing.EINVALID, "%s: %v", key, err)
+		}
+		*dst = b
+	}
+	if os.Getenv("NO_COLOR") != "" {
+		c.NoColor = true
+	}
+	switch c.Backend {
+	case "local":
+		if c.DB == "" {
+			c.DB = defaultDBPath()
+		}
+	case "http":
+	default:
+		return nil, licensing.Errorf(licensing.EINVALID, "invalid backend %q: want local or http", c.Backend)
+	}
+	return c, nil
+}
+
+func parseBool(s string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "0", "false", "no", "off":
+		return false, nil
+	case "1", "true", "yes", "on":
+		return true, nil
+	}
+	return false, fmt.Errorf("invalid boolean %q", s)
+}
+
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
+}
+
+func flagOrEnv(flags *pflag.FlagSet, name, env string) (string, bool) {
+	if f := flags.Lookup(name); f != nil && f.Changed {
+		return f.Value.String(), true
+	}
+	return env, env != ""
+}
+
+// defaultConfigFile is $XDG_CONFIG_HOME/licensectl/config.yaml or the OS
+// equivalent.
+func defaultConfigFile() string {
+	dir := os.Getenv("XDG_CONFIG_HOME")
+	if dir == "" {
+		var err error
+		if dir, err = os.UserConfigDir(); err != nil {
+			return ""
+		}
+	}
+	return filepath.Join(dir, "licensectl", "config.yaml")
+}
+
+// defaultDBPath is the store in the user's data directory:
+// $XDG_DATA_HOME/licensectl, ~/.local/share/licensectl, ~/Library/Application
+// Support/licensectl or %LocalAppData%\licensectl.
+func defaultDBPath() string {
+	dir := os.Getenv("XDG_DATA_HOME")
+	if dir == "" {
+		home := os.Getenv("HOME")
+		if home == "" {
+			home, _ = os.UserHomeDir()
+		}
+		switch runtime.GOOS {
+		case "windows":
+			dir = os.Getenv("LocalAppData")
+		case "darwin":
+			dir = filepath.Join(home, "Library", "Application Support")
+		default:
+			dir = filepath.Join(home, ".local", "share")
+		}
+	}
+	return filepath.Join(dir, "licensectl", "licensectl.db")
+}

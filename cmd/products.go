@@ -1,0 +1,159 @@
+package cmd
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/licensectl/licensectl/internal/licensing"
+	"github.com/licensectl/licensectl/internal/output"
+)
+
+func newProductsCmd(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{Use: "products", Short: "Show or import the product catalog"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "list",
+		Short: "List products with prices, maintenance prices and platforms",
+		Args:  noArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			svc, format, err := f.begin(c)
+			if err != nil {
+				return err
+			}
+			products, err := svc.ListProducts(c.Context())
+			if err != nil {
+				return err
+			}
+			return writeSlice(f, format, productColumns(), products)
+		},
+	}, &cobra.Command{
+		Use:   "import FILE.yaml",
+		Short: "Add or replace products from a YAML price list",
+		Long: `Add or replace catalog products from a YAML file: a list of products (or a
+"products:" key holding one) with the fields of ` + "`products list -o yaml`" + `.
+Products not in the file are kept. Maintenance prices are always 20% of the
+price, rounded to whole currency units. The file is checked completely before
+anything changes.`,
+		Example: "  licensectl products import prices.yaml",
+		Args:    exactArgs(1, "a YAML file"),
+		RunE: func(c *cobra.Command, args []string) error {
+			svc, _, err := f.begin(c)
+			if err != nil {
+				return err
+			}
+			products, err := readProductsYAML(args[0])
+			if err != nil {
+				return err
+			}
+			n, err := svc.ImportProducts(c.Context(), products)
+			if err != nil {
+				return err
+			}
+			f.info("Imported %d products from %s\n", n, args[0])
+			return nil
+		},
+	})
+	return cmd
+}
+
+func readProductsYAML(path string) ([]licensing.Product, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, licensing.Errorf(licensing.EINVALID, "cannot read %s: %v", path, unwrapPathError(err))
+	}
+	var list []licensing.Product
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&list); err != nil {
+		var wrapped struct {
+			Products []licensing.Product `yaml:"products"`
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err2 := dec.Decode(&wrapped); err2 != nil {
+			return nil, licensing.Errorf(licensing.EINVALID, "%s: %s", path, oneLine(err2))
+		}
+		list = wrapped.Products
+	}
+	if len(list) == 0 {
+		return nil, licensing.Errorf(licensing.EINVALID, "%s holds no products", path)
+	}
+	for i := range list {
+		if err := list[i].Validate(); err != nil {
+			return nil, licensing.Errorf(licensing.EINVALID, "%s: product %d: %s", path, i+1, licensing.ErrorMessage(err))
+		}
+	}
+	return list, nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func money(cents int64) string {
+	if cents == 0 {
+		return "-"
+	}
+	return "$" + licensing.FormatCents(cents)
+}
+
+func productColumns() []output.Column[licensing.Product] {
+	return []output.Column[licensing.Product]{
+		{Header: "SKU", Value: func(p licensing.Product) string { return p.SKU }},
+		{Header: "NAME", Value: func(p licensing.Product) string { return p.Name }},
+		{Header: "TERM", Value: func(p licensing.Product) string { return p.Term }},
+		{Header: "PRICE", Value: func(p licensing.Product) string { return money(p.PriceCents) }},
+		{Header: "MONTHLY", Value: func(p licensing.Product) string { return money(p.MonthlyPriceCents) }},
+		{Header: "ANNUAL", Value: func(p licensing.Product) string { return money(p.AnnualPriceCents) }},
+		{Header: "MAINTENANCE", Value: func(p licensing.Product) string { return money(p.MaintenancePriceCents) }},
+		{Header: "SEATS", Wide: true, Value: func(p licensing.Product) string { return strconv.Itoa(p.Seats) }},
+		{Header: "PLATFORMS", Value: func(p licensing.Product) string { return strings.Join(p.Platforms, ",") }},
+		{Header: "LATEST", Wide: true, Value: func(p licensing.Product) string { return p.LatestVersion }},
+		{Header: "CURRENCY", Wide: true, Value: func(p licensing.Product) string { return p.Currency }},
+	}
+}
+
+// begin returns the backend and the output format for a command.
+func (f *Factory) begin(c *cobra.Command) (licensing.Services, output.Format, error) {
+	format, err := f.Format()
+	if err != nil {
+		return nil, "", err
+	}
+	svc, err := f.Services(c.Context())
+	if err != nil {
+		return nil, "", err
+	}
+	c.SetContext(f.withAccount(c.Context()))
+	return svc, format, nil
+}
+
+// writeSlice writes a slice in the chosen format.
+func writeSlice[T any](f *Factory, format output.Format, cols []output.Column[T], items []T) error {
+	l := &output.List[T]{Format: format, Columns: cols, NoHeaders: f.cfg.NoHeaders}
+	if err := l.Begin(f.IO.Out); err != nil {
+		return err
+	}
+	for _, it := range items {
+		if err := l.Add(it); err != nil {
+			return err
+		}
+	}
+	return l.End()
+}
+
+// info prints a message for people on stderr unless --quiet.
+func (f *Factory) info(format string, args ...any) {
+	if !f.cfg.Quiet {
+		fmt.Fprintf(f.IO.ErrOut, format, args...)
+	}
+}

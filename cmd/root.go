@@ -1,0 +1,274 @@
+// Package cmd holds licensectl's commands. Each command group has its own file;
+// a Factory gives commands their configuration, streams and backend lazily,
+// and one function turns every error into a message and an exit code.
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/licensectl/licensectl/internal/licensing"
+	"github.com/licensectl/licensectl/internal/output"
+	"github.com/licensectl/licensectl/internal/sqlite"
+)
+
+// Exit codes, documented in `licensectl help exit-codes`.
+const (
+	ExitOK          = 0
+	ExitFailure     = 1
+	ExitUsage       = 2
+	ExitNotFound    = 3
+	ExitAuth        = 4
+	ExitConflict    = 5
+	ExitInterrupted = 130
+)
+
+// BuildInfo is stamped into the binary at release time.
+type BuildInfo struct {
+	Version, Commit, Date string
+}
+
+// Factory builds what commands need, once, on first use.
+type Factory struct {
+	IO    *IOStreams
+	Build BuildInfo
+	Clock licensing.Clock
+
+	cfg      *Config
+	services licensing.Services
+	// preRan records that flag parsing succeeded, so later errors are not usage errors.
+	preRan bool
+}
+
+// Config returns the resolved configuration (valid once flags are parsed).
+func (f *Factory) Config() *Config { return f.cfg }
+
+// Services opens the configured backend on first use.
+func (f *Factory) Services(ctx context.Context) (licensing.Services, error) {
+	if f.services != nil {
+		return f.services, nil
+	}
+	switch f.cfg.Backend {
+	case "http":
+		return nil, licensing.Errorf(licensing.EINVALID, "the http backend is not available in this version").
+			WithHint("use --backend local (the default)")
+	}
+	s, err := sqlite.Open(ctx, f.cfg.DB, sqlite.Options{Clock: f.Clock})
+	if err != nil {
+		return nil, err
+	}
+	f.services = s
+	return s, nil
+}
+
+// Format is the output format for this invocation.
+func (f *Factory) Format() (output.Format, error) {
+	fm, err := output.ParseFormat(f.cfg.Output, f.IO.StdoutTTY)
+	if err != nil {
+		return "", licensing.Errorf(licensing.EINVALID, "%v", err)
+	}
+	return fm, nil
+}
+
+func (f *Factory) close() {
+	if f.services != nil {
+		f.services.Close()
+	}
+}
+
+// Main runs licensectl as a process: os.Args, the real streams, os.Exit. The
+// clock is the system's; the end-to-end tests' binary passes a pinned one.
+func Main(build BuildInfo, clock licensing.Clock) {
+	os.Exit(Execute(context.Background(), build, clock, os.Args[1:], SystemIO()))
+}
+
+// Execute runs one invocation and returns its exit code.
+func Execute(ctx context.Context, build BuildInfo, clock licensing.Clock, args []string, io *IOStreams) int {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	f := &Factory{IO: io, Build: build, Clock: clock}
+	defer f.close()
+	root := NewRootCmd(f)
+	root.SetArgs(args)
+	root.SetIn(io.In)
+	root.SetOut(io.Out)
+	root.SetErr(io.ErrOut)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	code := exitCode(err, f.preRan)
+	if ctx.Err() != nil {
+		code = ExitInterrupted
+		err = errors.New("interrupted")
+	}
+	fmt.Fprintf(io.ErrOut, "error: %s\n", oneLineMessage(err))
+	if hint := licensing.ErrorHint(err); hint != "" {
+		fmt.Fprintf(io.ErrOut, "hint: %s\n", hint)
+	} else if code == ExitUsage && !f.preRan {
+		fmt.Fprintf(io.ErrOut, "hint: run `licensectl %s --help` for usage\n", commandPath(root, args))
+	}
+	return code
+}
+
+func oneLineMessage(err error) string {
+	return strings.Join(strings.Fields(licensing.ErrorMessage(err)), " ")
+}
+
+// commandPath names the deepest command the arguments reach, for the hint.
+func commandPath(root *cobra.Command, args []string) string {
+	c, _, err := root.Find(args)
+	if err != nil || c == root {
+		return ""
+	}
+	return strings.TrimPrefix(c.CommandPath(), root.Name()+" ")
+}
+
+// exitCode maps an error to the documented exit code. Errors that are not
+// domain errors and happen before the command ran are cobra's usage errors.
+func exitCode(err error, ran bool) int {
+	if errors.Is(err, context.Canceled) {
+		return ExitInterrupted
+	}
+	var de *licensing.Error
+	if !errors.As(err, &de) {
+		if !ran {
+			return ExitUsage
+		}
+		return ExitFailure
+	}
+	switch de.Code {
+	case licensing.EINVALID:
+		return ExitUsage
+	case licensing.ENOTFOUND:
+		return ExitNotFound
+	case licensing.EUNAUTHORIZED:
+		return ExitAuth
+	case licensing.ECONFLICT:
+		return ExitConflict
+	}
+	return ExitFailure
+}
+
+// NewRootCmd builds the command tree.
+func NewRootCmd(f *Factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "licensectl",
+		Short:         "Manage software licenses, maintenance plans and activations",
+		Long:          "licensectl manages software licenses, their maintenance plans and activations,\non an embedded SQLite store (the default) or a remote licensectl server.",
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Version:       f.Build.Version,
+		PersistentPreRunE: func(c *cobra.Command, args []string) error {
+			f.preRan = true
+			cfg, err := loadConfig(c.Flags())
+			if err != nil {
+				return err
+			}
+			f.cfg = cfg
+			return nil
+		},
+		Example: `  licensectl init
+  licensectl accounts create ops@example.com
+  licensectl --account ops@example.com licenses buy --product backup-ultimate --quantity 5
+  licensectl --account ops@example.com licenses list --validity valid --sort -created_at`,
+	}
+	root.SetVersionTemplate(fmt.Sprintf("licensectl %s (commit %s, built %s, %s)\n", f.Build.Version, f.Build.Commit, f.Build.Date, runtime.Version()))
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &licensing.Error{Code: licensing.EINVALID, Message: err.Error(),
+			Hint: fmt.Sprintf("run `%s --help` for usage", c.CommandPath())}
+	})
+	pf := root.PersistentFlags()
+	pf.String("config", "", "config file (default $XDG_CONFIG_HOME/licensectl/config.yaml)")
+	pf.String("backend", "local", "backend: local or http")
+	pf.String("db", "", "store: SQLite file path (default $XDG_DATA_HOME/licensectl/licensectl.db)")
+	pf.String("api-url", "", "URL of a licensectl server (backend http)")
+	pf.String("token", "", "API token for the http backend")
+	pf.String("account", "", "acting account (login email)")
+	pf.StringP("output", "o", "", "output format: table|wide|json|yaml|csv (default table at a terminal, json otherwise)")
+	pf.Bool("no-color", false, "disable colour")
+	pf.Bool("no-headers", false, "omit table and CSV headers")
+	pf.BoolP("quiet", "q", false, "print only errors")
+	pf.BoolP("yes", "y", false, "answer yes to every question")
+
+	root.AddCommand(
+		newInitCmd(f),
+		newProductsCmd(f),
+		newAccountsCmd(f),
+		newCompaniesCmd(f),
+		newLicensesCmd(f),
+		newAuditCmd(f),
+		newVersionCmd(f),
+		newExitCodesTopic(),
+	)
+	return root
+}
+
+// withAccount puts the configured acting account into ctx.
+func (f *Factory) withAccount(ctx context.Context) context.Context {
+	if f.cfg.Account == "" {
+		return ctx
+	}
+	email, err := licensing.NormalizeEmail(f.cfg.Account)
+	if err != nil {
+		email = f.cfg.Account // the store refuses it with its own message
+	}
+	return licensing.WithAccount(ctx, email)
+}
+
+// args returns a cobra.PositionalArgs that answers usage errors with exit 2.
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) != n {
+			return &licensing.Error{Code: licensing.EINVALID,
+				Message: fmt.Sprintf("%s expects %s, got %d argument(s)", c.CommandPath(), what, len(args)),
+				Hint:    fmt.Sprintf("usage: %s", c.UseLine())}
+		}
+		return nil
+	}
+}
+
+func noArgs(c *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return &licensing.Error{Code: licensing.EINVALID,
+			Message: fmt.Sprintf("unexpected argument %q", args[0]),
+			Hint:    fmt.Sprintf("usage: %s", c.UseLine())}
+	}
+	return nil
+}
+
+// changed reports whether a flag was set on the command line.
+func changed(fs *pflag.FlagSet, name string) bool {
+	fl := fs.Lookup(name)
+	return fl != nil && fl.Changed
+}
+
+func newExitCodesTopic() *cobra.Command {
+	return &cobra.Command{
+		Use:   "exit-codes",
+		Short: "Exit codes and what they mean",
+		Long: `licensectl exits with:
+
+  0    success
+  1    unexpected failure (I/O, a damaged store, a bug)
+  2    usage error or invalid input (bad flag, malformed key, bad CSV row)
+  3    not found (unknown product, company, license, purchase)
+  4    not authenticated or not permitted (no acting account, bad token)
+  5    conflict (already exists, billing mode fixed, idempotency key reused
+       with other parameters, no seat free)
+  130  interrupted (Ctrl-C / SIGTERM); nothing was half-written
+
+Errors are printed on stderr as one line "error: ..." and, where it helps,
+a second line "hint: ...". Data goes to stdout only.`,
+	}
+}

@@ -1,0 +1,333 @@
+// Package output renders command results for people (tables) and for scripts
+// (JSON, YAML, CSV). Lists are streamed: JSON and CSV write each row as it
+// arrives, so a million licenses print in bounded memory.
+package output
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+	"go.yaml.in/yaml/v3"
+)
+
+// Format is an output format.
+type Format string
+
+// Formats.
+const (
+	Table Format = "table"
+	Wide  Format = "wide"
+	JSON  Format = "json"
+	YAML  Format = "yaml"
+	CSV   Format = "csv"
+)
+
+// ParseFormat reads -o. Empty means table at a terminal and JSON in a pipe.
+func ParseFormat(s string, stdoutTTY bool) (Format, error) {
+	switch f := Format(strings.ToLower(strings.TrimSpace(s))); f {
+	case "":
+		if stdoutTTY {
+			return Table, nil
+		}
+		return JSON, nil
+	case Table, Wide, JSON, YAML, CSV:
+		return f, nil
+	}
+	return "", fmt.Errorf("invalid output format %q: want table, wide, json, yaml or csv", s)
+}
+
+// IsTable reports whether the format is for people.
+func (f Format) IsTable() bool { return f == Table || f == Wide }
+
+// Column is one column of a list: its table header, its CSV header (Field,
+// default the header in snake case), whether it shows only in wide mode, how
+// to render a cell for people, and, when that differs, for CSV (RFC 3339
+// dates, true/false, empty for none).
+type Column[T any] struct {
+	Header string
+	Field  string
+	Wide   bool
+	Value  func(T) string
+	CSV    func(T) string
+	// CSVOnly columns are left out of tables.
+	CSVOnly bool
+}
+
+func (c Column[T]) shown(all bool, f Format) bool {
+	if all {
+		return true
+	}
+	return !c.CSVOnly && (!c.Wide || f == Wide)
+}
+
+// List writes rows of T in format f as they are produced. produce calls emit
+// for each row; it is run once. For table output the rows are collected first
+// (a table needs every width); for JSON and CSV they stream.
+type List[T any] struct {
+	Format    Format
+	Columns   []Column[T]
+	NoHeaders bool
+
+	w     *bufio.Writer
+	out   io.Writer
+	n     int
+	rows  [][]string
+	items []T
+	csv   *csv.Writer
+}
+
+// Begin starts a list on w.
+func (l *List[T]) Begin(w io.Writer) error {
+	l.out = w
+	l.w = bufio.NewWriterSize(w, 64<<10)
+	switch l.Format {
+	case JSON:
+		_, err := l.w.WriteString("[")
+		return err
+	case CSV:
+		l.csv = csv.NewWriter(l.w)
+		if !l.NoHeaders {
+			return l.csv.Write(l.headers(true))
+		}
+	}
+	return nil
+}
+
+func (l *List[T]) headers(all bool) []string {
+	var h []string
+	for _, c := range l.Columns {
+		if c.shown(all, l.Format) {
+			if all {
+				h = append(h, c.csvHeader())
+			} else {
+				h = append(h, c.Header)
+			}
+		}
+	}
+	return h
+}
+
+func (c Column[T]) csvHeader() string {
+	if c.Field != "" {
+		return c.Field
+	}
+	return strings.NewReplacer(" ", "_", "-", "_").Replace(strings.ToLower(c.Header))
+}
+
+func (l *List[T]) cells(v T, all bool) []string {
+	var r []string
+	for _, c := range l.Columns {
+		switch {
+		case all && c.CSV != nil:
+			r = append(r, c.CSV(v))
+		case c.shown(all, l.Format):
+			r = append(r, c.Value(v))
+		}
+	}
+	return r
+}
+
+// Add writes or collects one row.
+func (l *List[T]) Add(v T) error {
+	defer func() { l.n++ }()
+	switch l.Format {
+	case JSON:
+		if l.n > 0 {
+			if err := l.w.WriteByte(','); err != nil {
+				return err
+			}
+		}
+		if err := l.w.WriteByte('\n'); err != nil {
+			return err
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		_, err = l.w.Write(b)
+		return err
+	case CSV:
+		return l.csv.Write(l.cells(v, true))
+	case YAML:
+		l.items = append(l.items, v)
+	default:
+		l.rows = append(l.rows, l.cells(v, false))
+	}
+	return nil
+}
+
+// Count is the number of rows added so far.
+func (l *List[T]) Count() int { return l.n }
+
+// End finishes the list and flushes it.
+func (l *List[T]) End() error {
+	switch l.Format {
+	case JSON:
+		if l.n > 0 {
+			l.w.WriteByte('\n')
+		}
+		if _, err := l.w.WriteString("]\n"); err != nil {
+			return err
+		}
+	case CSV:
+		l.csv.Flush()
+		if err := l.csv.Error(); err != nil {
+			return err
+		}
+	case YAML:
+		items := l.items
+		if items == nil {
+			items = []T{}
+		}
+		if err := writeYAML(l.w, items); err != nil {
+			return err
+		}
+	default:
+		if err := WriteTable(l.w, l.headers(false), l.rows, l.NoHeaders); err != nil {
+			return err
+		}
+	}
+	return l.w.Flush()
+}
+
+// WriteTable renders a borderless, left-aligned table like kubectl and gh do.
+func WriteTable(w io.Writer, headers []string, rows [][]string, noHeaders bool) error {
+	opts := []tablewriter.Option{
+		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
+			Borders: tw.BorderNone,
+			Symbols: tw.NewSymbols(tw.StyleNone),
+			Settings: tw.Settings{
+				Separators: tw.Separators{BetweenRows: tw.Off, BetweenColumns: tw.Off},
+				Lines:      tw.Lines{ShowHeaderLine: tw.Off},
+			},
+		})),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithHeaderAlignment(tw.AlignLeft),
+		tablewriter.WithRowAlignment(tw.AlignLeft),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
+		tablewriter.WithPadding(tw.Padding{Left: "", Right: "  ", Overwrite: true}),
+		tablewriter.WithTrimSpace(tw.Off),
+	}
+	var buf bytes.Buffer
+	t := tablewriter.NewTable(&buf, opts...)
+	if !noHeaders {
+		t.Header(headers)
+	}
+	if err := t.Bulk(rows); err != nil {
+		return err
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	// The renderer pads the last column too; trailing blanks only hurt diffs.
+	for _, line := range strings.SplitAfter(buf.String(), "\n") {
+		trimmed := strings.TrimRight(line, " \n")
+		if trimmed == "" && line == "" {
+			continue
+		}
+		if _, err := io.WriteString(w, trimmed+"\n"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Object writes one value: JSON (indented), YAML, or the result of table for
+// people (table, wide and CSV fall back to it).
+func Object(w io.Writer, f Format, v any, table func(w io.Writer) error) error {
+	switch f {
+	case JSON:
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	case YAML:
+		return writeYAML(w, v)
+	}
+	return table(w)
+}
+
+// writeYAML renders v as YAML with the same field names, in the same order,
+// as its JSON (the json tags are the contract).
+func writeYAML(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	node, err := yamlNode(dec)
+	if err != nil {
+		return err
+	}
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(node); err != nil {
+		return err
+	}
+	return enc.Close()
+}
+
+// yamlNode converts the next JSON value of dec into a YAML node, keeping the
+// order of object keys (a map would sort them).
+func yamlNode(dec *json.Decoder) (*yaml.Node, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+		if t == '{' {
+			n = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+		}
+		for dec.More() {
+			if t == '{' {
+				k, err := dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: k.(string)})
+			}
+			child, err := yamlNode(dec)
+			if err != nil {
+				return nil, err
+			}
+			n.Content = append(n.Content, child)
+		}
+		_, err := dec.Token() // the closing delimiter
+		return n, err
+	case string:
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: t}, nil
+	case json.Number:
+		tag := "!!int"
+		if strings.ContainsAny(t.String(), ".eE") {
+			tag = "!!float"
+		}
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: t.String()}, nil
+	case bool:
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: fmt.Sprint(t)}, nil
+	}
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}, nil
+}
+
+// KeyValues renders "Label: value" lines with aligned values, for `show`.
+func KeyValues(w io.Writer, pairs [][2]string) error {
+	width := 0
+	for _, p := range pairs {
+		width = max(width, len(p[0]))
+	}
+	bw := bufio.NewWriter(w)
+	for _, p := range pairs {
+		fmt.Fprintf(bw, "%-*s  %s\n", width+1, p[0]+":", p[1])
+	}
+	return bw.Flush()
+}

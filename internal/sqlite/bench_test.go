@@ -1,0 +1,67 @@
+package sqlite
+
+import (
+	"context"
+	"testing"
+
+	"github.com/licensectl/licensectl/internal/licensing"
+)
+
+// BenchmarkBuy buys 10,000 licenses per operation into a growing store.
+func BenchmarkBuy(b *testing.B) {
+	s := openStore(b, nil)
+	a := actingAs(b, s, "a@example.com")
+	const n = 10000
+	req := licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "mbs-server", Quantity: n, Billing: licensing.BillingAnnual}}}
+	b.ReportAllocs()
+	ops := 0
+	for b.Loop() {
+		if _, err := s.Buy(a, req, nil); err != nil {
+			b.Fatal(err)
+		}
+		ops++
+	}
+	b.ReportMetric(float64(ops*n)/b.Elapsed().Seconds(), "licenses/s")
+}
+
+// BenchmarkListLicenses lists a store of 100,000 licenses (plus 10,000 of
+// another account, so the account filter has something to skip).
+func BenchmarkListLicenses(b *testing.B) {
+	s := openStore(b, nil)
+	a := actingAs(b, s, "a@example.com")
+	other := actingAs(b, s, "other@example.com")
+	if _, err := s.CreateCompany(a, "Acme"); err != nil {
+		b.Fatal(err)
+	}
+	buy := func(ctx context.Context, l licensing.BuyLine) {
+		if _, err := s.Buy(ctx, licensing.BuyRequest{Lines: []licensing.BuyLine{l}}, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	buy(other, licensing.BuyLine{Product: "backup-desktop", Quantity: 10000})
+	buy(a, licensing.BuyLine{Product: "backup-desktop", Quantity: 50000})
+	buy(a, licensing.BuyLine{Product: "mbs-server", Quantity: 40000, Billing: licensing.BillingAnnual})
+	buy(a, licensing.BuyLine{Product: "mbs-desktop", Quantity: 10000, Billing: licensing.BillingMonthly, Company: "Acme"})
+
+	for _, c := range []struct {
+		name string
+		f    licensing.LicenseFilter
+	}{
+		{"all", licensing.LicenseFilter{}},
+		{"sort=key", licensing.LicenseFilter{Sort: sortBy("key")}},
+		{"product+sort=-expires_at", licensing.LicenseFilter{Product: "mbs-server", Sort: sortBy("-expires_at")}},
+		{"company", licensing.LicenseFilter{Company: "Acme"}},
+		{"search", licensing.LicenseFilter{Search: "server"}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			rows := 0
+			for b.Loop() {
+				if err := s.ListLicenses(a, c.f, func(*licensing.License) error { rows++; return nil }); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(rows), "ns/license")
+		})
+	}
+}

@@ -1,0 +1,118 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/licensectl/licensectl/internal/licensing"
+)
+
+// queryer is what *sql.DB and *sql.Tx have in common, so that the rules that
+// read (pricing, look-ups) run the same inside a write transaction and outside.
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// write runs fn in one write transaction (BEGIN IMMEDIATE, from the DSN):
+// taking the write lock up front means a transaction never fails half-way
+// because another writer got there first.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		if cerr := ctx.Err(); cerr != nil {
+			// database/sql rolls back on cancellation by itself; its
+			// "transaction has already been rolled back" would hide why.
+			return cerr
+		}
+		return err
+	}
+	return tx.Commit()
+}
+
+// now is the clock's time in whole seconds, the precision the store keeps,
+// so that what a method returns equals what a later read finds.
+func (s *Store) now() time.Time {
+	return s.clock.Now().UTC().Truncate(time.Second)
+}
+
+// actingAccount returns the id and email of the account in ctx.
+func actingAccount(ctx context.Context, q queryer) (int64, string, error) {
+	email, err := licensing.RequireAccount(ctx)
+	if err != nil {
+		return 0, "", err
+	}
+	email = strings.ToLower(strings.TrimSpace(email))
+	var id int64
+	err = q.QueryRowContext(ctx, "SELECT id FROM accounts WHERE email = ?", email).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", licensing.Errorf(licensing.EUNAUTHORIZED, "account %s does not exist", email).
+			WithHint("create it with `licensectl accounts create %s`", email)
+	}
+	return id, email, err
+}
+
+// actor names who made a change: the acting account, or the operator of the
+// store for commands that run without one.
+func actor(ctx context.Context) string {
+	if a := licensing.AccountFrom(ctx); a != "" {
+		return strings.ToLower(strings.TrimSpace(a))
+	}
+	return "operator"
+}
+
+// audit records an event in the caller's transaction, so that a change and
+// its audit entry are committed together or not at all. accountID nil files
+// the event outside any account.
+func audit(ctx context.Context, tx *sql.Tx, accountID any, at time.Time, actor, action, object string, details any) error {
+	js, err := json.Marshal(details)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO audit (account_id, time, actor, action, object, details)
+		VALUES (?, ?, ?, ?, ?, ?)`, accountID, at.Unix(), actor, action, object, string(js))
+	return err
+}
+
+// companyID finds a company of the account by name, case-insensitively.
+func companyID(ctx context.Context, q queryer, accountID int64, name string) (int64, error) {
+	var id int64
+	err := q.QueryRowContext(ctx, "SELECT id FROM companies WHERE account_id = ? AND name = ?", accountID, name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, licensing.Errorf(licensing.ENOTFOUND, "no company %q", name).
+			WithHint("create it with `licensectl companies create %q`", name)
+	}
+	return id, err
+}
+
+const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// newPurchaseID returns "P-" and 12 random Crockford base32 characters (60 bits).
+func newPurchaseID() string {
+	var raw [12]byte
+	rand.Read(raw[:]) // never fails: crypto/rand panics rather than return an error
+	b := []byte("P-000000000000")
+	for i, r := range raw {
+		b[2+i] = crockford[r&31]
+	}
+	return string(b)
+}
+
+func unixTime(sec int64) time.Time { return time.Unix(sec, 0).UTC() }
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,213 @@
+// Package sqlite implements the licensing services on an embedded SQLite
+// database (modernc.org/sqlite, pure Go): one file, WAL mode, one writer
+// connection whose transactions start with BEGIN IMMEDIATE, and a small pool
+// of read-only connections that never wait for the writer.
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/licensectl/licensectl/internal/licensing"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// ApplicationID marks a SQLite file as a licensectl store (PRAGMA
+// application_id, "LCTC"), so another program's database is refused before
+// anything writes to it.
+const ApplicationID = 0x4C435443
+
+const sqliteMagic = "SQLite format 3\x00"
+
+// Options tune Open.
+type Options struct {
+	// Create makes the store (and its parent directories) when it does not exist.
+	Create bool
+	// Clock tells the time; nil means licensing.SystemClock.
+	Clock licensing.Clock
+}
+
+// Store is a licensectl store in one SQLite file. It implements
+// licensing.Services and is safe for concurrent use.
+type Store struct {
+	path  string
+	w     *sql.DB // one connection: SQLite has one writer at a time anyway
+	r     *sql.DB // read-only connections
+	clock licensing.Clock
+}
+
+var _ licensing.Services = (*Store)(nil)
+
+// Open opens the store at path, creating it when opt.Create is set, and
+// migrates it to the schema this binary knows.
+func Open(ctx context.Context, path string, opt Options) (*Store, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	clock := opt.Clock
+	if clock == nil {
+		clock = licensing.SystemClock{}
+	}
+	exists, err := checkFile(abs, path)
+	if err != nil {
+		return nil, err
+	}
+	if !exists {
+		if !opt.Create {
+			return nil, licensing.Errorf(licensing.ENOTFOUND, "no licensectl store at %s", path).
+				WithHint("run `licensectl init` to create it (or pass --db PATH)")
+		}
+		if err := create(ctx, abs, clock); err != nil {
+			return nil, fmt.Errorf("create store %s: %w", path, err)
+		}
+		// Another process may have published its store first; check whatever is there now.
+		if exists, err = checkFile(abs, path); err != nil {
+			return nil, err
+		} else if !exists {
+			return nil, fmt.Errorf("create store %s: the file vanished", path)
+		}
+	}
+
+	w, err := sql.Open("sqlite", dsn(abs, "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"))
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxIdleTime(0)
+	r, err := sql.Open("sqlite", dsn(abs, "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_query_only=1"))
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(4)
+	r.SetMaxIdleConns(4)
+	s := &Store{path: path, w: w, r: r, clock: clock}
+	if err := migrate(ctx, w, clock); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Path returns the path the store was opened with.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the store; the last connection checkpoints the WAL.
+func (s *Store) Close() error {
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// checkFile tells whether path holds a licensectl store, reading only the
+// SQLite header: opening another program's database with our DSN would switch
+// it to WAL and so rewrite its header. An empty file counts as missing.
+func checkFile(abs, path string) (bool, error) {
+	f, err := os.Open(abs)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	if fi.IsDir() {
+		return false, licensing.Errorf(licensing.EINVALID, "%s is a directory, not a licensectl store", path)
+	}
+	if fi.Size() == 0 {
+		return false, nil
+	}
+	var hdr [100]byte
+	_, err = io.ReadFull(f, hdr[:])
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return false, err
+	}
+	if err != nil || !bytes.Equal(hdr[:16], []byte(sqliteMagic)) || binary.BigEndian.Uint32(hdr[68:72]) != ApplicationID {
+		return false, licensing.Errorf(licensing.EINVALID, "%s is not a licensectl store", path)
+	}
+	return true, nil
+}
+
+// create builds a fresh store in a temporary file beside abs and publishes it
+// with a hard link, which fails if abs appeared meanwhile. So a store is never
+// seen half-migrated (a crash leaves only a temporary file), and processes that
+// create the same store at once do not race on the switch to WAL.
+func create(ctx context.Context, abs string, clock licensing.Clock) error {
+	dir := filepath.Dir(abs)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(abs)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	f.Close()
+	defer func() {
+		for _, suffix := range []string{"", "-journal", "-wal", "-shm"} {
+			os.Remove(tmp + suffix)
+		}
+	}()
+
+	db, err := sql.Open("sqlite", dsn(tmp, "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"))
+	if err != nil {
+		return err
+	}
+	db.SetMaxOpenConns(1)
+	err = migrate(ctx, db, clock)
+	if err == nil {
+		// Persisted in the header, so later opens find WAL already on.
+		_, err = db.ExecContext(ctx, "PRAGMA journal_mode = WAL")
+	}
+	if err = errors.Join(err, db.Close()); err != nil {
+		return err
+	}
+
+	err = os.Link(tmp, abs)
+	if errors.Is(err, fs.ErrExist) {
+		if fi, serr := os.Stat(abs); serr == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
+			return os.Rename(tmp, abs) // an empty file counts as missing: replace it
+		}
+		return nil // someone else's store won; Open checks it
+	}
+	if err != nil {
+		return os.Rename(tmp, abs) // a file system without hard links
+	}
+	return nil
+}
+
+// dsn builds a driver DSN for the file at abs. SQLite decodes %HH in a file:
+// URI, and the driver splits the DSN at the first '?', so those characters
+// (and '#', '%', spaces and controls) are escaped in the path.
+func dsn(abs, params string) string {
+	p := filepath.ToSlash(abs)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // Windows: file:/C:/dir/store.db
+	}
+	var b strings.Builder
+	b.WriteString("file:")
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c <= ' ' || c == '?' || c == '#' || c == '%' || c == 0x7f {
+			fmt.Fprintf(&b, "%%%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	b.WriteString("?")
+	b.WriteString(params)
+	return b.String()
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/licensectl/licensectl/cmd"
+	"github.com/licensectl/licensectl/internal/licensing"
+)
+
+// TestMain makes the test binary double as licensectl: each `exec licensectl`
+// in a script is a separate process running the real command tree. Only this
+// test binary honours LICENSECTL_TEST_NOW, to pin the clock.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"licensectl": func() {
+			var clock licensing.Clock = licensing.SystemClock{}
+			if s := os.Getenv("LICENSECTL_TEST_NOW"); s != "" {
+				t, err := time.Parse(time.RFC3339, s)
+				if err != nil {
+					panic("LICENSECTL_TEST_NOW: " + err.Error())
+				}
+				clock = licensing.FixedClock(t)
+			}
+			cmd.Main(cmd.BuildInfo{Version: "test", Commit: "test", Date: "test"}, clock)
+		},
+	})
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: filepath.Join("testdata", "script"),
+		Setup: func(env *testscript.Env) error {
+			home := filepath.Join(env.WorkDir, "home")
+			env.Setenv("HOME", home)
+			env.Setenv("XDG_DATA_HOME", filepath.Join(home, "data"))
+			env.Setenv("XDG_CONFIG_HOME", filepath.Join(home, "config"))
+			env.Setenv("CI", "")
+			env.Setenv("NO_COLOR", "")
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"exits":   exitsCmd,
+			"capture": captureCmd,
+		},
+		RequireExplicitExec: true,
+		UpdateScripts:       os.Getenv("UPDATE_GOLDEN") != "",
+	})
+}
+
+// exitsCmd runs `exits CODE PROGRAM ARGS...` and fails unless the program
+// exits with exactly CODE; its stdout and stderr are kept for the next checks.
+func exitsCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exits CODE PROGRAM [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("%s: %v", args[1], err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited %d, want %d", args[1], got, want)
+	}
+}
+
+// captureCmd runs `capture NAME REGEXP`: it sets $NAME to the first group of
+// REGEXP in the last command's stdout, so a script can use a key it bought.
+func captureCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: capture NAME REGEXP")
+	}
+	m := regexp.MustCompile(`(?m)` + args[1]).FindStringSubmatch(ts.ReadFile("stdout"))
+	if len(m) < 2 {
+		ts.Fatalf("capture: no match for %q in stdout", args[1])
+	}
+	ts.Setenv(args[0], m[1])
+}
