@@ -4,9 +4,9 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
-	"path/filepath"
 	"testing"
 	"time"
 
