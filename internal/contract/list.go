@@ -259,6 +259,17 @@ func testListSort(t *testing.T, e *env) {
 	if x, y := e.keys(a, q), e.keys(a, q); !slices.Equal(x, y) {
 		t.Errorf("-kind twice: %v then %v", x, y)
 	}
+
+	// Company names sort regardless of case ("Acme" < "alpha" < "Beta"), with
+	// or without a filter.
+	e.company(a, "alpha")
+	if _, err := e.svc.UpdateLicense(a, f.desktop[0], licensing.LicenseUpdate{Company: ptr("alpha")}); err != nil {
+		t.Fatal(err)
+	}
+	e.wantKeys(a, "company, any case", licensing.LicenseFilter{Sort: sorts("company")},
+		join(f.desktop[1:], f.trial, f.server, f.desktop[:1], f.beta))
+	e.wantKeys(a, "commercial by company", licensing.LicenseFilter{Kind: licensing.KindCommercial, Sort: sorts("company")},
+		join(f.desktop[1:], f.server, f.desktop[:1], f.beta))
 }
 
 func testListLimitOffset(t *testing.T, e *env) {

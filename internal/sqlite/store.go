@@ -85,8 +85,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	}
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
-	w.SetConnMaxIdleTime(0)
-	r, err := sql.Open("sqlite", dsn(abs, "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_query_only=1"))
+	r, err := sql.Open("sqlite", dsn(abs, "_pragma=busy_timeout(10000)&_query_only=1"))
 	if err != nil {
 		w.Close()
 		return nil, err
@@ -113,32 +112,38 @@ func (s *Store) Close() error {
 // SQLite header: opening another program's database with our DSN would switch
 // it to WAL and so rewrite its header. An empty file counts as missing.
 func checkFile(abs, path string) (bool, error) {
-	f, err := os.Open(abs)
-	if errors.Is(err, fs.ErrNotExist) {
+	fi, err := os.Stat(abs)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return false, nil
-	} else if err != nil {
+	case err != nil:
 		return false, err
+	case fi.IsDir():
+		return false, licensing.Errorf(licensing.EINVALID, "%s is a directory, not a licensectl store", path)
+	case !fi.Mode().IsRegular():
+		return false, notAStore(path) // and opening a FIFO would block
+	case fi.Size() == 0:
+		return false, nil
 	}
-	defer f.Close()
-	fi, err := f.Stat()
+	f, err := os.Open(abs)
 	if err != nil {
 		return false, err
 	}
-	if fi.IsDir() {
-		return false, licensing.Errorf(licensing.EINVALID, "%s is a directory, not a licensectl store", path)
-	}
-	if fi.Size() == 0 {
-		return false, nil
-	}
+	defer f.Close()
 	var hdr [100]byte
-	_, err = io.ReadFull(f, hdr[:])
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+	if _, err := io.ReadFull(f, hdr[:]); errors.Is(err, io.ErrUnexpectedEOF) {
+		return false, notAStore(path)
+	} else if err != nil {
 		return false, err
 	}
-	if err != nil || !bytes.Equal(hdr[:16], []byte(sqliteMagic)) || binary.BigEndian.Uint32(hdr[68:72]) != ApplicationID {
-		return false, licensing.Errorf(licensing.EINVALID, "%s is not a licensectl store", path)
+	if !bytes.Equal(hdr[:16], []byte(sqliteMagic)) || binary.BigEndian.Uint32(hdr[68:72]) != ApplicationID {
+		return false, notAStore(path)
 	}
 	return true, nil
+}
+
+func notAStore(path string) error {
+	return licensing.Errorf(licensing.EINVALID, "%s is not a licensectl store", path)
 }
 
 // create builds a fresh store in a temporary file beside abs and publishes it

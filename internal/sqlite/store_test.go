@@ -364,8 +364,9 @@ func TestConcurrentWriters(t *testing.T) {
 	}
 }
 
-// TestListQueryPlans checks that filtered and sorted lists are served by an
-// index rather than a scan of every account's licenses.
+// TestListQueryPlans checks that lists are served by the index meant for
+// them, never by a scan of every account's licenses: a condition's own index
+// when there is one, else the sort field's, which then needs no sort step.
 func TestListQueryPlans(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t, nil)
@@ -378,37 +379,40 @@ func TestListQueryPlans(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
-		f licensing.LicenseFilter
+		f     licensing.LicenseFilter
+		index string
 		// ordered: the index that finds the rows also gives their order.
 		ordered bool
 	}{
-		{licensing.LicenseFilter{}, true},
-		{licensing.LicenseFilter{Sort: sortBy("key")}, true},
-		{licensing.LicenseFilter{Sort: sortBy("-expires_at")}, true},
-		{licensing.LicenseFilter{Sort: sortBy("purchase_id"), Limit: 50, Offset: 100}, true},
-		{licensing.LicenseFilter{Product: "mbs-server", Sort: sortBy("expires_at")}, false},
-		{licensing.LicenseFilter{Company: "Acme", Sort: sortBy("-key")}, false},
-		{licensing.LicenseFilter{Kind: licensing.KindTrial, Validity: licensing.ValidityValid, Sort: sortBy("created_at")}, false},
-		{licensing.LicenseFilter{AutoRenew: true, Sort: sortBy("company")}, false},
-		{licensing.LicenseFilter{Usage: licensing.UsageUsed, Sort: sortBy("validity")}, false},
-		{licensing.LicenseFilter{Maintenance: licensing.MaintenanceActive, Sort: sortBy("purchase_id"), Limit: 50}, false},
-		{licensing.LicenseFilter{Search: "acme", Sort: sortBy("product,-created_at")}, false},
-		{licensing.LicenseFilter{Pool: true, Sort: sortBy("allow_rm")}, false},
+		{licensing.LicenseFilter{}, "licenses_account", true},
+		{licensing.LicenseFilter{Sort: sortBy("key")}, "licenses_account_key", true},
+		{licensing.LicenseFilter{Sort: sortBy("-expires_at")}, "licenses_account_expires", true},
+		{licensing.LicenseFilter{Sort: sortBy("purchase_id"), Limit: 50, Offset: 100}, "licenses_account_purchase", true},
+		{licensing.LicenseFilter{Validity: licensing.ValidityValid, Sort: sortBy("allow_rm")}, "licenses_account_allow_rm", true},
+		{licensing.LicenseFilter{Company: "Acme"}, "licenses_account_company", true},
+		{licensing.LicenseFilter{Product: "mbs-server", Sort: sortBy("expires_at")}, "licenses_account_product", false},
+		{licensing.LicenseFilter{Company: "Acme", Sort: sortBy("-key")}, "licenses_account_company", false},
+		{licensing.LicenseFilter{Pool: true, Sort: sortBy("allow_rm")}, "licenses_account_company", false},
+		{licensing.LicenseFilter{Kind: licensing.KindTrial, Validity: licensing.ValidityValid, Sort: sortBy("created_at")}, "licenses_account_kind", false},
+		{licensing.LicenseFilter{AutoRenew: true, Sort: sortBy("company")}, "licenses_account_auto_renew", false},
+		{licensing.LicenseFilter{Usage: licensing.UsageUsed, Sort: sortBy("validity")}, "licenses_account_seats_used", false},
+		{licensing.LicenseFilter{Maintenance: licensing.MaintenanceActive, Sort: sortBy("purchase_id"), Limit: 50}, "licenses_account_maintenance", false},
+		{licensing.LicenseFilter{Validity: licensing.ValidityExpired, Sort: sortBy("key")}, "licenses_account_expires", false},
+		{licensing.LicenseFilter{Search: "acme", Sort: sortBy("product,-created_at")}, "licenses_account_product", false},
 	} {
 		query, args, err := licenseQuery(ctx, s.r, acct, &c.f, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
 		plan := explain(t, s, query, args)
-		for _, step := range plan {
-			if step == "SCAN l" || strings.HasPrefix(step, "SCAN l ") && !strings.Contains(step, "INDEX") {
-				t.Errorf("%+v scans the whole licenses table: %v", c.f, plan)
-			}
-			if c.ordered && strings.Contains(step, "TEMP B-TREE FOR ORDER BY") {
-				t.Errorf("%+v sorts in a temporary b-tree: %v", c.f, plan)
-			}
+		if !slices.ContainsFunc(plan, func(step string) bool {
+			return strings.HasPrefix(step, "SEARCH l USING INDEX "+c.index+" ")
+		}) {
+			t.Errorf("%+v: want licenses found by %s: %v", c.f, c.index, plan)
 		}
-		t.Logf("%+v: %v", c.f, plan)
+		if c.ordered && slices.ContainsFunc(plan, func(step string) bool { return strings.Contains(step, "TEMP B-TREE") }) {
+			t.Errorf("%+v: want the order from %s, not a sort: %v", c.f, c.index, plan)
+		}
 	}
 }
 
@@ -443,5 +447,22 @@ func TestDSNEscapesThePath(t *testing.T) {
 	got := dsn("/tmp/a b/c?d#e%f.db", "x=1")
 	if want := "file:/tmp/a%20b/c%3Fd%23e%25f.db?x=1"; got != want {
 		t.Errorf("dsn = %q, want %q", got, want)
+	}
+}
+
+func TestParseLicenseRow(t *testing.T) {
+	good := "K\x1fbackup-desktop\x1fBackup Desktop\x1fcommercial\x1fperpetual\x1f\x1fP-1\x1fa@b.c\x1f1\x1f0\x1f\x1f1700000000\x1f1\x1f0\x1f1600000000"
+	l, err := parseLicense(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Company != nil || l.ExpiresAt != nil || l.MaintenanceTill == nil || l.MaintenanceTill.Unix() != 1700000000 ||
+		!l.AllowRM || l.AutoRenew || l.Seats != 1 || l.CreatedAt.Unix() != 1600000000 || l.ProductName != "Backup Desktop" {
+		t.Errorf("parseLicense = %+v", l)
+	}
+	for _, bad := range []string{"", "K\x1fbackup-desktop", good + "\x1fextra", strings.Replace(good, "\x1f1\x1f0\x1f", "\x1fyes\x1f0\x1f", 1)} {
+		if _, err := parseLicense(bad); err == nil {
+			t.Errorf("parseLicense(%q) accepted", bad)
+		}
 	}
 }

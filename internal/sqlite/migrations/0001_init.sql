@@ -16,7 +16,7 @@ CREATE TABLE products (
     latest_version          TEXT NOT NULL DEFAULT '',
     currency                TEXT NOT NULL DEFAULT 'USD',
     per_license             INTEGER NOT NULL DEFAULT 0
-) STRICT;
+) STRICT, WITHOUT ROWID;
 
 CREATE TABLE accounts (
     id         INTEGER PRIMARY KEY,
