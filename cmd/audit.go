@@ -49,7 +49,7 @@ func newAuditCmd(f *Factory) *cobra.Command {
 				{Header: "ACTOR", Value: func(e licensing.AuditEvent) string { return e.Actor }},
 				{Header: "ACTION", Value: func(e licensing.AuditEvent) string { return e.Action }},
 				{Header: "OBJECT", Value: func(e licensing.AuditEvent) string { return e.Object }},
-				{Header: "DETAILS", Wide: true, Value: func(e licensing.AuditEvent) string { return e.Details }},
+				{Header: "DETAILS", Wide: true, Value: func(e licensing.AuditEvent) string { return string(e.Details) }},
 			}, events)
 		},
 	}

@@ -432,7 +432,7 @@ func testUpdateLicense(t *testing.T, e *env) {
 	if len(evs) != 3 {
 		t.Fatalf("%d license.update events for %s, want 3: %+v", len(evs), perp, evs)
 	}
-	if !strings.Contains(evs[2].Details, "allow_rm") || evs[2].Actor != "a@example.com" {
+	if !strings.Contains(string(evs[2].Details), "allow_rm") || evs[2].Actor != "a@example.com" {
 		t.Errorf("first update event = %+v", evs[2])
 	}
 }
@@ -459,7 +459,7 @@ func testAudit(t *testing.T, e *env) {
 		t.Fatalf("actions = %v", actions)
 	}
 	if ev := evs[1]; ev.Object != p.ID || ev.Actor != "a@example.com" || !ev.Time.Equal(Start().Add(time.Minute)) ||
-		!strings.Contains(ev.Details, "licenses") {
+		!strings.Contains(string(ev.Details), "licenses") {
 		t.Errorf("purchase event = %+v", ev)
 	}
 	if ev := evs[3]; ev.Object != "a@example.com" {

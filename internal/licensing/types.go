@@ -1,6 +1,9 @@
 package licensing
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Product terms.
 const (
@@ -238,12 +241,12 @@ type LicenseUpdate struct {
 
 // AuditEvent is one entry of the audit log.
 type AuditEvent struct {
-	ID      int64     `json:"id"`
-	Time    time.Time `json:"time"`
-	Actor   string    `json:"actor"`
-	Action  string    `json:"action"`
-	Object  string    `json:"object"`
-	Details string    `json:"details"`
+	ID      int64           `json:"id"`
+	Time    time.Time       `json:"time"`
+	Actor   string          `json:"actor"`
+	Action  string          `json:"action"`
+	Object  string          `json:"object"`
+	Details json.RawMessage `json:"details"` // a JSON object
 }
 
 // AuditFilter selects audit events.

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 
 	"github.com/licensectl/licensectl/internal/licensing"
@@ -55,9 +56,11 @@ func (s *Store) ListAudit(ctx context.Context, f licensing.AuditFilter) ([]licen
 	for rows.Next() {
 		var e licensing.AuditEvent
 		var at int64
-		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Object, &e.Details); err != nil {
+		var details string
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Object, &details); err != nil {
 			return nil, err
 		}
+		e.Details = json.RawMessage(details)
 		e.Time = unixTime(at)
 		out = append(out, e)
 	}
