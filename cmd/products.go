@@ -67,18 +67,25 @@ func readProductsYAML(path string) ([]licensing.Product, error) {
 	if err != nil {
 		return nil, licensing.Errorf(licensing.EINVALID, "cannot read %s: %v", path, unwrapPathError(err))
 	}
+	// A bare list, or a mapping with a "products" key; unknown fields are errors.
+	var probe yaml.Node
+	if err := yaml.Unmarshal(b, &probe); err != nil {
+		return nil, licensing.Errorf(licensing.EINVALID, "%s: %s", path, oneLine(err))
+	}
 	var list []licensing.Product
+	var target any = &list
+	var wrapped struct {
+		Products []licensing.Product `yaml:"products"`
+	}
+	if len(probe.Content) > 0 && probe.Content[0].Kind == yaml.MappingNode {
+		target = &wrapped
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
-	if err := dec.Decode(&list); err != nil {
-		var wrapped struct {
-			Products []licensing.Product `yaml:"products"`
-		}
-		dec := yaml.NewDecoder(bytes.NewReader(b))
-		dec.KnownFields(true)
-		if err2 := dec.Decode(&wrapped); err2 != nil {
-			return nil, licensing.Errorf(licensing.EINVALID, "%s: %s", path, oneLine(err2))
-		}
+	if err := dec.Decode(target); err != nil {
+		return nil, licensing.Errorf(licensing.EINVALID, "%s: %s", path, oneLine(err))
+	}
+	if target == &wrapped {
 		list = wrapped.Products
 	}
 	if len(list) == 0 {
@@ -112,10 +119,10 @@ func productColumns() []output.Column[licensing.Product] {
 		{Header: "SKU", Value: func(p licensing.Product) string { return p.SKU }},
 		{Header: "NAME", Value: func(p licensing.Product) string { return p.Name }},
 		{Header: "TERM", Value: func(p licensing.Product) string { return p.Term }},
-		{Header: "PRICE", Value: func(p licensing.Product) string { return money(p.PriceCents) }},
-		{Header: "MONTHLY", Value: func(p licensing.Product) string { return money(p.MonthlyPriceCents) }},
-		{Header: "ANNUAL", Value: func(p licensing.Product) string { return money(p.AnnualPriceCents) }},
-		{Header: "MAINTENANCE", Value: func(p licensing.Product) string { return money(p.MaintenancePriceCents) }},
+		{Header: "PRICE", Field: "price_cents", Value: func(p licensing.Product) string { return money(p.PriceCents) }, CSV: func(p licensing.Product) string { return strconv.FormatInt(p.PriceCents, 10) }},
+		{Header: "MONTHLY", Field: "monthly_price_cents", Value: func(p licensing.Product) string { return money(p.MonthlyPriceCents) }, CSV: func(p licensing.Product) string { return strconv.FormatInt(p.MonthlyPriceCents, 10) }},
+		{Header: "ANNUAL", Field: "annual_price_cents", Value: func(p licensing.Product) string { return money(p.AnnualPriceCents) }, CSV: func(p licensing.Product) string { return strconv.FormatInt(p.AnnualPriceCents, 10) }},
+		{Header: "MAINTENANCE", Field: "maintenance_price_cents", Value: func(p licensing.Product) string { return money(p.MaintenancePriceCents) }, CSV: func(p licensing.Product) string { return strconv.FormatInt(p.MaintenancePriceCents, 10) }},
 		{Header: "SEATS", Wide: true, Value: func(p licensing.Product) string { return strconv.Itoa(p.Seats) }},
 		{Header: "PLATFORMS", Value: func(p licensing.Product) string { return strings.Join(p.Platforms, ",") }},
 		{Header: "LATEST", Wide: true, Value: func(p licensing.Product) string { return p.LatestVersion }},
