@@ -1,0 +1,273 @@
+package httpapi
+
+import (
+	"bufio"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/licensectl/licensectl/internal/licensing"
+)
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	if err := s.b.Ping(r.Context()); err != nil {
+		s.log.ErrorContext(r.Context(), "store not ready", "error", err.Error())
+		return writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "store unavailable"})
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, map[string]string{"email": licensing.AccountFrom(r.Context())})
+}
+
+func (s *Server) listProducts(w http.ResponseWriter, r *http.Request) error {
+	ps, err := s.b.ListProducts(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, ps)
+}
+
+func (s *Server) getProduct(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.b.FindProduct(r.Context(), r.PathValue("sku"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, p)
+}
+
+func (s *Server) listCompanies(w http.ResponseWriter, r *http.Request) error {
+	cs, err := s.b.ListCompanies(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, cs)
+}
+
+type createCompanyRequest struct {
+	Name string `json:"name"`
+}
+
+func (s *Server) createCompany(w http.ResponseWriter, r *http.Request) error {
+	var req createCompanyRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	c, err := s.b.CreateCompany(r.Context(), req.Name)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, c)
+}
+
+// filterFrom reads a license filter from query parameters (the names of
+// FilterQuery).
+func filterFrom(q url.Values) (licensing.LicenseFilter, error) {
+	f := licensing.LicenseFilter{Company: q.Get("company"), Kind: q.Get("kind"), Validity: q.Get("validity"),
+		Usage: q.Get("usage"), Status: q.Get("status"), Maintenance: q.Get("maintenance"),
+		Product: q.Get("product"), Search: q.Get("search")}
+	var err error
+	if f.Pool, err = boolParam(q, "pool"); err != nil {
+		return f, err
+	}
+	if f.AutoRenew, err = boolParam(q, "auto_renew"); err != nil {
+		return f, err
+	}
+	if f.Sort, err = licensing.ParseSort(q.Get("sort")); err != nil {
+		return f, err
+	}
+	if f.Limit, err = intParam(q, "limit"); err != nil {
+		return f, err
+	}
+	if f.Offset, err = intParam(q, "offset"); err != nil {
+		return f, err
+	}
+	return f, f.Validate()
+}
+
+func boolParam(q url.Values, name string) (bool, error) {
+	v := q.Get(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, licensing.Errorf(licensing.EINVALID, "query parameter %s: want true or false", name)
+	}
+	return b, nil
+}
+
+func intParam(q url.Values, name string) (int, error) {
+	v := q.Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, licensing.Errorf(licensing.EINVALID, "query parameter %s: want a whole number >= 0", name)
+	}
+	return n, nil
+}
+
+// listLicenses streams a JSON array, one license per line, so a page of any
+// size is sent in bounded memory. The write deadline moves with the stream:
+// a long list is not cut by WriteTimeout, a stalled client still is.
+func (s *Server) listLicenses(w http.ResponseWriter, r *http.Request) error {
+	f, err := filterFrom(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	rc := http.NewResponseController(w)
+	bw := bufio.NewWriterSize(w, 32<<10)
+	n := 0
+	err = s.b.ListLicenses(r.Context(), f, func(l *licensing.License) error {
+		if n == 0 {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusOK)
+			bw.WriteString("[\n")
+		} else {
+			bw.WriteString(",\n")
+		}
+		n++
+		if n%1000 == 0 {
+			rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
+		}
+		b, err := json.Marshal(l)
+		if err != nil {
+			return err
+		}
+		_, err = bw.Write(b)
+		return err
+	})
+	if err != nil {
+		if n > 0 {
+			bw.Flush()
+		}
+		return err
+	}
+	if n == 0 {
+		return writeJSON(w, http.StatusOK, []any{})
+	}
+	bw.WriteString("\n]\n")
+	return bw.Flush()
+}
+
+func (s *Server) groupLicenses(w http.ResponseWriter, r *http.Request) error {
+	f, err := filterFrom(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	gs, err := s.b.GroupLicenses(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, gs)
+}
+
+func (s *Server) getLicense(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.b.GetLicense(r.Context(), r.PathValue("key"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, d)
+}
+
+func (s *Server) updateLicense(w http.ResponseWriter, r *http.Request) error {
+	var u licensing.LicenseUpdate
+	if err := decode(r, &u); err != nil {
+		return err
+	}
+	l, err := s.b.UpdateLicense(r.Context(), r.PathValue("key"), u)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, l)
+}
+
+// buyRequest is what a client may send to buy: exactly the fields of
+// licensing.BuyRequest, nothing that sets an owner, a price or a date.
+type buyRequest = licensing.BuyRequest
+
+func (s *Server) buy(w http.ResponseWriter, r *http.Request) error {
+	var req buyRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if req.IdempotencyKey == "" {
+		req.IdempotencyKey = r.Header.Get("Idempotency-Key")
+	}
+	p, err := s.b.Buy(r.Context(), req, nil)
+	if err != nil {
+		return err
+	}
+	status := http.StatusCreated
+	if p.Replayed {
+		status = http.StatusOK
+	}
+	return writeJSON(w, status, p)
+}
+
+func (s *Server) quote(w http.ResponseWriter, r *http.Request) error {
+	var req buyRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	p, err := s.b.Quote(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, p)
+}
+
+func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f := licensing.AuditFilter{Action: q.Get("action"), Object: q.Get("object")}
+	var err error
+	if f.Limit, err = intParam(q, "limit"); err != nil {
+		return err
+	}
+	if v := q.Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return licensing.Errorf(licensing.EINVALID, "query parameter since: want RFC 3339")
+		}
+		f.Since = &t
+	}
+	evs, err := s.b.ListAudit(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, evs)
+}
+
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
+	ts, err := s.b.ListTokens(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, ts)
+}
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.b.CreateToken(r.Context())
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	return writeJSON(w, http.StatusCreated, t)
+}
+
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
+	if err := s.b.RevokeToken(r.Context(), r.PathValue("prefix")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,83 @@
+// Package httpapi is licensectl's REST API: the server (`licensectl serve`)
+// and a client that implements the same licensing service interfaces, so the
+// CLI works unchanged against a remote store. Errors cross the network as RFC
+// 9457 problem documents carrying the domain error code, and come out of the
+// client as the same licensing.Error the local store would have returned.
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/licensectl/licensectl/internal/licensing"
+)
+
+// Problem is an RFC 9457 problem document with licensectl's extension
+// members: the domain error code and a hint.
+type Problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+	Code   string `json:"code"`
+	Hint   string `json:"hint,omitempty"`
+}
+
+// problemTypeBase prefixes problem type URIs; one per error code.
+const problemTypeBase = "https://licensectl.dev/problems/"
+
+// statusFor is the one table from domain error codes to HTTP statuses; the
+// client maps back by the code member, not the status.
+func statusFor(code string) int {
+	switch code {
+	case licensing.EINVALID:
+		return http.StatusBadRequest
+	case licensing.ENOTFOUND:
+		return http.StatusNotFound
+	case licensing.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case licensing.ECONFLICT:
+		return http.StatusConflict
+	}
+	return http.StatusInternalServerError
+}
+
+func problemFor(err error) Problem {
+	code := licensing.ErrorCode(err)
+	msg := licensing.ErrorMessage(err)
+	if code == licensing.EINTERNAL {
+		// The operator sees the cause in the server log; clients don't.
+		msg = "internal error"
+	}
+	status := statusFor(code)
+	return Problem{Type: problemTypeBase + code, Title: http.StatusText(status), Status: status,
+		Detail: msg, Code: code, Hint: licensing.ErrorHint(err)}
+}
+
+func writeProblem(w http.ResponseWriter, p Problem) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(p.Status)
+	json.NewEncoder(w).Encode(p)
+}
+
+// errorOf turns a problem document back into the domain error.
+func (p *Problem) errorOf() error {
+	code := p.Code
+	switch code {
+	case licensing.EINVALID, licensing.ENOTFOUND, licensing.EUNAUTHORIZED, licensing.ECONFLICT, licensing.EINTERNAL:
+	default:
+		code = licensing.EINTERNAL
+	}
+	return &licensing.Error{Code: code, Message: p.Detail, Hint: p.Hint}
+}
+
+var errNotOperator = &licensing.Error{Code: licensing.EUNAUTHORIZED,
+	Message: "this is an operator action and is not available over the API",
+	Hint:    "run it on the server host against the store: licensectl --db STORE ..."}
+
+func isDomain(err error) bool {
+	var e *licensing.Error
+	return errors.As(err, &e)
+}

@@ -1,0 +1,366 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/licensectl/licensectl/internal/licensing"
+)
+
+// Backend is what the server needs of a store.
+type Backend interface {
+	licensing.Services
+	licensing.TokenService
+	licensing.IdempotencyService
+	Ping(ctx context.Context) error
+}
+
+// Options tune a Server.
+type Options struct {
+	Logger *slog.Logger
+	// Rate and Burst bound requests per token (a token bucket); zero Rate
+	// means 50 requests/s with bursts of 100.
+	Rate  float64
+	Burst int
+	// MaxBody bounds request bodies; zero means 1 MiB.
+	MaxBody int64
+}
+
+// Server serves the REST API over a Backend.
+type Server struct {
+	b       Backend
+	log     *slog.Logger
+	limiter *limiter
+	maxBody int64
+	mux     *http.ServeMux
+}
+
+// route is one endpoint; the OpenAPI test walks these.
+type route struct {
+	pattern string // "METHOD /path"
+	auth    bool
+	handler func(w http.ResponseWriter, r *http.Request) error
+	// replay: a POST whose Idempotency-Key the server handles by storing and
+	// replaying the response. Purchases don't need it: the store checks their
+	// key inside the purchase's own transaction (the stronger guarantee), and
+	// responses holding a secret (a new token) must never be stored.
+	replay bool
+}
+
+// NewServer builds the server and its routes.
+func NewServer(b Backend, opt Options) *Server {
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
+	if opt.Rate == 0 {
+		opt.Rate, opt.Burst = 50, 100
+	}
+	if opt.Burst == 0 {
+		opt.Burst = int(opt.Rate) * 2
+	}
+	if opt.MaxBody == 0 {
+		opt.MaxBody = 1 << 20
+	}
+	s := &Server{b: b, log: opt.Logger, limiter: newLimiter(opt.Rate, opt.Burst), maxBody: opt.MaxBody, mux: http.NewServeMux()}
+	for _, rt := range s.routes() {
+		s.mux.Handle(rt.pattern, s.wrap(rt))
+	}
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, problemFor(licensing.Errorf(licensing.ENOTFOUND, "no such endpoint %s %s", r.Method, r.URL.Path)))
+	})
+	return s
+}
+
+// Routes lists "METHOD /path" of every endpoint, for the OpenAPI check.
+func (s *Server) Routes() []string {
+	var out []string
+	for _, rt := range s.routes() {
+		out = append(out, rt.pattern)
+	}
+	return out
+}
+
+func (s *Server) routes() []route {
+	return []route{
+		{"GET /healthz", false, s.healthz, false},
+		{"GET /readyz", false, s.readyz, false},
+		{"GET /v1/account", true, s.getAccount, false},
+		{"GET /v1/products", false, s.listProducts, false},
+		{"GET /v1/products/{sku}", false, s.getProduct, false},
+		{"GET /v1/companies", true, s.listCompanies, false},
+		{"POST /v1/companies", true, s.createCompany, true},
+		{"GET /v1/licenses", true, s.listLicenses, false},
+		{"GET /v1/license-groups", true, s.groupLicenses, false},
+		{"GET /v1/licenses/{key}", true, s.getLicense, false},
+		{"PATCH /v1/licenses/{key}", true, s.updateLicense, false},
+		{"POST /v1/purchases", true, s.buy, false},
+		{"POST /v1/quotes", true, s.quote, false},
+		{"GET /v1/audit", true, s.listAudit, false},
+		{"GET /v1/tokens", true, s.listTokens, false},
+		{"POST /v1/tokens", true, s.createToken, false},
+		{"DELETE /v1/tokens/{prefix}", true, s.revokeToken, false},
+	}
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// recorder remembers the status and size of a response for the log, and
+// (for idempotent POSTs) its body.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+	keep   *bytes.Buffer
+}
+
+func (rec *recorder) WriteHeader(code int) {
+	if rec.status == 0 {
+		rec.status = code
+	}
+	rec.ResponseWriter.WriteHeader(code)
+}
+
+func (rec *recorder) Write(b []byte) (int, error) {
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	if rec.keep != nil {
+		rec.keep.Write(b)
+	}
+	n, err := rec.ResponseWriter.Write(b)
+	rec.bytes += n
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection (write deadlines).
+func (rec *recorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
+
+// wrap applies, in order: logging, body limit, authentication, the per-token
+// rate limit, Idempotency-Key handling for POST, and error rendering.
+func (s *Server) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &recorder{ResponseWriter: w}
+		var tokenPrefix, account string
+		defer func() {
+			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+				slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.Int("status", rec.status), slog.Int("bytes", rec.bytes),
+				slog.Float64("ms", float64(time.Since(start).Microseconds())/1000),
+				slog.String("token", tokenPrefix), slog.String("account", account),
+				slog.String("remote", r.RemoteAddr))
+		}()
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(rec, r.Body, s.maxBody)
+		}
+		if rt.auth {
+			secret, ok := bearer(r)
+			if !ok {
+				rec.Header().Set("WWW-Authenticate", `Bearer realm="licensectl"`)
+				writeProblem(rec, problemFor(licensing.Errorf(licensing.EUNAUTHORIZED, "missing bearer token").
+					WithHint("create one with `licensectl accounts token create` and log in with `licensectl login`")))
+				return
+			}
+			tokenPrefix = safePrefix(secret)
+			email, err := s.b.Authenticate(r.Context(), secret)
+			if err != nil {
+				rec.Header().Set("WWW-Authenticate", `Bearer realm="licensectl", error="invalid_token"`)
+				s.fail(rec, r, err)
+				return
+			}
+			account = email
+			if wait, ok := s.limiter.allow(tokenPrefix); !ok {
+				rec.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
+				p := problemFor(licensing.Errorf(licensing.EUNAUTHORIZED, "rate limit exceeded; retry in %s", wait.Round(time.Millisecond)))
+				p.Status, p.Title = http.StatusTooManyRequests, http.StatusText(http.StatusTooManyRequests)
+				writeProblem(rec, p)
+				return
+			}
+			r = r.WithContext(licensing.WithAccount(r.Context(), email))
+		}
+		if key := r.Header.Get("Idempotency-Key"); key != "" && r.Method == http.MethodPost && rt.auth && rt.replay {
+			s.idempotent(rec, r, key, rt)
+			return
+		}
+		if err := rt.handler(rec, r); err != nil {
+			s.fail(rec, r, err)
+		}
+	})
+}
+
+// safePrefix is what of a presented token may be logged: its clear prefix.
+func safePrefix(secret string) string {
+	if len(secret) > 12 {
+		return secret[:12]
+	}
+	return "?"
+}
+
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return "", false
+	}
+	return strings.TrimSpace(token), true
+}
+
+// fail renders err as a problem (unless the response has begun).
+func (s *Server) fail(rec *recorder, r *http.Request, err error) {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		p := problemFor(licensing.Errorf(licensing.EINVALID, "request body larger than %d bytes", mbe.Limit))
+		p.Status, p.Title = http.StatusRequestEntityTooLarge, http.StatusText(http.StatusRequestEntityTooLarge)
+		err = nil
+		if rec.status == 0 {
+			writeProblem(rec, p)
+		}
+		return
+	case !isDomain(err):
+		s.log.ErrorContext(r.Context(), "internal error", slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+	}
+	if rec.status != 0 {
+		// A streamed response broke half-way: cut the connection, so the
+		// client sees a truncated body rather than a silent short list.
+		panic(http.ErrAbortHandler)
+	}
+	writeProblem(rec, problemFor(err))
+}
+
+// idempotent runs a POST at most once per (account, key): a retry with the
+// same body gets the stored response, a different body 422, and a retry while
+// the first is still running 409.
+func (s *Server) idempotent(rec *recorder, r *http.Request, key string, rt route) {
+	if len(key) > 255 {
+		writeProblem(rec, problemFor(licensing.Errorf(licensing.EINVALID, "Idempotency-Key longer than 255 characters")))
+		return
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		s.fail(rec, r, err)
+		return
+	}
+	sum := sha256.Sum256(append([]byte(r.Method+" "+r.URL.Path+"\n"), body...))
+	hash := hex.EncodeToString(sum[:])
+	stored, err := s.b.BeginIdempotent(r.Context(), key, hash)
+	if err != nil {
+		s.fail(rec, r, err)
+		return
+	}
+	switch {
+	case stored != nil && stored.RequestHash != hash:
+		p := problemFor(licensing.Errorf(licensing.ECONFLICT, "Idempotency-Key %q was already used with a different request", key))
+		p.Status, p.Title = http.StatusUnprocessableEntity, http.StatusText(http.StatusUnprocessableEntity)
+		writeProblem(rec, p)
+		return
+	case stored != nil && stored.Status == 0:
+		writeProblem(rec, problemFor(licensing.Errorf(licensing.ECONFLICT, "a request with Idempotency-Key %q is still in progress", key).
+			WithHint("retry in a moment")))
+		return
+	case stored != nil:
+		rec.Header().Set("Content-Type", contentTypeFor(stored.Status))
+		rec.Header().Set("Idempotent-Replayed", "true")
+		rec.WriteHeader(stored.Status)
+		rec.Write(stored.Body)
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	rec.keep = &bytes.Buffer{}
+	if err := rt.handler(rec, r); err != nil {
+		s.fail(rec, r, err)
+	}
+	// The outcome is stored even if the client went away: its retry must
+	// find it. A detached context keeps the account.
+	ctx := context.WithoutCancel(r.Context())
+	if err := s.b.FinishIdempotent(ctx, key, rec.status, rec.keep.Bytes()); err != nil {
+		s.log.ErrorContext(ctx, "store idempotent response", slog.String("error", err.Error()))
+	}
+}
+
+func contentTypeFor(status int) string {
+	if status >= 400 {
+		return "application/problem+json"
+	}
+	return "application/json"
+}
+
+// decode reads a JSON body into v: one value, no unknown fields (a client
+// cannot set what the request type does not name: owner, price, expiry).
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return licensing.Errorf(licensing.EINVALID, "invalid request body: %v", err)
+	}
+	if dec.More() {
+		return licensing.Errorf(licensing.EINVALID, "invalid request body: more than one JSON value")
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// limiter is a token bucket per API token.
+type limiter struct {
+	mu      sync.Mutex
+	rate    float64
+	burst   float64
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newLimiter(rate float64, burst int) *limiter {
+	return &limiter{rate: rate, burst: float64(burst), buckets: map[string]*bucket{}}
+}
+
+// allow takes one request from key's bucket, or says how long to wait.
+func (l *limiter) allow(key string) (time.Duration, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now() // wall time: rate limits are about load, not the store's clock
+	b, ok := l.buckets[key]
+	if !ok {
+		if len(l.buckets) > 100000 {
+			clear(l.buckets) // bounded memory; a reset only forgives
+		}
+		b = &bucket{tokens: l.burst, last: now}
+		l.buckets[key] = b
+	}
+	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
+	b.last = now
+	if b.tokens < 1 {
+		return time.Duration((1 - b.tokens) / l.rate * float64(time.Second)), false
+	}
+	b.tokens--
+	return 0, true
+}
