@@ -30,6 +30,15 @@ type Config struct {
 	Quiet     bool
 	Yes       bool
 	NoHeaders bool
+	Serve     ServeConfig
+}
+
+// ServeConfig is the `serve.*` section: flags of `licensectl serve`.
+type ServeConfig struct {
+	Addr    string
+	TLSCert string
+	TLSKey  string
+	Rate    float64
 }
 
 // configKeys maps config keys to the persistent flags that set them.
@@ -45,6 +54,11 @@ func configKeys() map[string]string {
 		"quiet":      "quiet",
 		"yes":        "yes",
 		"no-headers": "no-headers",
+		// Keys of one command bind to its own flags; other commands lack them.
+		"serve.addr":     "addr",
+		"serve.tls-cert": "tls-cert",
+		"serve.tls-key":  "tls-key",
+		"serve.rate":     "rate",
 	}
 }
 
@@ -89,6 +103,8 @@ func loadConfig(flags *pflag.FlagSet) (*Config, error) {
 		}
 		*dst = b
 	}
+	c.Serve = ServeConfig{Addr: v.GetString("serve.addr"), TLSCert: v.GetString("serve.tls-cert"),
+		TLSKey: v.GetString("serve.tls-key"), Rate: v.GetFloat64("serve.rate")}
 	if os.Getenv("NO_COLOR") != "" {
 		c.NoColor = true
 	}
