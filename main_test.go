@@ -48,8 +48,9 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exits":   exitsCmd,
-			"capture": captureCmd,
+			"exits":    exitsCmd,
+			"capture":  captureCmd,
+			"waitfile": waitfileCmd,
 		},
 		RequireExplicitExec: true,
 		UpdateScripts:       os.Getenv("UPDATE_GOLDEN") != "",
@@ -88,4 +89,19 @@ func captureCmd(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("capture: no match for %q in stdout", args[1])
 	}
 	ts.Setenv(args[0], m[1])
+}
+
+// waitfileCmd runs `waitfile FILE`: it waits (up to 20 s) until FILE exists
+// and is not empty, e.g. the address file of a server started with &.
+func waitfileCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitfile FILE")
+	}
+	path := ts.MkAbs(args[0])
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
+			return
+		}
+	}
+	ts.Fatalf("waitfile: %s did not appear", args[0])
 }

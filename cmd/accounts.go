@@ -12,8 +12,8 @@ import (
 )
 
 func newAccountsCmd(f *Factory) *cobra.Command {
-	cmd := &cobra.Command{Use: "accounts", Short: "Create and list accounts"}
-	cmd.AddCommand(&cobra.Command{
+	cmd := &cobra.Command{Use: "accounts", Short: "Create and list accounts, manage API tokens"}
+	cmd.AddCommand(newTokenCmd(f), &cobra.Command{
 		Use:   "create EMAIL",
 		Short: "Create an account; licenses bought with its email appear in it",
 		Long: `Create an account identified by its login email. Licenses already purchased

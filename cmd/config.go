@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -31,6 +32,7 @@ type Config struct {
 	Yes       bool
 	NoHeaders bool
 	Serve     ServeConfig
+	Mail      MailConfig
 }
 
 // ServeConfig is the `serve.*` section: flags of `licensectl serve`.
@@ -39,6 +41,17 @@ type ServeConfig struct {
 	TLSCert string
 	TLSKey  string
 	Rate    float64
+}
+
+// MailConfig is the `mail.*` section: how confirmation codes are sent. No
+// flags: a file or LICENSECTL_MAIL_* variables (SMTP password!) set it.
+type MailConfig struct {
+	SMTPHost     string
+	SMTPPort     int // 0: the default (587)
+	SMTPUsername string
+	SMTPPassword string
+	From         string
+	Outbox       string // default: "outbox" beside the store file
 }
 
 // configKeys maps config keys to the persistent flags that set them.
@@ -59,6 +72,13 @@ func configKeys() map[string]string {
 		"serve.tls-cert": "tls-cert",
 		"serve.tls-key":  "tls-key",
 		"serve.rate":     "rate",
+		// Mail keys have no flag; the environment and the file set them.
+		"mail.smtp.host":     "",
+		"mail.smtp.port":     "",
+		"mail.smtp.username": "",
+		"mail.smtp.password": "",
+		"mail.from":          "",
+		"mail.outbox":        "",
 	}
 }
 
@@ -77,6 +97,10 @@ func loadConfig(flags *pflag.FlagSet) (*Config, error) {
 		}
 	}
 	v.SetDefault("backend", "local")
+	// The token also answers to the shorter LICENSECTL_TOKEN.
+	if err := v.BindEnv("api.token", "LICENSECTL_API_TOKEN", "LICENSECTL_TOKEN"); err != nil {
+		return nil, err
+	}
 
 	file, explicit := flagOrEnv(flags, "config", os.Getenv("LICENSECTL_CONFIG"))
 	if file == "" {
@@ -105,6 +129,11 @@ func loadConfig(flags *pflag.FlagSet) (*Config, error) {
 	}
 	c.Serve = ServeConfig{Addr: v.GetString("serve.addr"), TLSCert: v.GetString("serve.tls-cert"),
 		TLSKey: v.GetString("serve.tls-key"), Rate: v.GetFloat64("serve.rate")}
+	mc, err := mailConfig(v)
+	if err != nil {
+		return nil, err
+	}
+	c.Mail = mc
 	if os.Getenv("NO_COLOR") != "" {
 		c.NoColor = true
 	}
@@ -113,11 +142,27 @@ func loadConfig(flags *pflag.FlagSet) (*Config, error) {
 		if c.DB == "" {
 			c.DB = defaultDBPath()
 		}
+		if c.Mail.Outbox == "" {
+			c.Mail.Outbox = filepath.Join(filepath.Dir(c.DB), "outbox")
+		}
 	case "http":
 	default:
 		return nil, licensing.Errorf(licensing.EINVALID, "invalid backend %q: want local or http", c.Backend)
 	}
 	return c, nil
+}
+
+func mailConfig(v *viper.Viper) (MailConfig, error) {
+	m := MailConfig{SMTPHost: v.GetString("mail.smtp.host"), SMTPUsername: v.GetString("mail.smtp.username"),
+		SMTPPassword: v.GetString("mail.smtp.password"), From: v.GetString("mail.from"), Outbox: v.GetString("mail.outbox")}
+	if p := strings.TrimSpace(v.GetString("mail.smtp.port")); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return m, licensing.Errorf(licensing.EINVALID, "mail.smtp.port: invalid port %q", p)
+		}
+		m.SMTPPort = n
+	}
+	return m, nil
 }
 
 func parseBool(s string) (bool, error) {

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/licensectl/licensectl/internal/httpapi"
 	"github.com/licensectl/licensectl/internal/licensing"
 	"github.com/licensectl/licensectl/internal/output"
 	"github.com/licensectl/licensectl/internal/sqlite"
@@ -57,10 +58,17 @@ func (f *Factory) Services(ctx context.Context) (licensing.Services, error) {
 	if f.services != nil {
 		return f.services, nil
 	}
-	switch f.cfg.Backend {
-	case "http":
-		return nil, licensing.Errorf(licensing.EINVALID, "the http backend is not available in this version").
-			WithHint("use --backend local (the default)")
+	if f.cfg.Backend == "http" {
+		if f.cfg.APIURL == "" {
+			return nil, licensing.Errorf(licensing.EINVALID, "backend http needs the server's URL").
+				WithHint("run `licensectl login --api-url URL`, or set api.url / LICENSECTL_API_URL")
+		}
+		c, err := httpapi.NewClient(f.cfg.APIURL, f.cfg.Token)
+		if err != nil {
+			return nil, err
+		}
+		f.services = c
+		return c, nil
 	}
 	s, err := sqlite.Open(ctx, f.cfg.DB, sqlite.Options{Clock: f.Clock})
 	if err != nil {
@@ -208,6 +216,9 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		newCompaniesCmd(f),
 		newLicensesCmd(f),
 		newAuditCmd(f),
+		newMaintenanceCmd(f), newRenewalsCmd(f),
+		newServeCmd(f),
+		newLoginCmd(f),
 		newVersionCmd(f),
 		newExitCodesTopic(),
 	)

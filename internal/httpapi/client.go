@@ -429,4 +429,3 @@ func (c *Client) Authenticate(ctx context.Context, secret string) (string, error
 	}
 	return as[0].Email, nil
 }
-

@@ -1,0 +1,137 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/licensectl/licensectl/internal/httpapi"
+	"github.com/licensectl/licensectl/internal/licensing"
+	"github.com/licensectl/licensectl/internal/sqlite"
+)
+
+type serveOptions struct {
+	addrFile          string
+	readHeaderTimeout time.Duration
+	shutdownTimeout   time.Duration
+}
+
+func newServeCmd(f *Factory) *cobra.Command {
+	var o serveOptions
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the licensectl REST API on the local store",
+		Long: `Serve the REST API (/v1/...) on the configured store, for CLIs that use
+backend: http. Every request needs a bearer token of an account
+(` + "`licensectl --account EMAIL accounts token create`" + ` on this host) and sees only that
+account's data. SIGINT or SIGTERM stops accepting connections and lets
+in-flight requests finish. Logs are JSON lines on stderr.`,
+		Example: `  licensectl serve --addr 127.0.0.1:8080
+  licensectl serve --addr :8443 --tls-cert server.crt --tls-key server.key`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			cfg := f.Config()
+			if cfg.Backend != "local" {
+				return licensing.Errorf(licensing.EINVALID, "serve runs on a local store, not backend %s", cfg.Backend)
+			}
+			if (cfg.Serve.TLSCert == "") != (cfg.Serve.TLSKey == "") {
+				return licensing.Errorf(licensing.EINVALID, "--tls-cert and --tls-key go together")
+			}
+			if cfg.Serve.Rate < 0 {
+				return licensing.Errorf(licensing.EINVALID, "--rate must not be negative")
+			}
+			store, err := sqlite.Open(c.Context(), cfg.DB, sqlite.Options{Clock: f.Clock})
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			return serve(c.Context(), f, store, o)
+		},
+	}
+	fl := c.Flags()
+	fl.String("addr", "127.0.0.1:8080", "listen address (host:port; port 0 picks a free one)")
+	fl.String("tls-cert", "", "TLS certificate file (PEM)")
+	fl.String("tls-key", "", "TLS private key file (PEM)")
+	fl.Float64("rate", 50, "requests per second allowed per token (bursts of twice that)")
+	fl.StringVar(&o.addrFile, "addr-file", "", "write the address actually listened on to this file")
+	fl.DurationVar(&o.readHeaderTimeout, "read-header-timeout", 5*time.Second, "time allowed to send request headers")
+	fl.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "time in-flight requests get to finish on shutdown")
+	fl.MarkHidden("read-header-timeout")
+	return c
+}
+
+func serve(ctx context.Context, f *Factory, store *sqlite.Store, o serveOptions) error {
+	cfg := f.Config()
+	log := slog.New(slog.NewJSONHandler(f.IO.ErrOut, nil))
+	srv := httpapi.NewHTTPServer(httpapi.NewServer(store, httpapi.Options{Logger: log, Rate: cfg.Serve.Rate}), log, o.readHeaderTimeout)
+	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
+	ln, err := net.Listen("tcp", cfg.Serve.Addr)
+	if err != nil {
+		return licensing.Errorf(licensing.EINVALID, "cannot listen on %s: %v", cfg.Serve.Addr, unwrapPathError(err))
+	}
+	addr := ln.Addr().String()
+	if o.addrFile != "" {
+		if err := writeFileAtomic(o.addrFile, []byte(addr+"\n"), 0o644); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	scheme := "http"
+	if cfg.Serve.TLSCert != "" {
+		scheme = "https"
+	}
+	log.Info("listening", "url", scheme+"://"+addr, "store", store.Path())
+	done := make(chan error, 1)
+	go func() {
+		if scheme == "https" {
+			done <- srv.ServeTLS(ln, cfg.Serve.TLSCert, cfg.Serve.TLSKey)
+		} else {
+			done <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: letting in-flight requests finish")
+	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return err
+	}
+	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// writeFileAtomic writes a file whole or not at all: a reader never sees it
+// half-written.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,180 @@
+package cmd
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/licensectl/licensectl/internal/httpapi"
+	"github.com/licensectl/licensectl/internal/licensing"
+	"github.com/licensectl/licensectl/internal/output"
+)
+
+func newTokenCmd(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{Use: "token", Short: "Create, list and revoke API tokens of the acting account"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "create",
+		Short: "Create an API token (shown once; only its hash is stored)",
+		Example: `  licensectl --db /srv/licensectl.db --account ops@example.com accounts token create
+  licensectl accounts token create -o json | jq -r .token`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			svc, format, err := service[licensing.TokenService](f, c)
+			if err != nil {
+				return err
+			}
+			t, err := svc.CreateToken(c.Context())
+			if err != nil {
+				return err
+			}
+			return output.Object(f.IO.Out, format, t, func(w io.Writer) error {
+				_, err := fmt.Fprintf(w, "%s\n\nThis is the only time the token is shown: store it now (e.g. licensectl login --with-token).\nIt can be revoked with: licensectl accounts token revoke %s\n", t.Secret, t.Prefix)
+				return err
+			})
+		},
+	}, &cobra.Command{
+		Use:   "list",
+		Short: "List tokens by prefix",
+		Args:  noArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			svc, format, err := service[licensing.TokenService](f, c)
+			if err != nil {
+				return err
+			}
+			ts, err := svc.ListTokens(c.Context())
+			if err != nil {
+				return err
+			}
+			when := func(t *time.Time) string {
+				if t == nil {
+					return "-"
+				}
+				return t.Format(dateTimeLayout)
+			}
+			return writeSlice(f, format, []output.Column[licensing.Token]{
+				{Header: "PREFIX", Value: func(t licensing.Token) string { return t.Prefix }},
+				{Header: "CREATED", Value: func(t licensing.Token) string { return t.CreatedAt.Format(dateTimeLayout) }},
+				{Header: "LAST USED", Value: func(t licensing.Token) string { return when(t.LastUsed) }},
+				{Header: "REVOKED", Value: func(t licensing.Token) string { return when(t.RevokedAt) }},
+			}, ts)
+		},
+	}, &cobra.Command{
+		Use:     "revoke PREFIX",
+		Short:   "Revoke a token by its prefix",
+		Example: "  licensectl accounts token revoke lct_abcd1234",
+		Args:    exactArgs(1, "a token prefix"),
+		RunE: func(c *cobra.Command, args []string) error {
+			svc, _, err := service[licensing.TokenService](f, c)
+			if err != nil {
+				return err
+			}
+			if err := svc.RevokeToken(c.Context(), args[0]); err != nil {
+				return err
+			}
+			f.info("Revoked token %s\n", args[0])
+			return nil
+		},
+	})
+	return cmd
+}
+
+func newLoginCmd(f *Factory) *cobra.Command {
+	var withToken bool
+	c := &cobra.Command{
+		Use:   "login --api-url URL [--with-token]",
+		Short: "Check a token against a licensectl server and store it in the config file",
+		Long: `Check an API token against a licensectl server and store the server's URL and
+the token in the config file (created with 0600 permissions), with backend:
+http, so later commands talk to that server. The token comes from standard
+input with --with-token (so it stays out of shell history), or from --token /
+LICENSECTL_API_TOKEN.`,
+		Example: `  licensectl login --api-url https://licenses.example.com --with-token < token.txt`,
+		Args:    noArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			cfg := f.Config()
+			if cfg.APIURL == "" {
+				return licensing.Errorf(licensing.EINVALID, "--api-url is required")
+			}
+			token := cfg.Token
+			if withToken {
+				line, err := bufio.NewReader(f.IO.In).ReadString('\n')
+				if err != nil && err != io.EOF {
+					return err
+				}
+				token = strings.TrimSpace(line)
+			}
+			if token == "" {
+				return licensing.Errorf(licensing.EINVALID, "no token: pass --with-token and the token on standard input")
+			}
+			client, err := httpapi.NewClient(cfg.APIURL, token)
+			if err != nil {
+				return err
+			}
+			defer client.Close()
+			ctx, cancel := context.WithTimeout(c.Context(), 30*time.Second)
+			defer cancel()
+			email, err := client.Authenticate(ctx, token)
+			if err != nil {
+				return err
+			}
+			path := configPath(c, cfg)
+			if err := saveLogin(path, cfg.APIURL, token); err != nil {
+				return err
+			}
+			f.info("Logged in to %s as %s; token stored in %s\n", cfg.APIURL, email, path)
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&withToken, "with-token", false, "read the token from standard input")
+	return c
+}
+
+// configPath is the file login writes: the one that was read, the one named,
+// or the default.
+func configPath(c *cobra.Command, cfg *Config) string {
+	if cfg.File != "" {
+		return cfg.File
+	}
+	if p, _ := flagOrEnv(c.Flags(), "config", os.Getenv("LICENSECTL_CONFIG")); p != "" {
+		return p
+	}
+	return defaultConfigFile()
+}
+
+// saveLogin sets backend, api.url and api.token in the config file, keeping
+// its other keys, and leaves it readable by its owner only.
+func saveLogin(path, url, token string) error {
+	doc := map[string]any{}
+	if b, err := os.ReadFile(path); err == nil {
+		if err := yaml.Unmarshal(b, &doc); err != nil {
+			return licensing.Errorf(licensing.EINVALID, "config file %s: %s", path, oneLine(err))
+		}
+	} else if !os.IsNotExist(err) {
+		return err
+	}
+	if doc == nil {
+		doc = map[string]any{}
+	}
+	api, _ := doc["api"].(map[string]any)
+	if api == nil {
+		api = map[string]any{}
+	}
+	api["url"], api["token"] = url, token
+	doc["api"], doc["backend"] = api, "http"
+	b, err := yaml.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	return writeFileAtomic(path, b, 0o600)
+}
