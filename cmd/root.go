@@ -216,7 +216,6 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		newCompaniesCmd(f),
 		newLicensesCmd(f),
 		newAuditCmd(f),
-		newMaintenanceCmd(f), newRenewalsCmd(f),
 		newServeCmd(f),
 		newLoginCmd(f),
 		newVersionCmd(f),
