@@ -52,7 +52,7 @@ func (r *remote) ListAudit(ctx context.Context, f licensing.AuditFilter) ([]lice
 
 // newServer starts a server on a fresh store and returns the store, the
 // server's URL and a token source that acts as whichever account ctx names.
-func newServer(t *testing.T, clock licensing.Clock, opt Options) (*sqlite.Store, *httptest.Server, func(context.Context) (string, error)) {
+func newServer(t testing.TB, clock licensing.Clock, opt Options) (*sqlite.Store, *httptest.Server, func(context.Context) (string, error)) {
 	t.Helper()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "server.db"), sqlite.Options{Create: true, Clock: clock})
