@@ -51,6 +51,7 @@ func TestScripts(t *testing.T) {
 			"exits":    exitsCmd,
 			"capture":  captureCmd,
 			"waitfile": waitfileCmd,
+			"flipbyte": flipByteCmd,
 		},
 		RequireExplicitExec: true,
 		UpdateScripts:       os.Getenv("UPDATE_GOLDEN") != "",

@@ -8,7 +8,6 @@ import (
 
 	"github.com/licensectl/licensectl/internal/licensing"
 	"github.com/licensectl/licensectl/internal/output"
-	"github.com/licensectl/licensectl/internal/sqlite"
 )
 
 type initResult struct {
@@ -35,7 +34,7 @@ and imported prices are kept.`,
 			if err != nil {
 				return err
 			}
-			s, err := sqlite.Open(c.Context(), cfg.DB, sqlite.Options{Create: true, Clock: f.Clock})
+			s, err := openStore(c.Context(), f, true)
 			if err != nil {
 				return err
 			}

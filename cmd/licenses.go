@@ -18,7 +18,8 @@ import (
 
 func newLicensesCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "licenses", Aliases: []string{"license", "lic"}, Short: "Buy, list, show and change licenses"}
-	cmd.AddCommand(newLicensesListCmd(f), newLicensesShowCmd(f), newLicensesBuyCmd(f), newLicensesSetCmd(f))
+	cmd.AddCommand(newLicensesListCmd(f), newLicensesShowCmd(f), newLicensesBuyCmd(f), newLicensesSetCmd(f), newLicensesAttachCmd(f),
+		newLicensesValidateCmd(f), newLicensesDownloadCmd(f))
 	return cmd
 }
 
@@ -244,7 +245,7 @@ func newLicensesShowCmd(f *Factory) *cobra.Command {
 				if !d.RMSupported {
 					rm += " (needs version 5.2 or newer)"
 				}
-				return output.KeyValues(w, [][2]string{
+				if err := output.KeyValues(w, [][2]string{
 					{"Key", d.Key},
 					{"Product", fmt.Sprintf("%s (%s)", d.ProductName, d.Product)},
 					{"Kind", d.Kind},
@@ -265,7 +266,10 @@ func newLicensesShowCmd(f *Factory) *cobra.Command {
 					{"Activations", strconv.Itoa(d.Activations)},
 					{"Platforms", strings.Join(d.Platforms, ", ")},
 					{"Latest version", d.LatestVersion},
-				})
+				}); err != nil {
+					return err
+				}
+				return writePlanHistory(w, d.MaintenancePlans)
 			})
 		},
 	}
@@ -281,7 +285,7 @@ func dateOrNever(t *time.Time) string {
 func newLicensesSetCmd(f *Factory) *cobra.Command {
 	var allowRM, autoRenew bool
 	var company string
-	var pool bool
+	var pool, suspended bool
 	c := &cobra.Command{
 		Use:   "set KEY",
 		Short: "Switch Allow RM or auto-renew, or move a license to a company or the pool",
@@ -302,6 +306,9 @@ func newLicensesSetCmd(f *Factory) *cobra.Command {
 			if changed(fl, "auto-renew") {
 				u.AutoRenew = &autoRenew
 			}
+			if changed(fl, "suspended") {
+				u.Suspended = &suspended
+			}
 			switch {
 			case pool && changed(fl, "company"):
 				return licensing.Errorf(licensing.EINVALID, "--company and --pool cannot be combined")
@@ -317,7 +324,7 @@ func newLicensesSetCmd(f *Factory) *cobra.Command {
 			}
 			if u == (licensing.LicenseUpdate{}) {
 				return licensing.Errorf(licensing.EINVALID, "nothing to change").
-					WithHint("pass --allow-rm, --auto-renew, --company or --pool")
+					WithHint("pass --allow-rm, --auto-renew, --suspended, --company or --pool")
 			}
 			svc, format, err := f.begin(c)
 			if err != nil {
@@ -341,6 +348,7 @@ func newLicensesSetCmd(f *Factory) *cobra.Command {
 	fl.BoolVar(&autoRenew, "auto-renew", false, "renew the subscription automatically")
 	fl.StringVar(&company, "company", "", "match the license to this company")
 	fl.BoolVar(&pool, "pool", false, "move the license to the global pool")
+	fl.BoolVar(&suspended, "suspended", false, "suspend the license: it refuses activation and fails validation")
 	return c
 }
 
@@ -420,7 +428,12 @@ original purchase back, never a second one.`,
 			if f.cfg.Quiet {
 				return nil
 			}
-			return output.Object(f.IO.Out, format, p, func(w io.Writer) error { return writePurchase(w, p) })
+			return output.Object(f.IO.Out, format, p, func(w io.Writer) error {
+				if err := writePurchase(w, p); err != nil {
+					return err
+				}
+				return writeMaintenanceOffer(ctx, w, svc, p)
+			})
 		},
 	}
 	fl := c.Flags()

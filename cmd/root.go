@@ -19,7 +19,6 @@ import (
 	"github.com/licensectl/licensectl/internal/httpapi"
 	"github.com/licensectl/licensectl/internal/licensing"
 	"github.com/licensectl/licensectl/internal/output"
-	"github.com/licensectl/licensectl/internal/sqlite"
 )
 
 // Exit codes, documented in `licensectl help exit-codes`.
@@ -70,7 +69,7 @@ func (f *Factory) Services(ctx context.Context) (licensing.Services, error) {
 		f.services = c
 		return c, nil
 	}
-	s, err := sqlite.Open(ctx, f.cfg.DB, sqlite.Options{Clock: f.Clock})
+	s, err := openStore(ctx, f, false)
 	if err != nil {
 		return nil, err
 	}
@@ -148,6 +147,11 @@ func exitCode(err error, ran bool) int {
 	if errors.Is(err, context.Canceled) {
 		return ExitInterrupted
 	}
+	// A command with exit codes of its own (offline verify) says which.
+	var ec interface{ ExitCode() int }
+	if errors.As(err, &ec) {
+		return ec.ExitCode()
+	}
 	var de *licensing.Error
 	if !errors.As(err, &de) {
 		if !ran {
@@ -216,6 +220,8 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		newCompaniesCmd(f),
 		newLicensesCmd(f),
 		newAuditCmd(f),
+		newMaintenanceCmd(f), newRenewalsCmd(f),
+		newActivationsCmd(f), newKeysCmd(f),
 		newServeCmd(f),
 		newLoginCmd(f),
 		newVersionCmd(f),
@@ -276,6 +282,8 @@ func newExitCodesTopic() *cobra.Command {
   4    not authenticated or not permitted (no acting account, bad token)
   5    conflict (already exists, billing mode fixed, idempotency key reused
        with other parameters, no seat free)
+  10-13 activations offline verify: altered, expired, other machine,
+       unknown signing key (see its --help)
   130  interrupted (Ctrl-C / SIGTERM); nothing was half-written
 
 Errors are printed on stderr as one line "error: ..." and, where it helps,

@@ -14,7 +14,6 @@ import (
 
 	"github.com/licensectl/licensectl/internal/httpapi"
 	"github.com/licensectl/licensectl/internal/licensing"
-	"github.com/licensectl/licensectl/internal/sqlite"
 )
 
 type serveOptions struct {
@@ -47,7 +46,7 @@ in-flight requests finish. Logs are JSON lines on stderr.`,
 			if cfg.Serve.Rate < 0 {
 				return licensing.Errorf(licensing.EINVALID, "--rate must not be negative")
 			}
-			store, err := sqlite.Open(c.Context(), cfg.DB, sqlite.Options{Clock: f.Clock})
+			store, err := openStore(c.Context(), f, false)
 			if err != nil {
 				return err
 			}
@@ -67,7 +66,7 @@ in-flight requests finish. Logs are JSON lines on stderr.`,
 	return c
 }
 
-func serve(ctx context.Context, f *Factory, store *sqlite.Store, o serveOptions) error {
+func serve(ctx context.Context, f *Factory, store localStore, o serveOptions) error {
 	cfg := f.Config()
 	log := slog.New(slog.NewJSONHandler(f.IO.ErrOut, nil))
 	srv := httpapi.NewHTTPServer(httpapi.NewServer(store, httpapi.Options{Logger: log, Rate: cfg.Serve.Rate}), log, o.readHeaderTimeout)

@@ -59,7 +59,28 @@ func Run(t *testing.T, open Opener) {
 		{"GetLicense", testGetLicense},
 		{"UpdateLicense", testUpdateLicense},
 		{"Audit", testAudit},
+		{"MaintenancePricing", testMaintenancePricing},
+		{"MaintenanceBuyOne", testMaintenanceBuyOne},
+		{"MaintenanceStacks", testMaintenanceStacks},
+		{"MaintenanceIdempotency", testMaintenanceIdempotency},
+		{"MaintenanceRefusals", testMaintenanceRefusals},
+		{"MaintenanceBulk", testMaintenanceBulk},
+		{"MaintenanceAvailableAndAssign", testMaintenanceAssign},
+		{"MaintenanceAutoRenewSwitch", testMaintenanceSet},
+		{"MaintenanceFollowsLicense", testMaintenanceFollowsLicense},
+		{"RenewalsEngine", testRenewals},
+		{"RenewalsScope", testRenewalsScope},
+		{"AttachByPurchase", testAttachByPurchase},
+		{"AttachByKeyTransfers", testAttachByKeyTransfers},
+		{"AttachWrongCodes", testAttachWrongCodes},
+		{"AttachExpiry", testAttachExpiry},
+		{"AttachOtherAccount", testAttachOtherAccount},
+		{"AttachSuperseded", testAttachSuperseded},
+		{"AttachRateLimit", testAttachRateLimit},
+		{"AttachRefusals", testAttachRefusals},
+		{"AttachUndelivered", testAttachUndelivered},
 	}
+	tests = append(tests, activationTests()...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := NewClock(Start())

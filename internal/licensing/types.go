@@ -195,6 +195,8 @@ type LicenseDetail struct {
 	LatestVersion string    `json:"latest_version"`
 	Platforms     []string  `json:"platforms"`
 	RMSupported   bool      `json:"rm_supported"`
+	// MaintenancePlans is the license's plan history, oldest first.
+	MaintenancePlans []MaintenancePlan `json:"maintenance_plans"`
 }
 
 // LicenseFilter selects and orders licenses. Empty fields do not filter.
@@ -236,7 +238,8 @@ type LicenseGroup struct {
 type LicenseUpdate struct {
 	AllowRM   *bool   `json:"allow_rm,omitempty"`
 	AutoRenew *bool   `json:"auto_renew,omitempty"`
-	Company   *string `json:"company,omitempty"` // "" moves the license to the global pool
+	Suspended *bool   `json:"suspended,omitempty"` // a suspended license refuses activation and validation
+	Company   *string `json:"company,omitempty"`   // "" moves the license to the global pool
 }
 
 // AuditEvent is one entry of the audit log.

@@ -98,27 +98,18 @@ func (s *Store) Buy(ctx context.Context, req licensing.BuyRequest, progress func
 		if err != nil {
 			return err
 		}
-		if key == "" {
-			key = "auto-" + randomHex(16)
-		} else {
-			// Checked before the rules: a replayed trial must answer the
-			// original purchase, not "you already requested a trial".
-			var id, storedHash string
-			err := tx.QueryRowContext(ctx, "SELECT id, request_hash FROM purchases WHERE account_id = ? AND idempotency_key = ?",
-				buyerID, key).Scan(&id, &storedHash)
-			switch {
-			case err == nil && storedHash == hash:
-				out, err = loadPurchase(ctx, tx, id, buyer)
-				if out != nil {
-					out.Replayed = true
-				}
-				return err
-			case err == nil:
-				return licensing.Errorf(licensing.ECONFLICT, "idempotency key %s was already used for a different purchase (%s)", key, id).
-					WithHint("use a new key for a new purchase")
-			case !errors.Is(err, sql.ErrNoRows):
-				return err
+		// Checked before the rules: a replayed trial must answer the
+		// original purchase, not "you already requested a trial".
+		key, prior, err := idempotency(ctx, tx, buyerID, key, hash)
+		if err != nil {
+			return err
+		}
+		if prior != "" {
+			out, err = loadPurchase(ctx, tx, prior, buyer)
+			if out != nil {
+				out.Replayed = true
 			}
+			return err
 		}
 		p, err := preparePurchase(ctx, tx, req, buyerID, buyer)
 		if err != nil {
@@ -133,9 +124,34 @@ func (s *Store) Buy(ctx context.Context, req licensing.BuyRequest, progress func
 	return out, nil
 }
 
+// idempotency returns the key a purchase is stored under (one is made up
+// when the request named none) and, when the account used the key before for
+// the same request (same hash), the id of that earlier purchase. The same key
+// with another request is a conflict.
+func idempotency(ctx context.Context, q queryer, buyerID int64, key, hash string) (string, string, error) {
+	if key == "" {
+		return "auto-" + randomHex(16), "", nil
+	}
+	var id, storedHash string
+	err := q.QueryRowContext(ctx, "SELECT id, request_hash FROM purchases WHERE account_id = ? AND idempotency_key = ?",
+		buyerID, key).Scan(&id, &storedHash)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return key, "", nil
+	case err != nil:
+		return "", "", err
+	case storedHash != hash:
+		return "", "", licensing.Errorf(licensing.ECONFLICT, "idempotency key %s was already used for a different purchase (%s)", key, id).
+			WithHint("use a new key for a new purchase")
+	}
+	return key, id, nil
+}
+
 // requestHash identifies what a request asks for, so that a retried request
-// is told apart from a different one that reuses its idempotency key.
-func requestHash(req licensing.BuyRequest) (string, error) {
+// is told apart from a different one that reuses its idempotency key. Any
+// request type may be hashed; types differ in their JSON fields, so a key
+// reused across request types is a conflict too.
+func requestHash(req any) (string, error) {
 	js, err := json.Marshal(req)
 	if err != nil {
 		return "", err

@@ -1,0 +1,194 @@
+// Package postgres implements the licensing services on PostgreSQL (pgx,
+// pgxpool), so that several `licensectl serve` replicas can share one store.
+// It mirrors the SQLite store method for method - the same rules, errors,
+// orders and audit events - and replaces SQLite's single writer with
+// SERIALIZABLE transactions, unique constraints and a retry loop.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/licensectl/licensectl/internal/licensing"
+)
+
+// Options tune Open.
+type Options struct {
+	// Create makes the store (its tables, and the schema named first in the
+	// URL's search_path) when it does not exist.
+	Create bool
+	// Clock tells the time; nil means licensing.SystemClock.
+	Clock licensing.Clock
+}
+
+// Store is a licensectl store in a PostgreSQL database (or one schema of it).
+// It implements licensing.Services and is safe for concurrent use, also by
+// several processes on the same database.
+type Store struct {
+	url   string // redacted: printable
+	pool  *pgxpool.Pool
+	clock licensing.Clock
+}
+
+var _ licensing.Services = (*Store)(nil)
+
+// IsURL tells whether a --db value names a PostgreSQL database rather than a
+// SQLite file.
+func IsURL(db string) bool {
+	l := strings.ToLower(db)
+	return strings.HasPrefix(l, "postgres://") || strings.HasPrefix(l, "postgresql://")
+}
+
+// Open connects to the database at url (postgres://user@host:port/db?...),
+// creating the store when opt.Create is set, and migrates it to the schema
+// this binary knows. Pool settings (pool_max_conns, ...) and run-time
+// parameters such as search_path are taken from the URL.
+func Open(ctx context.Context, rawURL string, opt Options) (*Store, error) {
+	shown := redact(rawURL)
+	cfg, err := pgxpool.ParseConfig(rawURL)
+	if err != nil {
+		// pgx's message may quote the URL, password included.
+		return nil, licensing.Errorf(licensing.EINVALID, "invalid PostgreSQL URL %s", shown).
+			WithHint("use postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?search_path=SCHEMA]")
+	}
+	clock := opt.Clock
+	if clock == nil {
+		clock = licensing.SystemClock{}
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", shown, err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("cannot reach PostgreSQL at %s: %w", shown, err)
+	}
+	s := &Store{url: shown, pool: pool, clock: clock}
+	if err := migrate(ctx, pool, firstSchema(cfg.ConnConfig.RuntimeParams["search_path"]), opt.Create, clock); err != nil {
+		pool.Close()
+		if errors.Is(err, errNoStore) {
+			return nil, licensing.Errorf(licensing.ENOTFOUND, "no licensectl store at %s", shown).
+				WithHint("run `licensectl init --db URL` to create it")
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+// Path returns the URL the store was opened with, password masked.
+func (s *Store) Path() string { return s.url }
+
+// Close closes every connection of the pool.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// Ping checks the store answers, for the server's readiness probe.
+func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
+
+// firstSchema is the schema that search_path creates tables in, or "" when
+// that is left to PostgreSQL ($user, public).
+func firstSchema(searchPath string) string {
+	first, _, _ := strings.Cut(searchPath, ",")
+	first = strings.Trim(strings.TrimSpace(first), `"`)
+	if strings.HasPrefix(first, "$") {
+		return ""
+	}
+	return first
+}
+
+// queryer is what pgx.Tx and *pgxpool.Pool have in common, so that the rules
+// that read run the same inside a write transaction and outside.
+type queryer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// maxAttempts bounds how often write reruns a transaction that lost a race.
+const maxAttempts = 12
+
+// errRetry makes write run the transaction again: something it read changed
+// under it in a way no constraint reports (see writePurchase).
+var errRetry = errors.New("concurrent change; retrying")
+
+// write runs fn in one SERIALIZABLE transaction and runs it again when it
+// lost a race with another connection: a serialization failure, a deadlock,
+// or a unique constraint that a concurrent transaction claimed first. On the
+// rerun fn's own checks see the winner's rows and answer as SQLite would
+// have (the key's original purchase, "already exists", ...). fn must not
+// keep state across runs.
+func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.Serializable}, fn)
+		if err == nil {
+			return nil
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+		if !retryable(err) || attempt == maxAttempts {
+			if errors.Is(err, errRetry) {
+				return licensing.Errorf(licensing.ECONFLICT, "too many concurrent changes; try again")
+			}
+			return err
+		}
+		// Jittered, growing pauses keep two losers from colliding again.
+		pause := time.Duration(1<<min(attempt, 7)) * time.Millisecond
+		pause += rand.N(pause)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+	}
+}
+
+func retryable(err error) bool {
+	if errors.Is(err, errRetry) {
+		return true
+	}
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	switch pe.Code {
+	case "40001", "40P01", "23505": // serialization_failure, deadlock_detected, unique_violation
+		return true
+	}
+	return false
+}
+
+// now is the clock's time in whole seconds, the precision the store keeps,
+// so that what a method returns equals what a later read finds.
+func (s *Store) now() time.Time {
+	return s.clock.Now().UTC().Truncate(time.Second)
+}
+
+func unixTime(sec int64) time.Time { return time.Unix(sec, 0).UTC() }
+
+func optionalUnix(v *int64) *time.Time {
+	if v == nil {
+		return nil
+	}
+	t := unixTime(*v)
+	return &t
+}

@@ -1,0 +1,56 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/licensectl/licensectl/internal/contract"
+	"github.com/licensectl/licensectl/internal/licensing"
+	"github.com/licensectl/licensectl/internal/postgres/pgtest"
+)
+
+// TestMain fails the whole package, rather than skipping, when no PostgreSQL
+// server can be reached or started.
+func TestMain(m *testing.M) {
+	if err := pgtest.Ensure(context.Background()); err != nil {
+		fmt.Fprintln(os.Stderr, "internal/postgres tests need PostgreSQL:", err)
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
+
+// openSchema opens a fresh, seeded store in a schema of its own, dropped when
+// the test ends; more opens of the same URL give more pools on that store.
+func openSchema(t testing.TB, clock licensing.Clock) (*Store, string) {
+	t.Helper()
+	_, url, drop := pgtest.NewSchema("lct_test")
+	t.Cleanup(func() {
+		if err := drop(); err != nil {
+			t.Errorf("drop schema: %v", err)
+		}
+	})
+	s := openURL(t, url, clock, true)
+	if _, err := s.Seed(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s, url
+}
+
+func openURL(t testing.TB, url string, clock licensing.Clock, create bool) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), url, Options{Create: create, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestContract(t *testing.T) {
+	contract.Run(t, func(t *testing.T, clock licensing.Clock) licensing.Services {
+		s, _ := openSchema(t, clock)
+		return s
+	})
+}
