@@ -51,6 +51,7 @@ func TestScripts(t *testing.T) {
 			"exits":    exitsCmd,
 			"capture":  captureCmd,
 			"waitfile": waitfileCmd,
+			"pgschema": pgSchemaCmd,
 			"flipbyte": flipByteCmd,
 		},
 		RequireExplicitExec: true,

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/licensectl/licensectl/internal/licensing"
+	"github.com/licensectl/licensectl/internal/postgres"
 )
 
 // Config is the resolved configuration of one invocation. Every field is a
@@ -143,7 +144,11 @@ func loadConfig(flags *pflag.FlagSet) (*Config, error) {
 			c.DB = defaultDBPath()
 		}
 		if c.Mail.Outbox == "" {
-			c.Mail.Outbox = filepath.Join(filepath.Dir(c.DB), "outbox")
+			dir := filepath.Dir(c.DB)
+			if postgres.IsURL(c.DB) { // a URL has no directory: keep mail beside the default store
+				dir = filepath.Dir(defaultDBPath())
+			}
+			c.Mail.Outbox = filepath.Join(dir, "outbox")
 		}
 	case "http":
 	default:

@@ -20,10 +20,12 @@ func newInitCmd(f *Factory) *cobra.Command {
 	return &cobra.Command{
 		Use:   "init",
 		Short: "Create or upgrade the store and seed the product catalog",
-		Long: `Create the SQLite store (or upgrade an existing one to the current schema) and
+		Long: `Create the store (or upgrade an existing one to the current schema) and
 seed the default product catalog. Running it again is harmless: existing data
-and imported prices are kept.`,
-		Example: "  licensectl init\n  licensectl init --db ./licenses.db",
+and imported prices are kept. --db takes a SQLite file path (the default) or a
+postgres:// URL; on PostgreSQL the schema named first in the URL's search_path
+is created if it does not exist.`,
+		Example: "  licensectl init\n  licensectl init --db ./licenses.db\n  licensectl init --db 'postgres://licensectl@db.internal/licensectl?search_path=licensing'",
 		Args:    noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			cfg := f.Config()

@@ -203,7 +203,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 	pf := root.PersistentFlags()
 	pf.String("config", "", "config file (default $XDG_CONFIG_HOME/licensectl/config.yaml)")
 	pf.String("backend", "local", "backend: local or http")
-	pf.String("db", "", "store: SQLite file path (default $XDG_DATA_HOME/licensectl/licensectl.db)")
+	pf.String("db", "", "store: SQLite file path (default $XDG_DATA_HOME/licensectl/licensectl.db) or postgres:// URL")
 	pf.String("api-url", "", "URL of a licensectl server (backend http)")
 	pf.String("token", "", "API token for the http backend")
 	pf.String("account", "", "acting account (login email)")

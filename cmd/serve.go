@@ -17,6 +17,7 @@ import (
 )
 
 type serveOptions struct {
+	renewEvery        time.Duration
 	addrFile          string
 	readHeaderTimeout time.Duration
 	shutdownTimeout   time.Duration
@@ -62,6 +63,7 @@ in-flight requests finish. Logs are JSON lines on stderr.`,
 	fl.StringVar(&o.addrFile, "addr-file", "", "write the address actually listened on to this file")
 	fl.DurationVar(&o.readHeaderTimeout, "read-header-timeout", 5*time.Second, "time allowed to send request headers")
 	fl.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "time in-flight requests get to finish on shutdown")
+	fl.DurationVar(&o.renewEvery, "renewals-every", time.Hour, "run the renewals engine over every account this often (0: never)")
 	fl.MarkHidden("read-header-timeout")
 	return c
 }
@@ -69,7 +71,12 @@ in-flight requests finish. Logs are JSON lines on stderr.`,
 func serve(ctx context.Context, f *Factory, store localStore, o serveOptions) error {
 	cfg := f.Config()
 	log := slog.New(slog.NewJSONHandler(f.IO.ErrOut, nil))
-	srv := httpapi.NewHTTPServer(httpapi.NewServer(store, httpapi.Options{Logger: log, Rate: cfg.Serve.Rate}), log, o.readHeaderTimeout)
+	mailer, err := f.mailer()
+	if err != nil {
+		return err
+	}
+	srv := httpapi.NewHTTPServer(httpapi.NewServer(store, httpapi.Options{Logger: log, Rate: cfg.Serve.Rate, Mailer: mailer, Clock: f.Clock}),
+		log, o.readHeaderTimeout)
 	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	ln, err := net.Listen("tcp", cfg.Serve.Addr)
 	if err != nil {
@@ -87,6 +94,9 @@ func serve(ctx context.Context, f *Factory, store localStore, o serveOptions) er
 		scheme = "https"
 	}
 	log.Info("listening", "url", scheme+"://"+addr, "store", store.Path())
+	if rs, ok := store.(licensing.RenewalService); ok && o.renewEvery > 0 {
+		go runRenewalsEvery(ctx, rs, f.Clock, o.renewEvery, log)
+	}
 	done := make(chan error, 1)
 	go func() {
 		if scheme == "https" {
@@ -111,6 +121,30 @@ func serve(ctx context.Context, f *Factory, store localStore, o serveOptions) er
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// runRenewalsEvery runs the renewals engine over every account on a schedule.
+// The engine is idempotent per date, so a run that overlaps another replica's
+// or the operator's renews nothing twice.
+func runRenewalsEvery(ctx context.Context, svc licensing.RenewalService, clock licensing.Clock, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		run, err := svc.RunRenewals(ctx, clock.Now())
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			log.Error("renewals run failed", "error", err.Error())
+		default:
+			log.Info("renewals run", "renewed", run.Renewed, "expired", run.Expired, "total_cents", run.TotalCents)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // writeFileAtomic writes a file whole or not at all: a reader never sees it

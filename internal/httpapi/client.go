@@ -254,11 +254,11 @@ func (c *Client) Quote(ctx context.Context, req licensing.BuyRequest) (*licensin
 // a lost answer returns the purchase instead of buying twice.
 func (c *Client) Buy(ctx context.Context, req licensing.BuyRequest, progress func(int)) (*licensing.Purchase, error) {
 	if req.IdempotencyKey == "" {
-		b := make([]byte, 12)
-		if _, err := rand.Read(b); err != nil {
+		k, err := newIdempotencyKey()
+		if err != nil {
 			return nil, err
 		}
-		req.IdempotencyKey = "auto-" + hex.EncodeToString(b)
+		req.IdempotencyKey = k
 	}
 	resp, err := c.do(ctx, http.MethodPost, "/v1/purchases", nil, req, req.IdempotencyKey)
 	if err != nil {
@@ -273,6 +273,16 @@ func (c *Client) Buy(ctx context.Context, req licensing.BuyRequest, progress fun
 		progress(len(out.Licenses))
 	}
 	return &out, nil
+}
+
+// newIdempotencyKey makes a key for a purchase whose caller gave none, so
+// that the client's own retries cannot buy twice.
+func newIdempotencyKey() (string, error) {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return "auto-" + hex.EncodeToString(b), nil
 }
 
 // FilterQuery encodes a license filter as query parameters.

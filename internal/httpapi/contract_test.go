@@ -6,9 +6,11 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/licensectl/licensectl/internal/contract"
 	"github.com/licensectl/licensectl/internal/licensing"
+	"github.com/licensectl/licensectl/internal/mail"
 	"github.com/licensectl/licensectl/internal/sqlite"
 )
 
@@ -18,7 +20,26 @@ import (
 // which the API refuses by design, go to the store on the server's host.
 type remote struct {
 	*Client
-	store *sqlite.Store
+	store  *sqlite.Store
+	outbox string
+}
+
+// OutboxDir is where the server's mailer leaves confirmation codes
+// (contract.OutboxBackend).
+func (r *remote) OutboxDir() string { return r.outbox }
+
+// RunRenewals without an acting account is the operator's run over every
+// account, done on the server host (the API runs one account's renewals).
+func (r *remote) RunRenewals(ctx context.Context, asOf time.Time) (*licensing.RenewalRun, error) {
+	if licensing.AccountFrom(ctx) == "" {
+		return r.store.RunRenewals(ctx, asOf)
+	}
+	return r.Client.RunRenewals(ctx, asOf)
+}
+
+// RotateSigningKey is an operator action on the server host.
+func (r *remote) RotateSigningKey(ctx context.Context) (*licensing.SigningKey, error) {
+	return r.store.RotateSigningKey(ctx)
 }
 
 func (r *remote) CreateAccount(ctx context.Context, email string) (*licensing.Account, error) {
@@ -55,6 +76,10 @@ func (r *remote) ListAudit(ctx context.Context, f licensing.AuditFilter) ([]lice
 func newServer(t testing.TB, clock licensing.Clock, opt Options) (*sqlite.Store, *httptest.Server, func(context.Context) (string, error)) {
 	t.Helper()
 	ctx := context.Background()
+	if opt.Mailer == nil {
+		opt.Mailer = &mail.Outbox{Dir: filepath.Join(t.TempDir(), "outbox"), From: "licensectl@example.org", Clock: clock}
+	}
+	opt.Clock = clock
 	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "server.db"), sqlite.Options{Create: true, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
@@ -88,11 +113,13 @@ func newServer(t testing.TB, clock licensing.Clock, opt Options) (*sqlite.Store,
 
 func TestContract(t *testing.T) {
 	contract.Run(t, func(t *testing.T, clock licensing.Clock) licensing.Services {
-		store, srv, tokenFor := newServer(t, clock, Options{Rate: 10000})
+		outbox := filepath.Join(t.TempDir(), "outbox")
+		store, srv, tokenFor := newServer(t, clock, Options{Rate: 10000,
+			Mailer: &mail.Outbox{Dir: outbox, From: "licensectl@example.org", Clock: clock}})
 		c, err := NewClientFunc(srv.URL, tokenFor)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return &remote{Client: c, store: store}
+		return &remote{Client: c, store: store, outbox: outbox}
 	})
 }

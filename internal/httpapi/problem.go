@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/licensectl/licensectl/internal/licensing"
 )
@@ -22,6 +23,8 @@ type Problem struct {
 	Detail string `json:"detail"`
 	Code   string `json:"code"`
 	Hint   string `json:"hint,omitempty"`
+	// RetryAt is when a refusal that time lifts (429) lifts.
+	RetryAt *time.Time `json:"retry_at,omitempty"`
 }
 
 // problemTypeBase prefixes problem type URIs; one per error code.
@@ -46,8 +49,9 @@ func statusFor(code string) int {
 func problemFor(err error) Problem {
 	code := licensing.ErrorCode(err)
 	msg := licensing.ErrorMessage(err)
-	if code == licensing.EINTERNAL {
-		// The operator sees the cause in the server log; clients don't.
+	if !isDomain(err) {
+		// A raw error may name files, queries or hosts: the operator sees it
+		// in the server log, clients don't. Domain errors are written for users.
 		msg = "internal error"
 	}
 	status := statusFor(code)
@@ -70,7 +74,11 @@ func (p *Problem) errorOf() error {
 	default:
 		code = licensing.EINTERNAL
 	}
-	return &licensing.Error{Code: code, Message: p.Detail, Hint: p.Hint}
+	e := &licensing.Error{Code: code, Message: p.Detail, Hint: p.Hint}
+	if p.RetryAt != nil {
+		return &licensing.RetryError{Err: e, RetryAt: *p.RetryAt}
+	}
+	return e
 }
 
 var errNotOperator = &licensing.Error{Code: licensing.EUNAUTHORIZED,

@@ -35,6 +35,11 @@ type Options struct {
 	Burst int
 	// MaxBody bounds request bodies; zero means 1 MiB.
 	MaxBody int64
+	// Mailer sends attach confirmation codes; the server, not the client,
+	// decides where mail goes.
+	Mailer licensing.Mailer
+	// Clock is the server's time (renewal runs never go past it).
+	Clock licensing.Clock
 }
 
 // Server serves the REST API over a Backend.
@@ -44,6 +49,8 @@ type Server struct {
 	limiter *limiter
 	maxBody int64
 	mux     *http.ServeMux
+	mailer  licensing.Mailer
+	clock   licensing.Clock
 }
 
 // route is one endpoint; the OpenAPI test walks these.
@@ -72,7 +79,11 @@ func NewServer(b Backend, opt Options) *Server {
 	if opt.MaxBody == 0 {
 		opt.MaxBody = 1 << 20
 	}
-	s := &Server{b: b, log: opt.Logger, limiter: newLimiter(opt.Rate, opt.Burst), maxBody: opt.MaxBody, mux: http.NewServeMux()}
+	if opt.Clock == nil {
+		opt.Clock = licensing.SystemClock{}
+	}
+	s := &Server{b: b, log: opt.Logger, limiter: newLimiter(opt.Rate, opt.Burst), maxBody: opt.MaxBody,
+		mux: http.NewServeMux(), mailer: opt.Mailer, clock: opt.Clock}
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.pattern, s.wrap(rt))
 	}
@@ -110,6 +121,23 @@ func (s *Server) routes() []route {
 		{"GET /v1/tokens", true, s.listTokens, false},
 		{"POST /v1/tokens", true, s.createToken, false},
 		{"DELETE /v1/tokens/{prefix}", true, s.revokeToken, false},
+		{"POST /v1/attach-requests", true, s.requestAttach, false},
+		{"POST /v1/attach-confirmations", true, s.confirmAttach, false},
+		{"GET /v1/maintenance", true, s.listMaintenance, false},
+		{"POST /v1/maintenance-quotes", true, s.quoteMaintenance, false},
+		{"POST /v1/maintenance-purchases", true, s.buyMaintenance, false},
+		{"POST /v1/maintenance/{id}/assignment", true, s.assignMaintenance, false},
+		{"PATCH /v1/maintenance/{id}", true, s.updateMaintenance, false},
+		{"GET /v1/renewals", true, s.dueRenewals, false},
+		{"POST /v1/renewal-runs", true, s.runRenewals, false},
+		{"POST /v1/activations", true, s.activate, false},
+		{"GET /v1/activations", true, s.listActivations, false},
+		{"POST /v1/deactivations", true, s.deactivate, false},
+		{"GET /v1/licenses/{key}/validation", true, s.validateLicense, false},
+		{"GET /v1/licenses/{key}/download", true, s.latestDownload, false},
+		{"POST /v1/offline-activations", true, s.activateOffline, false},
+		{"POST /v1/offline-releases", true, s.releaseOffline, false},
+		{"GET /v1/signing-keys", false, s.signingKeys, false},
 	}
 }
 

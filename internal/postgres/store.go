@@ -60,6 +60,11 @@ func Open(ctx context.Context, rawURL string, opt Options) (*Store, error) {
 		return nil, licensing.Errorf(licensing.EINVALID, "invalid PostgreSQL URL %s", shown).
 			WithHint("use postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?search_path=SCHEMA]")
 	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		// Without connect_timeout in the URL a dropped SYN would hang a
+		// command for minutes.
+		cfg.ConnConfig.ConnectTimeout = 10 * time.Second
+	}
 	clock := opt.Clock
 	if clock == nil {
 		clock = licensing.SystemClock{}

@@ -1,0 +1,201 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/licensectl/licensectl/internal/licensing"
+)
+
+var (
+	_ licensing.AttachService      = (*Client)(nil)
+	_ licensing.MaintenanceService = (*Client)(nil)
+	_ licensing.RenewalService     = (*Client)(nil)
+	_ licensing.ActivationService  = (*Client)(nil)
+)
+
+// post sends a JSON body and decodes the answer into a new T.
+func post[T any](c *Client, ctx context.Context, path string, body any, idemKey string) (*T, error) {
+	out := new(T)
+	if err := c.call(ctx, http.MethodPost, path, nil, body, out, idemKey); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// get decodes the answer of a GET into a new T.
+func get[T any](c *Client, ctx context.Context, path string, q url.Values) (*T, error) {
+	out := new(T)
+	if err := c.call(ctx, http.MethodGet, path, q, nil, out, ""); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// RequestAttach implements licensing.AttachService. The server sends the
+// code with its own mailer; mailer is ignored.
+func (c *Client) RequestAttach(ctx context.Context, req licensing.AttachRequest, _ licensing.Mailer) (*licensing.AttachPending, error) {
+	return post[licensing.AttachPending](c, ctx, "/v1/attach-requests", req, "")
+}
+
+// ConfirmAttach implements licensing.AttachService.
+func (c *Client) ConfirmAttach(ctx context.Context, code string) (*licensing.AttachResult, error) {
+	return post[licensing.AttachResult](c, ctx, "/v1/attach-confirmations", attachConfirmBody{Code: code}, "")
+}
+
+// QuoteMaintenance implements licensing.MaintenanceService.
+func (c *Client) QuoteMaintenance(ctx context.Context, req licensing.MaintenanceBuyRequest) (*licensing.MaintenancePurchase, error) {
+	return post[licensing.MaintenancePurchase](c, ctx, "/v1/maintenance-quotes", req, "")
+}
+
+// BuyMaintenance implements licensing.MaintenanceService; like Buy it always
+// sends an idempotency key, so the purchase may be retried safely.
+func (c *Client) BuyMaintenance(ctx context.Context, req licensing.MaintenanceBuyRequest, progress func(int)) (*licensing.MaintenancePurchase, error) {
+	if req.IdempotencyKey == "" {
+		k, err := newIdempotencyKey()
+		if err != nil {
+			return nil, err
+		}
+		req.IdempotencyKey = k
+	}
+	p, err := post[licensing.MaintenancePurchase](c, ctx, "/v1/maintenance-purchases", req, req.IdempotencyKey)
+	if err == nil && progress != nil {
+		progress(p.Count)
+	}
+	return p, err
+}
+
+// ListMaintenance implements licensing.MaintenanceService.
+func (c *Client) ListMaintenance(ctx context.Context, f licensing.MaintenanceFilter) ([]licensing.MaintenancePlan, error) {
+	q := url.Values{}
+	if f.Available {
+		q.Set("available", "true")
+	}
+	if f.License != "" {
+		q.Set("license", f.License)
+	}
+	out, err := get[[]licensing.MaintenancePlan](c, ctx, "/v1/maintenance", q)
+	if err != nil {
+		return nil, err
+	}
+	return *out, nil
+}
+
+// AssignMaintenance implements licensing.MaintenanceService.
+func (c *Client) AssignMaintenance(ctx context.Context, id, key string) (*licensing.MaintenancePlan, error) {
+	if id == "" {
+		return nil, licensing.Errorf(licensing.EINVALID, "a maintenance plan id is required")
+	}
+	return post[licensing.MaintenancePlan](c, ctx, "/v1/maintenance/"+pathEscape(id)+"/assignment", assignBody{Key: key}, "")
+}
+
+// UpdateMaintenance implements licensing.MaintenanceService.
+func (c *Client) UpdateMaintenance(ctx context.Context, id string, u licensing.MaintenanceUpdate) (*licensing.MaintenancePlan, error) {
+	if id == "" {
+		return nil, licensing.Errorf(licensing.EINVALID, "a maintenance plan id is required")
+	}
+	out := new(licensing.MaintenancePlan)
+	return out, c.call(ctx, http.MethodPatch, "/v1/maintenance/"+pathEscape(id), nil, u, out, "")
+}
+
+// RunRenewals implements licensing.RenewalService for the token's account,
+// up to the server's clock.
+func (c *Client) RunRenewals(ctx context.Context, asOf time.Time) (*licensing.RenewalRun, error) {
+	return post[licensing.RenewalRun](c, ctx, "/v1/renewal-runs", renewalRunBody{AsOf: asOf.UTC().Format(time.RFC3339)}, "")
+}
+
+// DueRenewals implements licensing.RenewalService.
+func (c *Client) DueRenewals(ctx context.Context, until time.Time) ([]licensing.Renewal, error) {
+	out, err := get[[]licensing.Renewal](c, ctx, "/v1/renewals", url.Values{"until": {until.UTC().Format(time.RFC3339)}})
+	if err != nil {
+		return nil, err
+	}
+	return *out, nil
+}
+
+// Activate implements licensing.ActivationService.
+func (c *Client) Activate(ctx context.Context, r licensing.ActivationRequest) (*licensing.Activation, error) {
+	return post[licensing.Activation](c, ctx, "/v1/activations", r, "")
+}
+
+// Deactivate implements licensing.ActivationService.
+func (c *Client) Deactivate(ctx context.Context, r licensing.DeactivateRequest) (*licensing.Activation, error) {
+	return post[licensing.Activation](c, ctx, "/v1/deactivations",
+		deactivateBody{ID: r.ID, LicenseKey: r.LicenseKey, Fingerprint: r.Fingerprint, Force: r.Force}, "")
+}
+
+// ListActivations implements licensing.ActivationService.
+func (c *Client) ListActivations(ctx context.Context, f licensing.ActivationFilter) ([]licensing.Activation, error) {
+	q := url.Values{}
+	if f.LicenseKey != "" {
+		q.Set("license", f.LicenseKey)
+	}
+	if f.Machine != "" {
+		q.Set("machine", f.Machine)
+	}
+	if f.Offline {
+		q.Set("offline", strconv.FormatBool(true))
+	}
+	out, err := get[[]licensing.Activation](c, ctx, "/v1/activations", q)
+	if err != nil {
+		return nil, err
+	}
+	return *out, nil
+}
+
+// ValidateLicense implements licensing.ActivationService.
+func (c *Client) ValidateLicense(ctx context.Context, key, fingerprint, version string) (*licensing.Validation, error) {
+	path, err := keyPath(key)
+	if err != nil {
+		return nil, err
+	}
+	q := url.Values{}
+	if fingerprint != "" {
+		q.Set("fingerprint", fingerprint)
+	}
+	if version != "" {
+		q.Set("version", version)
+	}
+	return get[licensing.Validation](c, ctx, path+"/validation", q)
+}
+
+// LatestDownload implements licensing.ActivationService.
+func (c *Client) LatestDownload(ctx context.Context, key, os string) (*licensing.Download, error) {
+	path, err := keyPath(key)
+	if err != nil {
+		return nil, err
+	}
+	q := url.Values{}
+	if os != "" {
+		q.Set("os", os)
+	}
+	return get[licensing.Download](c, ctx, path+"/download", q)
+}
+
+// ActivateOffline implements licensing.ActivationService.
+func (c *Client) ActivateOffline(ctx context.Context, request []byte) (*licensing.OfflineActivation, error) {
+	return post[licensing.OfflineActivation](c, ctx, "/v1/offline-activations", fileBody{Request: string(request)}, "")
+}
+
+// ReleaseOffline implements licensing.ActivationService.
+func (c *Client) ReleaseOffline(ctx context.Context, proof []byte) (*licensing.Activation, error) {
+	return post[licensing.Activation](c, ctx, "/v1/offline-releases", fileBody{Proof: string(proof)}, "")
+}
+
+// SigningKeys implements licensing.ActivationService: public keys only.
+func (c *Client) SigningKeys(ctx context.Context) ([]licensing.SigningKey, error) {
+	out, err := get[[]licensing.SigningKey](c, ctx, "/v1/signing-keys", nil)
+	if err != nil {
+		return nil, err
+	}
+	return *out, nil
+}
+
+// RotateSigningKey is an operator action: the signing key is the vendor's,
+// shared by every account.
+func (c *Client) RotateSigningKey(ctx context.Context) (*licensing.SigningKey, error) {
+	return nil, errNotOperator
+}
