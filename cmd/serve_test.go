@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/licensectl/licensectl/internal/licensing"
 )
 
 // SIGTERM while requests are in flight: the server stops accepting, every
@@ -140,5 +142,52 @@ func TestServeTLS(t *testing.T) {
 	cancel()
 	if code := <-exited; code != 0 {
 		t.Fatalf("serve exited %d", code)
+	}
+}
+
+// serve runs the renewals engine on its schedule: a monthly subscription
+// bought at T0 is renewed when the server's clock is past its end.
+func TestServeRunsRenewalsOnSchedule(t *testing.T) {
+	db := setupStore(t)
+	t0 := time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC)
+	at := func(when time.Time, args ...string) (int, string, string) {
+		io, _, out, errOut := TestIO()
+		code := Execute(context.Background(), BuildInfo{Version: "test"}, licensing.FixedClock(when), args, io)
+		return code, out.String(), errOut.String()
+	}
+	if code, _, errOut := at(t0, "--db", db, "-q", "licenses", "buy", "--product", "mbs-server", "--billing", "monthly"); code != 0 {
+		t.Fatalf("buy: %s", errOut)
+	}
+	later := t0.AddDate(0, 1, 5)
+	ctx, cancel := context.WithCancel(context.Background())
+	addrFile := filepath.Join(t.TempDir(), "addr")
+	sio, _, _, serveLog := TestIO()
+	exited := make(chan int, 1)
+	go func() {
+		exited <- Execute(ctx, BuildInfo{Version: "test"}, licensing.FixedClock(later),
+			[]string{"--db", db, "serve", "--addr", "127.0.0.1:0", "--addr-file", addrFile, "--renewals-every", "50ms"}, sio)
+	}()
+	var expires string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		_, out, _ := at(later, "--db", db, "licenses", "list", "-o", "csv", "--no-headers")
+		if strings.Contains(out, "2026-03-15T10:00:00Z") {
+			expires = "renewed"
+			break
+		}
+	}
+	cancel()
+	if code := <-exited; code != 0 {
+		t.Fatalf("serve exited %d: %s", code, serveLog)
+	}
+	if expires != "renewed" {
+		t.Fatalf("subscription not renewed by the schedule; log:\n%s", serveLog)
+	}
+	if !strings.Contains(serveLog.String(), `"msg":"renewals run"`) {
+		t.Fatalf("no renewals run logged:\n%s", serveLog)
+	}
+	// Later scheduled runs for the same date renewed nothing twice.
+	_, out, _ := at(later, "--db", db, "audit", "list", "--action", "renewal.", "-o", "json")
+	if n := strings.Count(out, `"action":"renewal.renew"`); n != 1 {
+		t.Fatalf("%d renewal events, want 1:\n%s", n, out)
 	}
 }
