@@ -47,6 +47,7 @@ type Factory struct {
 	services licensing.Services
 	// preRan records that flag parsing succeeded, so later errors are not usage errors.
 	preRan bool
+	jq     *jqFilter // set by --jq: stdout is held back and filtered at the end
 }
 
 // Config returns the resolved configuration (valid once flags are parsed).
@@ -110,7 +111,7 @@ func Execute(ctx context.Context, build BuildInfo, clock licensing.Clock, args [
 	root.SetIn(io.In)
 	root.SetOut(io.Out)
 	root.SetErr(io.ErrOut)
-	err := root.ExecuteContext(ctx)
+	err := f.finishJQ(ctx, root.ExecuteContext(ctx))
 	if err == nil {
 		return ExitOK
 	}
@@ -188,7 +189,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 				return err
 			}
 			f.cfg = cfg
-			return nil
+			return f.startOutput(c)
 		},
 		Example: `  licensectl init
   licensectl accounts create ops@example.com
@@ -212,9 +213,10 @@ func NewRootCmd(f *Factory) *cobra.Command {
 	pf.Bool("no-headers", false, "omit table and CSV headers")
 	pf.BoolP("quiet", "q", false, "print only errors")
 	pf.BoolP("yes", "y", false, "answer yes to every question")
+	pf.String("jq", "", "filter JSON output with a jq expression; implies -o json, prints strings raw, and collects lists before filtering instead of streaming them")
 
 	root.AddCommand(
-		newInitCmd(f),
+		newInitCmd(f), newMigrateCmd(f),
 		newProductsCmd(f),
 		newAccountsCmd(f),
 		newCompaniesCmd(f),
@@ -224,9 +226,12 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		newActivationsCmd(f), newKeysCmd(f),
 		newServeCmd(f),
 		newLoginCmd(f),
+		newBackupCmd(f), newRestoreCmd(f),
 		newVersionCmd(f),
 		newExitCodesTopic(),
+		newDocsCmd(),
 	)
+	registerCompletions(f, root)
 	return root
 }
 

@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"bufio"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -117,47 +115,65 @@ func intParam(q url.Values, name string) (int, error) {
 }
 
 // listLicenses streams a JSON array, one license per line, so a page of any
-// size is sent in bounded memory. The write deadline moves with the stream:
-// a long list is not cut by WriteTimeout, a stalled client still is.
+// size is sent in bounded memory: licenses are encoded into a pooled buffer
+// that is written out whenever it holds pageFlush bytes. A page that fits is
+// sent in one write with a Content-Length, and an error before the first
+// write still gets a proper problem response. The write deadline moves with
+// the stream: a long list is not cut by WriteTimeout, a stalled client still is.
 func (s *Server) listLicenses(w http.ResponseWriter, r *http.Request) error {
 	f, err := filterFrom(r.URL.Query())
 	if err != nil {
 		return err
 	}
 	rc := http.NewResponseController(w)
-	bw := bufio.NewWriterSize(w, 32<<10)
-	n := 0
-	err = s.b.ListLicenses(r.Context(), f, func(l *licensing.License) error {
-		if n == 0 {
+	buf := s.bufs.Get().(*[]byte)
+	defer s.bufs.Put(buf)
+	b := append((*buf)[:0], "[\n"...)
+	defer func() { *buf = b[:0] }()
+	started := false
+	write := func() error {
+		if !started {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusOK)
-			bw.WriteString("[\n")
-		} else {
-			bw.WriteString(",\n")
+			started = true
+		}
+		_, err := w.Write(b)
+		b = b[:0]
+		return err
+	}
+	n := 0
+	err = s.b.ListLicenses(r.Context(), f, func(l *licensing.License) error {
+		if n > 0 {
+			b = append(b, ",\n"...)
 		}
 		n++
 		if n%1000 == 0 {
 			rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
 		}
-		b, err := json.Marshal(l)
-		if err != nil {
+		var err error
+		if b, err = l.AppendJSON(b); err != nil {
 			return err
 		}
-		_, err = bw.Write(b)
-		return err
-	})
-	if err != nil {
-		if n > 0 {
-			bw.Flush()
+		if len(b) >= pageFlush {
+			return write()
 		}
-		return err
-	}
-	if n == 0 {
+		return nil
+	})
+	switch {
+	case err != nil:
+		return err // after a write, the server cuts the connection
+	case n == 0:
 		return writeJSON(w, http.StatusOK, []any{})
 	}
-	bw.WriteString("\n]\n")
-	return bw.Flush()
+	b = append(b, "\n]\n"...)
+	if !started {
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	}
+	return write()
 }
+
+// pageFlush is how much of a license list the server buffers before writing.
+const pageFlush = 32 << 10
 
 func (s *Server) groupLicenses(w http.ResponseWriter, r *http.Request) error {
 	f, err := filterFrom(r.URL.Query())

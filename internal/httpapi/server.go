@@ -51,6 +51,7 @@ type Server struct {
 	mux     *http.ServeMux
 	mailer  licensing.Mailer
 	clock   licensing.Clock
+	bufs    sync.Pool // *[]byte for encoding license pages
 }
 
 // route is one endpoint; the OpenAPI test walks these.
@@ -84,6 +85,7 @@ func NewServer(b Backend, opt Options) *Server {
 	}
 	s := &Server{b: b, log: opt.Logger, limiter: newLimiter(opt.Rate, opt.Burst), maxBody: opt.MaxBody,
 		mux: http.NewServeMux(), mailer: opt.Mailer, clock: opt.Clock}
+	s.bufs.New = func() any { b := make([]byte, 0, pageFlush+4<<10); return &b }
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.pattern, s.wrap(rt))
 	}

@@ -82,11 +82,13 @@ type List[T any] struct {
 	rows  [][]string
 	items []T
 	csv   *csv.Writer
+	term  *Terminal
 }
 
 // Begin starts a list on w.
 func (l *List[T]) Begin(w io.Writer) error {
 	l.out = w
+	l.term, _ = w.(*Terminal)
 	l.w = bufio.NewWriterSize(w, 64<<10)
 	switch l.Format {
 	case JSON:
@@ -128,6 +130,8 @@ func (l *List[T]) cells(v T, all bool) []string {
 		switch {
 		case all && c.CSV != nil:
 			r = append(r, c.CSV(v))
+		case c.shown(all, l.Format) && l.term != nil && c.CSV != nil:
+			r = append(r, l.term.cell(c.Value(v), c.CSV(v)))
 		case c.shown(all, l.Format):
 			r = append(r, c.Value(v))
 		}
@@ -148,7 +152,8 @@ func (l *List[T]) Add(v T) error {
 		if err := l.w.WriteByte('\n'); err != nil {
 			return err
 		}
-		b, err := json.Marshal(v)
+		// Encoded straight into the writer's free space: no copy when it fits.
+		b, err := appendJSON(l.w.AvailableBuffer(), v)
 		if err != nil {
 			return err
 		}
@@ -191,6 +196,9 @@ func (l *List[T]) End() error {
 			return err
 		}
 	default:
+		if l.term != nil {
+			l.term.dress(l.headers(false), l.rows)
+		}
 		if err := WriteTable(l.w, l.headers(false), l.rows, l.NoHeaders); err != nil {
 			return err
 		}

@@ -44,6 +44,7 @@ type Store struct {
 	w     *sql.DB // one connection: SQLite has one writer at a time anyway
 	r     *sql.DB // read-only connections
 	clock licensing.Clock
+	stmts stmtCache // prepared hot reads on r
 }
 
 var _ licensing.Services = (*Store)(nil)
@@ -105,7 +106,7 @@ func (s *Store) Path() string { return s.path }
 
 // Close closes the store; the last connection checkpoints the WAL.
 func (s *Store) Close() error {
-	return errors.Join(s.r.Close(), s.w.Close())
+	return errors.Join(s.stmts.close(), s.r.Close(), s.w.Close())
 }
 
 // checkFile tells whether path holds a licensectl store, reading only the

@@ -124,7 +124,9 @@ func clipText(s string) string {
 var errBadToken = licensing.Errorf(licensing.EUNAUTHORIZED, "invalid or revoked API token")
 
 // Authenticate finds a token by its clear prefix and compares the hash in
-// constant time. last_used_at is refreshed at most once a minute, so
+// constant time; the look-up runs every time (a prepared statement, no
+// cached answer), so a revocation by any process applies to the next
+// request. last_used_at is refreshed at most once a minute, so
 // authenticating does not turn every read into a write.
 func (s *Store) Authenticate(ctx context.Context, secret string) (string, error) {
 	if !strings.HasPrefix(secret, tokenPrefix) || len(secret) != len(tokenPrefix)+32 {
@@ -136,7 +138,7 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (string, error)
 	var email string
 	var used sql.NullInt64
 	var revoked sql.NullInt64
-	err := s.r.QueryRowContext(ctx, `SELECT t.id, t.hash, a.email, t.last_used_at, t.revoked_at
+	err := s.reader().QueryRowContext(ctx, `SELECT t.id, t.hash, a.email, t.last_used_at, t.revoked_at
 		FROM api_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.prefix = ?`, prefix).Scan(&id, &hash, &email, &used, &revoked)
 	if errors.Is(err, sql.ErrNoRows) {
 		// Compare anyway, so an unknown prefix costs what a known one does.
@@ -151,11 +153,28 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (string, error)
 	}
 	now := s.now().Unix()
 	if !used.Valid || now-used.Int64 >= 60 {
-		if _, err := s.w.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, now, id); err != nil {
+		if err := s.touchToken(ctx, id, now); err != nil {
 			return "", err
 		}
 	}
 	return email, nil
+}
+
+// touchWait bounds how long a request waits to refresh a token's last use.
+const touchWait = 50 * time.Millisecond
+
+// touchToken records when a token was last used. That is informational
+// (`accounts token list`), so a request does not wait for it behind another
+// writer - a 100,000-license purchase holds the write lock for seconds -
+// and a later request records it instead.
+func (s *Store) touchToken(ctx context.Context, id, now int64) error {
+	tctx, cancel := context.WithTimeout(ctx, touchWait)
+	defer cancel()
+	_, err := s.w.ExecContext(tctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, now, id)
+	if err != nil && tctx.Err() != nil && ctx.Err() == nil {
+		return nil // only our own deadline passed
+	}
+	return err
 }
 
 // idempotencyTTL is how long a key is remembered, as Stripe and the IETF

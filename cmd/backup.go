@@ -1,0 +1,130 @@
+package cmd
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/licensectl/licensectl/internal/licensing"
+	"github.com/licensectl/licensectl/internal/output"
+	"github.com/licensectl/licensectl/internal/postgres"
+	"github.com/licensectl/licensectl/internal/sqlite"
+)
+
+// sqliteOnly refuses backends whose data this command cannot reach: backup
+// and restore work on the SQLite file itself.
+func sqliteOnly(f *Factory, c *cobra.Command) error {
+	cfg := f.Config()
+	if cfg.Backend != "local" {
+		return licensing.Errorf(licensing.EINVALID, "%s works on a local SQLite store, not the %s backend", c.CommandPath(), cfg.Backend).
+			WithHint("run it on the server's machine with --db pointing at its store")
+	}
+	if postgres.IsURL(cfg.DB) {
+		return licensing.Errorf(licensing.EINVALID, "%s works on a SQLite store; --db is a PostgreSQL URL", c.CommandPath()).
+			WithHint("back up PostgreSQL with pg_dump")
+	}
+	return nil
+}
+
+func newBackupCmd(f *Factory) *cobra.Command {
+	var force bool
+	c := &cobra.Command{
+		Use:   "backup FILE",
+		Short: "Write a consistent copy of the store to FILE, while it is in use",
+		Long: `Write a consistent copy of the SQLite store to FILE (SQLite VACUUM INTO). Other
+licensectl processes, a running serve included, may keep buying and
+activating meanwhile: the copy holds exactly what was committed when it
+began, never half a purchase. FILE is created with mode 0600 and appears only
+once complete; an existing FILE is refused unless --force.
+
+Restore it with ` + "`licensectl restore FILE`" + `.`,
+		Example: "  licensectl backup /var/backups/licensectl-$(date +%F).db\n  licensectl backup nightly.db --force",
+		Args:    exactArgs(1, "a backup file"),
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := sqliteOnly(f, c); err != nil {
+				return err
+			}
+			format, err := f.Format()
+			if err != nil {
+				return err
+			}
+			s, err := sqlite.Open(c.Context(), f.cfg.DB, sqlite.Options{Clock: f.Clock})
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			res, err := s.Backup(c.Context(), args[0], force)
+			if err != nil || f.cfg.Quiet {
+				return err
+			}
+			return output.Object(f.IO.Out, format, res, func(w io.Writer) error {
+				_, err := fmt.Fprintf(w, "Backed up %s to %s (%d bytes)\n", res.Store, res.Path, res.Bytes)
+				return err
+			})
+		},
+	}
+	c.Flags().BoolVar(&force, "force", false, "overwrite FILE if it exists")
+	return c
+}
+
+func newRestoreCmd(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "restore FILE",
+		Short: "Replace the store with a backup, after checking the backup's integrity",
+		Long: `Replace the SQLite store with the backup in FILE. FILE must be a licensectl
+store that passes PRAGMA integrity_check and foreign_key_check; it is copied
+(FILE itself is left untouched), checked, upgraded to this version's schema
+and then swapped in atomically. A damaged backup changes nothing.
+
+Restore refuses while any other process has the store open (a running
+serve, a bulk purchase): stop them first. Everything written after the
+backup was taken is lost, so it asks first; --yes skips the question and is
+required when stdin is not a terminal.`,
+		Example: "  licensectl restore /var/backups/licensectl-2026-11-24.db --yes",
+		Args:    exactArgs(1, "a backup file"),
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := sqliteOnly(f, c); err != nil {
+				return err
+			}
+			format, err := f.Format()
+			if err != nil {
+				return err
+			}
+			if !f.cfg.Yes {
+				if ok, err := f.confirmRestore(args[0]); err != nil || !ok {
+					return err
+				}
+			}
+			res, err := sqlite.Restore(c.Context(), args[0], f.cfg.DB, f.Clock)
+			if err != nil || f.cfg.Quiet {
+				return err
+			}
+			return output.Object(f.IO.Out, format, res, func(w io.Writer) error {
+				_, err := fmt.Fprintf(w, "Restored %s from %s (schema version %d, %d purchases, %d licenses)\n",
+					res.Store, res.From, res.SchemaVersion, res.Purchases, res.Licenses)
+				return err
+			})
+		},
+	}
+}
+
+// confirmRestore asks before the store is replaced; without a terminal
+// nobody can answer, so --yes must say it up front.
+func (f *Factory) confirmRestore(file string) (bool, error) {
+	what := fmt.Sprintf("restore would replace %s with %s", f.cfg.DB, file)
+	if !f.IO.StdinTTY {
+		return false, licensing.Errorf(licensing.EINVALID, "%s: confirm with --yes (stdin is not a terminal, so nobody can be asked)", what).
+			WithHint("nothing was changed")
+	}
+	fmt.Fprintf(f.IO.ErrOut, "Replace %s with %s? Changes made since the backup are lost. [y/N] ", f.cfg.DB, file)
+	answer, _ := bufio.NewReader(f.IO.In).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(answer)) {
+	case "y", "yes":
+		return true, nil
+	}
+	f.info("Nothing was changed\n")
+	return false, nil
+}

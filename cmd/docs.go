@@ -1,0 +1,61 @@
+package cmd
+
+import (
+	"os"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/cobra/doc"
+
+	"github.com/licensectl/licensectl/internal/licensing"
+)
+
+// newDocsCmd generates man pages and the markdown command reference from the
+// command tree itself, so they cannot drift from the flags. Hidden: it is for
+// packagers (goreleaser's before hook) and for docs/commands/, not for users.
+func newDocsCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "docs", Short: "Generate man pages and the markdown command reference", Hidden: true}
+	cmd.AddCommand(&cobra.Command{
+		Use:     "man DIR",
+		Short:   "Write a man page per command (section 1) into DIR",
+		Example: "  licensectl docs man ./man",
+		Args:    exactArgs(1, "a directory"),
+		RunE: func(c *cobra.Command, args []string) error {
+			root, err := docTree(c, args[0])
+			if err != nil {
+				return err
+			}
+			return doc.GenManTree(root, &doc.GenManHeader{Title: "LICENSECTL", Section: "1", Source: "licensectl", Manual: "licensectl manual"}, args[0])
+		},
+	}, &cobra.Command{
+		Use:     "markdown DIR",
+		Short:   "Write the markdown command reference into DIR",
+		Example: "  licensectl docs markdown docs/commands",
+		Args:    exactArgs(1, "a directory"),
+		RunE: func(c *cobra.Command, args []string) error {
+			root, err := docTree(c, args[0])
+			if err != nil {
+				return err
+			}
+			return doc.GenMarkdownTree(root, args[0])
+		},
+	})
+	return cmd
+}
+
+// docTree makes dir and readies the tree: without the "Auto generated ... on
+// DATE" footer, a regenerated reference equals the committed one.
+func docTree(c *cobra.Command, dir string) (*cobra.Command, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, licensing.Errorf(licensing.EINVALID, "cannot create %s: %v", dir, unwrapPathError(err))
+	}
+	root := c.Root()
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.DisableAutoGenTag = true
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	return root, nil
+}

@@ -1,0 +1,158 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/licensectl/licensectl/internal/licensing"
+)
+
+func countLicenses(t *testing.T, s *Store, ctx context.Context) int {
+	t.Helper()
+	n := 0
+	if err := s.ListLicenses(ctx, licensing.LicenseFilter{Limit: 50}, func(*licensing.License) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestStmtCacheSeesOtherWriters: prepared statements cache the plan, never
+// data: what another process commits, and a schema it changes, show at once.
+func TestStmtCacheSeesOtherWriters(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	a, err := Open(context.Background(), path, Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if _, err := a.Seed(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx := licensing.WithAccount(context.Background(), "a@example.com")
+	if _, err := a.CreateAccount(ctx, "a@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if n := countLicenses(t, a, ctx); n != 0 {
+		t.Fatalf("%d licenses in a new store", n)
+	}
+	if a.stmts.len() == 0 {
+		t.Fatal("the list did not go through the statement cache")
+	}
+
+	b, err := Open(context.Background(), path, Options{}) // "another process"
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := b.Buy(ctx, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "backup-server", Quantity: 3}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := countLicenses(t, a, ctx); n != 3 {
+		t.Fatalf("after another store bought 3: %d licenses", n)
+	}
+	if _, err := b.w.Exec("CREATE INDEX test_only ON licenses (purchase_email)"); err != nil {
+		t.Fatal(err)
+	}
+	if n := countLicenses(t, a, ctx); n != 3 {
+		t.Fatalf("after a schema change: %d licenses", n)
+	}
+}
+
+// TestStmtCacheBounded: past maxCachedStmts distinct queries the cache stops
+// growing and queries still run.
+func TestStmtCacheBounded(t *testing.T) {
+	s := openStore(t, nil)
+	r := s.reader()
+	ctx := context.Background()
+	for i := range maxCachedStmts + 20 {
+		var v int
+		if err := r.QueryRowContext(ctx, fmt.Sprintf("SELECT %d", i)).Scan(&v); err != nil || v != i {
+			t.Fatalf("query %d: %v %d", i, err, v)
+		}
+	}
+	if n := s.stmts.len(); n != maxCachedStmts {
+		t.Fatalf("cache holds %d statements, want %d", n, maxCachedStmts)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var v int
+	if err := r.QueryRowContext(ctx, "SELECT 1").Scan(&v); err == nil {
+		t.Fatal("a query on a closed store succeeded")
+	}
+}
+
+// TestAuthenticateRevokedByAnotherProcess: a token revoked through another
+// store handle (another process) is refused by the next request.
+func TestAuthenticateRevokedByAnotherProcess(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	a, err := Open(context.Background(), path, Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	ctx := licensing.WithAccount(context.Background(), "a@example.com")
+	if _, err := a.CreateAccount(ctx, "a@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := a.CreateToken(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 { // warm the statement cache on several connections
+		if email, err := a.Authenticate(context.Background(), tok.Secret); err != nil || email != "a@example.com" {
+			t.Fatalf("Authenticate = %q, %v", email, err)
+		}
+	}
+	b, err := Open(context.Background(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.RevokeToken(ctx, tok.Prefix); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Authenticate(context.Background(), tok.Secret); licensing.ErrorCode(err) != licensing.EUNAUTHORIZED {
+		t.Fatalf("revoked token: %v", err)
+	}
+}
+
+// TestAuthenticateDoesNotWaitForWriters: refreshing last_used_at is best
+// effort; a request is not held up while another process writes.
+func TestAuthenticateDoesNotWaitForWriters(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	s, err := Open(context.Background(), path, Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := licensing.WithAccount(context.Background(), "a@example.com")
+	if _, err := s.CreateAccount(ctx, "a@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := s.CreateToken(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := sql.Open("sqlite", dsn(path, "_txlock=immediate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	tx, err := other.Begin() // holds the write lock
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	start := time.Now()
+	if email, err := s.Authenticate(context.Background(), tok.Secret); err != nil || email != "a@example.com" {
+		t.Fatalf("Authenticate while another process writes = %q, %v", email, err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("Authenticate waited %v for the writer", d)
+	}
+}
