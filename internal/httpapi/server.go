@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -25,6 +26,14 @@ type Backend interface {
 	licensing.IdempotencyService
 	Ping(ctx context.Context) error
 }
+
+// A client address may fail authentication authFailureBurst times in a row,
+// then once every 1/authFailureRate seconds: token guessing gets nowhere
+// (tokens hold 120 secret bits anyway), legitimate typos are not locked out.
+const (
+	authFailureBurst = 20
+	authFailureRate  = 0.2
+)
 
 // Options tune a Server.
 type Options struct {
@@ -47,11 +56,13 @@ type Server struct {
 	b       Backend
 	log     *slog.Logger
 	limiter *limiter
-	maxBody int64
-	mux     *http.ServeMux
-	mailer  licensing.Mailer
-	clock   licensing.Clock
-	bufs    sync.Pool // *[]byte for encoding license pages
+	// authFailures slows token guessing per client address.
+	authFailures *limiter
+	maxBody      int64
+	mux          *http.ServeMux
+	mailer       licensing.Mailer
+	clock        licensing.Clock
+	bufs         sync.Pool // *[]byte for encoding license pages
 }
 
 // route is one endpoint; the OpenAPI test walks these.
@@ -84,7 +95,8 @@ func NewServer(b Backend, opt Options) *Server {
 		opt.Clock = licensing.SystemClock{}
 	}
 	s := &Server{b: b, log: opt.Logger, limiter: newLimiter(opt.Rate, opt.Burst), maxBody: opt.MaxBody,
-		mux: http.NewServeMux(), mailer: opt.Mailer, clock: opt.Clock}
+		authFailures: newLimiter(authFailureRate, authFailureBurst),
+		mux:          http.NewServeMux(), mailer: opt.Mailer, clock: opt.Clock}
 	s.bufs.New = func() any { b := make([]byte, 0, pageFlush+4<<10); return &b }
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.pattern, s.wrap(rt))
@@ -223,18 +235,25 @@ func (s *Server) wrap(rt route) http.Handler {
 				return
 			}
 			tokenPrefix = safePrefix(secret)
+			// Guessing tokens is slowed per client address: after a burst of
+			// failures it is refused before any token is even looked at.
+			ip := clientIP(r)
+			if wait, blocked := s.authFailures.exhausted(ip); blocked {
+				s.tooMany(rec, wait, "too many failed authentications from %s", ip)
+				return
+			}
 			email, err := s.b.Authenticate(r.Context(), secret)
 			if err != nil {
+				if licensing.ErrorCode(err) == licensing.EUNAUTHORIZED {
+					s.authFailures.allow(ip)
+				}
 				rec.Header().Set("WWW-Authenticate", `Bearer realm="licensectl", error="invalid_token"`)
 				s.fail(rec, r, err)
 				return
 			}
 			account = email
 			if wait, ok := s.limiter.allow(tokenPrefix); !ok {
-				rec.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
-				p := problemFor(licensing.Errorf(licensing.EUNAUTHORIZED, "rate limit exceeded; retry in %s", wait.Round(time.Millisecond)))
-				p.Status, p.Title = http.StatusTooManyRequests, http.StatusText(http.StatusTooManyRequests)
-				writeProblem(rec, p)
+				s.tooMany(rec, wait, "rate limit exceeded")
 				return
 			}
 			r = r.WithContext(licensing.WithAccount(r.Context(), email))
@@ -247,6 +266,23 @@ func (s *Server) wrap(rt route) http.Handler {
 			s.fail(rec, r, err)
 		}
 	})
+}
+
+// tooMany answers 429 with Retry-After.
+func (s *Server) tooMany(w http.ResponseWriter, wait time.Duration, format string, args ...any) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
+	p := problemFor(licensing.Errorf(licensing.EUNAUTHORIZED, format+"; retry in %s", append(args, wait.Round(time.Millisecond))...))
+	p.Status, p.Title = http.StatusTooManyRequests, http.StatusText(http.StatusTooManyRequests)
+	writeProblem(w, p)
+}
+
+// clientIP is the address a request came from (behind a proxy, the proxy's).
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // safePrefix is what of a presented token may be logged: its clear prefix.
@@ -390,6 +426,22 @@ type bucket struct {
 
 func newLimiter(rate float64, burst int) *limiter {
 	return &limiter{rate: rate, burst: float64(burst), buckets: map[string]*bucket{}}
+}
+
+// exhausted reports, without taking from it, whether key's bucket is empty
+// and how long until it holds one again.
+func (l *limiter) exhausted(key string) (time.Duration, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[key]
+	if !ok {
+		return 0, false
+	}
+	tokens := min(l.burst, b.tokens+time.Since(b.last).Seconds()*l.rate)
+	if tokens >= 1 {
+		return 0, false
+	}
+	return time.Duration((1 - tokens) / l.rate * float64(time.Second)), true
 }
 
 // allow takes one request from key's bucket, or says how long to wait.

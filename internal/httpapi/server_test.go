@@ -248,3 +248,28 @@ func TestSlowlorisCutOff(t *testing.T) {
 		t.Fatalf("slow request was served: %q", line)
 	}
 }
+
+// Guessing tokens from one address is refused after a burst of failures,
+// before any token is looked at; another address is not affected.
+func TestTokenGuessingIsRateLimited(t *testing.T) {
+	fx := setup(t, Options{})
+	for i := 0; i < authFailureBurst; i++ {
+		resp, body := fx.request(t, "GET", "/v1/companies", fmt.Sprintf("lct_%032d", i), "")
+		wantProblem(t, resp, body, 401, licensing.EUNAUTHORIZED)
+	}
+	resp, body := fx.request(t, "GET", "/v1/companies", "lct_"+strings.Repeat("z", 32), "")
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("guess %d: %d %s", authFailureBurst+1, resp.StatusCode, body)
+	}
+	// Even a valid token from that address waits: the check comes first.
+	if resp, _ := fx.request(t, "GET", "/v1/companies", fx.tokenA, ""); resp.StatusCode != 429 {
+		t.Fatalf("valid token from the blocked address: %d", resp.StatusCode)
+	}
+	// Successful requests never count as failures.
+	fx2 := setup(t, Options{})
+	for i := 0; i < 3*authFailureBurst; i++ {
+		if resp, _ := fx2.request(t, "GET", "/v1/companies", fx2.tokenA, ""); resp.StatusCode != 200 {
+			t.Fatalf("request %d with a valid token: %d", i, resp.StatusCode)
+		}
+	}
+}
