@@ -38,9 +38,10 @@ with this email (and not in another account) appear in it at once.`,
 			})
 		},
 	}, &cobra.Command{
-		Use:   "list",
-		Short: "List accounts",
-		Args:  noArgs,
+		Use:     "list",
+		Short:   "List accounts",
+		Example: "  licensectl accounts list\n  licensectl accounts list -o json",
+		Args:    noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			svc, format, err := f.begin(c)
 			if err != nil {
@@ -84,9 +85,10 @@ func newCompaniesCmd(f *Factory) *cobra.Command {
 			})
 		},
 	}, &cobra.Command{
-		Use:   "list",
-		Short: "List companies with their license counts",
-		Args:  noArgs,
+		Use:     "list",
+		Short:   "List companies with their license counts",
+		Example: "  licensectl companies list\n  licensectl companies list -o csv",
+		Args:    noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			svc, format, err := f.begin(c)
 			if err != nil {

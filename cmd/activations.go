@@ -609,7 +609,8 @@ key pair is made on first use and kept in the store.`,
 		Long: `Make a new signing key for new certificates. Certificates signed with the
 old key still verify with the old public key until they expire: hand out
 ` + "`keys public --all`" + ` to verifiers.`,
-		Args: noArgs,
+		Example: "  licensectl keys rotate\n  licensectl keys public --all > verifier-keys.pem",
+		Args:    noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			svc, format, err := service[licensing.ActivationService](f, c)
 			if err != nil {

@@ -38,6 +38,22 @@ func newDocsCmd() *cobra.Command {
 			}
 			return doc.GenMarkdownTree(root, args[0])
 		},
+	}, &cobra.Command{
+		Use:     "json FILE",
+		Short:   "Write the JSON field reference into FILE",
+		Example: "  licensectl docs json docs/json-fields.md",
+		Args:    exactArgs(1, "a file"),
+		RunE: func(c *cobra.Command, args []string) error {
+			return writeFileAtomic(args[0], []byte(jsonReference()), 0o644)
+		},
+	}, &cobra.Command{
+		Use:     "config FILE",
+		Short:   "Write the configuration reference (every key, flag and variable) into FILE",
+		Example: "  licensectl docs config docs/configuration-reference.md",
+		Args:    exactArgs(1, "a file"),
+		RunE: func(c *cobra.Command, args []string) error {
+			return writeFileAtomic(args[0], []byte(configReference(c.Root())), 0o644)
+		},
 	})
 	return cmd
 }

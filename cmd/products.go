@@ -18,9 +18,10 @@ import (
 func newProductsCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "products", Short: "Show or import the product catalog"}
 	cmd.AddCommand(&cobra.Command{
-		Use:   "list",
-		Short: "List products with prices, maintenance prices and platforms",
-		Args:  noArgs,
+		Use:     "list",
+		Short:   "List products with prices, maintenance prices and platforms",
+		Example: "  licensectl products list\n  licensectl products list -o wide\n  licensectl products list --jq '.[] | select(.term == \"subscription\") | .sku'",
+		Args:    noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			svc, format, err := f.begin(c)
 			if err != nil {

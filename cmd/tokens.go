@@ -41,9 +41,10 @@ func newTokenCmd(f *Factory) *cobra.Command {
 			})
 		},
 	}, &cobra.Command{
-		Use:   "list",
-		Short: "List tokens by prefix",
-		Args:  noArgs,
+		Use:     "list",
+		Short:   "List tokens by prefix",
+		Example: "  licensectl accounts token list\n  licensectl accounts token list -o json",
+		Args:    noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			svc, format, err := service[licensing.TokenService](f, c)
 			if err != nil {

@@ -12,9 +12,10 @@ import (
 
 func newVersionCmd(f *Factory) *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version, commit, build date and Go version",
-		Args:  noArgs,
+		Use:     "version",
+		Short:   "Print the version, commit, build date and Go version",
+		Example: "  licensectl version\n  licensectl version -o json",
+		Args:    noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			format, err := f.Format()
 			if err != nil {
