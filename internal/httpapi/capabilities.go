@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -20,51 +21,43 @@ func capability[T any](s *Server) (T, error) {
 	return t, nil
 }
 
-type attachRequestBody = licensing.AttachRequest
-
-type attachConfirmBody struct {
-	Code string `json:"code"`
+// withBody makes the handler of an endpoint of capability S that takes a
+// JSON body Req: decode (strictly), call, answer status with the result.
+func withBody[S, Req, Resp any](s *Server, status int, call func(ctx context.Context, svc S, req Req, r *http.Request) (Resp, error)) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		svc, err := capability[S](s)
+		if err != nil {
+			return err
+		}
+		var req Req
+		if err := decode(r, &req); err != nil {
+			return err
+		}
+		out, err := call(r.Context(), svc, req, r)
+		if err != nil {
+			return retryAfter429(w, err)
+		}
+		return writeJSON(w, status, out)
+	}
 }
 
-// requestAttach sends the code with the server's own mailer: the client never
-// chooses where a code goes.
-func (s *Server) requestAttach(w http.ResponseWriter, r *http.Request) error {
-	svc, err := capability[licensing.AttachService](s)
-	if err != nil {
-		return err
+// withQuery makes the handler of a GET endpoint of capability S.
+func withQuery[S, Resp any](s *Server, call func(ctx context.Context, svc S, r *http.Request) (Resp, error)) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		svc, err := capability[S](s)
+		if err != nil {
+			return err
+		}
+		out, err := call(r.Context(), svc, r)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, out)
 	}
-	var req attachRequestBody
-	if err := decode(r, &req); err != nil {
-		return err
-	}
-	if s.mailer == nil {
-		return licensing.Errorf(licensing.EINTERNAL, "the server has no mail delivery configured")
-	}
-	p, err := svc.RequestAttach(r.Context(), req, s.mailer)
-	if err != nil {
-		return retryAfter429(w, err)
-	}
-	return writeJSON(w, http.StatusCreated, p)
 }
 
-func (s *Server) confirmAttach(w http.ResponseWriter, r *http.Request) error {
-	svc, err := capability[licensing.AttachService](s)
-	if err != nil {
-		return err
-	}
-	var req attachConfirmBody
-	if err := decode(r, &req); err != nil {
-		return err
-	}
-	res, err := svc.ConfirmAttach(r.Context(), req.Code)
-	if err != nil {
-		return retryAfter429(w, err)
-	}
-	return writeJSON(w, http.StatusOK, res)
-}
-
-// retryAfter429 answers a refusal that time lifts (a rate limit) with 429 and
-// Retry-After; other errors pass through.
+// retryAfter429 answers a refusal that time lifts (a rate limit) with 429,
+// Retry-After and retry_at; other errors pass through.
 func retryAfter429(w http.ResponseWriter, err error) error {
 	var re *licensing.RetryError
 	if !errors.As(err, &re) {
@@ -80,100 +73,144 @@ func retryAfter429(w http.ResponseWriter, err error) error {
 	return nil
 }
 
-func (s *Server) quoteMaintenance(w http.ResponseWriter, r *http.Request) error {
-	svc, err := capability[licensing.MaintenanceService](s)
-	if err != nil {
-		return err
+type (
+	attachConfirmBody struct {
+		Code string `json:"code"`
 	}
-	var req licensing.MaintenanceBuyRequest
-	if err := decode(r, &req); err != nil {
-		return err
+	assignBody struct {
+		Key string `json:"key"`
 	}
-	p, err := svc.QuoteMaintenance(r.Context(), req)
-	if err != nil {
-		return err
+	renewalRunBody struct {
+		AsOf string `json:"as_of,omitempty"`
 	}
-	return writeJSON(w, http.StatusOK, p)
+	// deactivateBody is DeactivateRequest on the wire.
+	deactivateBody struct {
+		ID          int64  `json:"id,omitempty"`
+		LicenseKey  string `json:"license_key,omitempty"`
+		Fingerprint string `json:"fingerprint,omitempty"`
+		Force       bool   `json:"force,omitempty"`
+	}
+	// fileBody carries a request or proof file, verbatim, as a string.
+	fileBody struct {
+		Request string `json:"request,omitempty"`
+		Proof   string `json:"proof,omitempty"`
+	}
+)
+
+// capabilityRoutes are the endpoints of the optional capabilities: attach,
+// maintenance, renewals, activations.
+func (s *Server) capabilityRoutes() []route {
+	type (
+		attach      = licensing.AttachService
+		maintenance = licensing.MaintenanceService
+		renewals    = licensing.RenewalService
+		activations = licensing.ActivationService
+	)
+	return []route{
+		// The server sends the code with its own mailer: the client never
+		// chooses where a code goes.
+		{"POST /v1/attach-requests", true, withBody(s, http.StatusCreated,
+			func(ctx context.Context, svc attach, req licensing.AttachRequest, _ *http.Request) (*licensing.AttachPending, error) {
+				if s.mailer == nil {
+					return nil, licensing.Errorf(licensing.EINTERNAL, "the server has no mail delivery configured")
+				}
+				return svc.RequestAttach(ctx, req, s.mailer)
+			}), false},
+		{"POST /v1/attach-confirmations", true, withBody(s, http.StatusOK,
+			func(ctx context.Context, svc attach, req attachConfirmBody, _ *http.Request) (*licensing.AttachResult, error) {
+				return svc.ConfirmAttach(ctx, req.Code)
+			}), false},
+
+		{"GET /v1/maintenance", true, withQuery(s, func(ctx context.Context, svc maintenance, r *http.Request) ([]licensing.MaintenancePlan, error) {
+			f := licensing.MaintenanceFilter{License: r.URL.Query().Get("license")}
+			var err error
+			if f.Available, err = boolParam(r.URL.Query(), "available"); err != nil {
+				return nil, err
+			}
+			return svc.ListMaintenance(ctx, f)
+		}), false},
+		{"POST /v1/maintenance-quotes", true, withBody(s, http.StatusOK,
+			func(ctx context.Context, svc maintenance, req licensing.MaintenanceBuyRequest, _ *http.Request) (*licensing.MaintenancePurchase, error) {
+				return svc.QuoteMaintenance(ctx, req)
+			}), false},
+		// Like licenses, maintenance purchases check their idempotency key in
+		// the purchase's own transaction; the header may carry it.
+		{"POST /v1/maintenance-purchases", true, withBody(s, http.StatusCreated,
+			func(ctx context.Context, svc maintenance, req licensing.MaintenanceBuyRequest, r *http.Request) (*licensing.MaintenancePurchase, error) {
+				if req.IdempotencyKey == "" {
+					req.IdempotencyKey = r.Header.Get("Idempotency-Key")
+				}
+				return svc.BuyMaintenance(ctx, req, nil)
+			}), false},
+		{"POST /v1/maintenance/{id}/assignment", true, withBody(s, http.StatusOK,
+			func(ctx context.Context, svc maintenance, req assignBody, r *http.Request) (*licensing.MaintenancePlan, error) {
+				return svc.AssignMaintenance(ctx, r.PathValue("id"), req.Key)
+			}), false},
+		{"PATCH /v1/maintenance/{id}", true, withBody(s, http.StatusOK,
+			func(ctx context.Context, svc maintenance, u licensing.MaintenanceUpdate, r *http.Request) (*licensing.MaintenancePlan, error) {
+				return svc.UpdateMaintenance(ctx, r.PathValue("id"), u)
+			}), false},
+
+		{"GET /v1/renewals", true, withQuery(s, func(ctx context.Context, svc renewals, r *http.Request) ([]licensing.Renewal, error) {
+			until, err := timeParam(r.URL.Query().Get("until"), s.clock.Now())
+			if err != nil {
+				return nil, err
+			}
+			return svc.DueRenewals(ctx, until)
+		}), false},
+		// An account runs its own renewals (as of now, or of a given time, as
+		// `renewals run --as-of` does locally); every account's is the
+		// operator's schedule.
+		{"POST /v1/renewal-runs", true, withBody(s, http.StatusOK,
+			func(ctx context.Context, svc renewals, req renewalRunBody, _ *http.Request) (*licensing.RenewalRun, error) {
+				asOf, err := timeParam(req.AsOf, s.clock.Now())
+				if err != nil {
+					return nil, err
+				}
+				return svc.RunRenewals(ctx, asOf)
+			}), false},
+
+		{"POST /v1/activations", true, withBody(s, http.StatusCreated,
+			func(ctx context.Context, svc activations, req licensing.ActivationRequest, _ *http.Request) (*licensing.Activation, error) {
+				return svc.Activate(ctx, req)
+			}), false},
+		{"GET /v1/activations", true, withQuery(s, func(ctx context.Context, svc activations, r *http.Request) ([]licensing.Activation, error) {
+			q := r.URL.Query()
+			f := licensing.ActivationFilter{LicenseKey: q.Get("license"), Machine: q.Get("machine")}
+			var err error
+			if f.Offline, err = boolParam(q, "offline"); err != nil {
+				return nil, err
+			}
+			return svc.ListActivations(ctx, f)
+		}), false},
+		{"POST /v1/deactivations", true, withBody(s, http.StatusOK,
+			func(ctx context.Context, svc activations, b deactivateBody, _ *http.Request) (*licensing.Activation, error) {
+				return svc.Deactivate(ctx, licensing.DeactivateRequest{ID: b.ID, LicenseKey: b.LicenseKey, Fingerprint: b.Fingerprint, Force: b.Force})
+			}), false},
+		{"GET /v1/licenses/{key}/validation", true, withQuery(s, func(ctx context.Context, svc activations, r *http.Request) (*licensing.Validation, error) {
+			q := r.URL.Query()
+			return svc.ValidateLicense(ctx, r.PathValue("key"), q.Get("fingerprint"), q.Get("version"))
+		}), false},
+		{"GET /v1/licenses/{key}/download", true, withQuery(s, func(ctx context.Context, svc activations, r *http.Request) (*licensing.Download, error) {
+			return svc.LatestDownload(ctx, r.PathValue("key"), r.URL.Query().Get("os"))
+		}), false},
+		{"POST /v1/offline-activations", true, withBody(s, http.StatusCreated,
+			func(ctx context.Context, svc activations, b fileBody, _ *http.Request) (*licensing.OfflineActivation, error) {
+				return svc.ActivateOffline(ctx, []byte(b.Request))
+			}), false},
+		{"POST /v1/offline-releases", true, withBody(s, http.StatusOK,
+			func(ctx context.Context, svc activations, b fileBody, _ *http.Request) (*licensing.Activation, error) {
+				return svc.ReleaseOffline(ctx, []byte(b.Proof))
+			}), false},
+		// Public keys are public: verifiers fetch them without a token.
+		{"GET /v1/signing-keys", false, withQuery(s, func(ctx context.Context, svc activations, _ *http.Request) ([]licensing.SigningKey, error) {
+			return svc.SigningKeys(ctx)
+		}), false},
+	}
 }
 
-func (s *Server) buyMaintenance(w http.ResponseWriter, r *http.Request) error {
-	svc, err := capability[licensing.MaintenanceService](s)
-	if err != nil {
-		return err
-	}
-	var req licensing.MaintenanceBuyRequest
-	if err := decode(r, &req); err != nil {
-		return err
-	}
-	if req.IdempotencyKey == "" {
-		req.IdempotencyKey = r.Header.Get("Idempotency-Key")
-	}
-	p, err := svc.BuyMaintenance(r.Context(), req, nil)
-	if err != nil {
-		return err
-	}
-	status := http.StatusCreated
-	if p.Replayed {
-		status = http.StatusOK
-	}
-	return writeJSON(w, status, p)
-}
-
-func (s *Server) listMaintenance(w http.ResponseWriter, r *http.Request) error {
-	svc, err := capability[licensing.MaintenanceService](s)
-	if err != nil {
-		return err
-	}
-	q := r.URL.Query()
-	f := licensing.MaintenanceFilter{License: q.Get("license")}
-	if f.Available, err = boolParam(q, "available"); err != nil {
-		return err
-	}
-	plans, err := svc.ListMaintenance(r.Context(), f)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, plans)
-}
-
-type assignBody struct {
-	Key string `json:"key"`
-}
-
-func (s *Server) assignMaintenance(w http.ResponseWriter, r *http.Request) error {
-	svc, err := capability[licensing.MaintenanceService](s)
-	if err != nil {
-		return err
-	}
-	var req assignBody
-	if err := decode(r, &req); err != nil {
-		return err
-	}
-	plan, err := svc.AssignMaintenance(r.Context(), r.PathValue("id"), req.Key)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, plan)
-}
-
-func (s *Server) updateMaintenance(w http.ResponseWriter, r *http.Request) error {
-	svc, err := capability[licensing.MaintenanceService](s)
-	if err != nil {
-		return err
-	}
-	var u licensing.MaintenanceUpdate
-	if err := decode(r, &u); err != nil {
-		return err
-	}
-	plan, err := svc.UpdateMaintenance(r.Context(), r.PathValue("id"), u)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, plan)
-}
-
-// asOfParam reads an RFC 3339 time, def when absent.
-func asOfParam(v string, def time.Time) (time.Time, error) {
+// timeParam reads an RFC 3339 time, def when absent.
+func timeParam(v string, def time.Time) (time.Time, error) {
 	if v == "" {
 		return def, nil
 	}
@@ -182,48 +219,4 @@ func asOfParam(v string, def time.Time) (time.Time, error) {
 		return time.Time{}, licensing.Errorf(licensing.EINVALID, "invalid time %q: want RFC 3339", v)
 	}
 	return t.UTC(), nil
-}
-
-func (s *Server) dueRenewals(w http.ResponseWriter, r *http.Request) error {
-	svc, err := capability[licensing.RenewalService](s)
-	if err != nil {
-		return err
-	}
-	until, err := asOfParam(r.URL.Query().Get("until"), s.clock.Now())
-	if err != nil {
-		return err
-	}
-	rs, err := svc.DueRenewals(r.Context(), until)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, rs)
-}
-
-type renewalRunBody struct {
-	AsOf string `json:"as_of,omitempty"`
-}
-
-// runRenewals runs the engine for the token's account only (as of now, or of
-// the given time, as `renewals run --as-of` does locally).
-func (s *Server) runRenewals(w http.ResponseWriter, r *http.Request) error {
-	svc, err := capability[licensing.RenewalService](s)
-	if err != nil {
-		return err
-	}
-	var req renewalRunBody
-	if r.ContentLength != 0 {
-		if err := decode(r, &req); err != nil {
-			return err
-		}
-	}
-	asOf, err := asOfParam(req.AsOf, s.clock.Now())
-	if err != nil {
-		return err
-	}
-	run, err := svc.RunRenewals(r.Context(), asOf)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, run)
 }

@@ -117,7 +117,7 @@ func (s *Server) Routes() []string {
 }
 
 func (s *Server) routes() []route {
-	return []route{
+	return append([]route{
 		{"GET /healthz", false, s.healthz, false},
 		{"GET /readyz", false, s.readyz, false},
 		{"GET /v1/account", true, s.getAccount, false},
@@ -135,24 +135,7 @@ func (s *Server) routes() []route {
 		{"GET /v1/tokens", true, s.listTokens, false},
 		{"POST /v1/tokens", true, s.createToken, false},
 		{"DELETE /v1/tokens/{prefix}", true, s.revokeToken, false},
-		{"POST /v1/attach-requests", true, s.requestAttach, false},
-		{"POST /v1/attach-confirmations", true, s.confirmAttach, false},
-		{"GET /v1/maintenance", true, s.listMaintenance, false},
-		{"POST /v1/maintenance-quotes", true, s.quoteMaintenance, false},
-		{"POST /v1/maintenance-purchases", true, s.buyMaintenance, false},
-		{"POST /v1/maintenance/{id}/assignment", true, s.assignMaintenance, false},
-		{"PATCH /v1/maintenance/{id}", true, s.updateMaintenance, false},
-		{"GET /v1/renewals", true, s.dueRenewals, false},
-		{"POST /v1/renewal-runs", true, s.runRenewals, false},
-		{"POST /v1/activations", true, s.activate, false},
-		{"GET /v1/activations", true, s.listActivations, false},
-		{"POST /v1/deactivations", true, s.deactivate, false},
-		{"GET /v1/licenses/{key}/validation", true, s.validateLicense, false},
-		{"GET /v1/licenses/{key}/download", true, s.latestDownload, false},
-		{"POST /v1/offline-activations", true, s.activateOffline, false},
-		{"POST /v1/offline-releases", true, s.releaseOffline, false},
-		{"GET /v1/signing-keys", false, s.signingKeys, false},
-	}
+	}, s.capabilityRoutes()...)
 }
 
 // NewHTTPServer wraps h in an http.Server with the timeouts a public server
