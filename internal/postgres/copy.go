@@ -81,7 +81,14 @@ type TableCount struct {
 // key order and compared with the source by row count and SHA-256; only if
 // all agree is anything committed. So a failure or interruption at any point
 // leaves this store empty, and a retry starts afresh.
-func (s *Store) CopyFromSQLite(ctx context.Context, src SQLiteSource, progress func(table string, rows int64)) (*CopyReport, error) {
+func (s *Store) CopyFromSQLite(ctx context.Context, src SQLiteSource, progress func(table string, rows int64)) (report *CopyReport, err error) {
+	defer func() {
+		// Cancelling mid-COPY closes the connection under pgx, which then
+		// reports the closed socket; the cause is the cancellation.
+		if err != nil && ctx.Err() != nil {
+			report, err = nil, ctx.Err()
+		}
+	}()
 	tables := copyTables()
 	if err := checkCopyable(ctx, src, tables); err != nil {
 		return nil, err
@@ -94,7 +101,7 @@ func (s *Store) CopyFromSQLite(ctx context.Context, src SQLiteSource, progress f
 	if err := checkEmpty(ctx, tx, tables); err != nil {
 		return nil, err
 	}
-	report := &CopyReport{}
+	report = &CopyReport{}
 	total := sha256.New()
 	for _, t := range tables {
 		srcRows, srcSum, err := copyTableRows(ctx, src, tx, t, progress)
