@@ -111,7 +111,7 @@ func CheckActivation(s Seat, os string, now time.Time) error {
 		return Errorf(ECONFLICT, "license %s expired at %s", s.Key, s.ExpiresAt.Format(time.RFC3339)).
 			WithHint("renew the subscription or use another license")
 	case os != OSWindows && s.Edition != EditionDesktop && s.Edition != EditionServer:
-		return Errorf(ECONFLICT, "%s machines need a Desktop or Server license; %s is a %s edition", os, s.Key, editionName(s.Edition)).
+		return Errorf(ECONFLICT, "%s machines need a Desktop or Server license; %s is of the %s edition", os, s.Key, editionName(s.Edition)).
 			WithHint("use a Desktop or Server license for macOS and Linux")
 	case !contains(s.Platforms, os):
 		return Errorf(ECONFLICT, "license %s does not cover %s (platforms: %s)", s.Key, os, strings.Join(s.Platforms, ", "))
