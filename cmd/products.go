@@ -156,7 +156,7 @@ func service[T any](f *Factory, c *cobra.Command) (T, output.Format, error) {
 	}
 	t, ok := svc.(T)
 	if !ok {
-		return zero, "", licensing.Errorf(licensing.EINVALID, "%s is not available with the %s backend", c.CommandPath(), f.cfg.Backend)
+		return zero, "", licensing.Errorf(licensing.EINVALID, "%s is not available with the %s backend", c.CommandPath(), f.backendName())
 	}
 	return t, format, nil
 }

@@ -39,3 +39,15 @@ func openStore(ctx context.Context, f *Factory, create bool) (localStore, error)
 	}
 	return s, nil
 }
+
+// backendName names the configured backend for messages: http, or the kind
+// of local store.
+func (f *Factory) backendName() string {
+	switch {
+	case f.cfg.Backend != "local":
+		return f.cfg.Backend
+	case postgres.IsURL(f.cfg.DB):
+		return "PostgreSQL"
+	}
+	return "SQLite"
+}
