@@ -129,8 +129,8 @@ func TestHostileCLIInputs(t *testing.T) {
 		{name: "db is another program's SQLite file", args: []string{"--db", foreign, "licenses", "buy", "--product", "backup-server", "--quantity", "1"}, code: 2, stderr: `is not a licensectl store`},
 		{name: "search with SQL and LIKE metacharacters", args: []string{"licenses", "list", "--search", `%' OR 1=1 --`, "-o", "csv", "--no-headers"}, code: 0, stdout: `^$`},
 		{name: "audit action with SQL", args: []string{"audit", "list", "--action", `x' OR 1=1 --`, "-o", "csv", "--no-headers"}, code: 0, stdout: `^$`},
-		{name: "read-only store", args: []string{"licenses", "buy", "--product", "backup-server", "--quantity", "1"}, code: 1, stderr: `unable to open database file|readonly database`, prepare: readOnlyStore},
-		{name: "disk full (RLIMIT_FSIZE)", args: []string{"licenses", "buy", "--product", "backup-server", "--quantity", "50000"}, code: 1, stderr: `disk I/O error|disk is full|file too large`, prepare: fileSizeLimit},
+		{name: "read-only store", args: []string{"licenses", "buy", "--product", "backup-server", "--quantity", "1"}, code: 1, stderr: `^error: cannot write the store .*(unable to open database file|readonly database)`, prepare: readOnlyStore},
+		{name: "disk full (RLIMIT_FSIZE)", args: []string{"licenses", "buy", "--product", "backup-server", "--quantity", "50000"}, code: 1, stderr: `^error: cannot write the store .*(disk I/O error|disk is full|file too large)`, prepare: fileSizeLimit},
 	}
 	for _, bomb := range sqlBombs {
 		cases = append(cases,

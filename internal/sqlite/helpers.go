@@ -6,10 +6,13 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/licensectl/licensectl/internal/licensing"
+
+	sqlitedriver "modernc.org/sqlite"
 )
 
 // queryer is what *sql.DB and *sql.Tx have in common, so that the rules that
@@ -26,7 +29,7 @@ type queryer interface {
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return s.explain(err)
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
@@ -35,9 +38,31 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 			// "transaction has already been rolled back" would hide why.
 			return cerr
 		}
+		return s.explain(err)
+	}
+	return s.explain(tx.Commit())
+}
+
+// explain gives the storage failures a user can fix (a read-only store, a
+// full disk) a message that names the store and a hint; the transaction was
+// rolled back, so it also says nothing changed. Other errors pass unchanged.
+func (s *Store) explain(err error) error {
+	var se *sqlitedriver.Error
+	if err == nil || !errors.As(err, &se) {
 		return err
 	}
-	return tx.Commit()
+	detail := strings.Join(strings.Fields(err.Error()), " ")
+	switch se.Code() & 0xff {
+	case 8, 14: // SQLITE_READONLY, SQLITE_CANTOPEN
+		return &licensing.Error{Code: licensing.EINTERNAL,
+			Message: fmt.Sprintf("cannot write the store %s: %s", s.path, detail),
+			Hint:    "nothing was changed; check that the file and its directory are writable (SQLite creates -wal and -shm files beside it)"}
+	case 10, 13: // SQLITE_IOERR, SQLITE_FULL
+		return &licensing.Error{Code: licensing.EINTERNAL,
+			Message: fmt.Sprintf("cannot write the store %s: %s", s.path, detail),
+			Hint:    "nothing was changed; check free disk space and file size limits"}
+	}
+	return err
 }
 
 // now is the clock's time in whole seconds, the precision the store keeps,
