@@ -107,6 +107,8 @@ func TestHostileCLIInputs(t *testing.T) {
 		{name: "negative due-within", args: []string{"renewals", "list", "--due-within", "-5d"}, code: 2, stderr: `invalid --due-within`},
 		{name: "escape sequence in company", args: []string{"companies", "create", "Acme\x1b[31mRed"}, code: 2, stderr: `contains control characters`},
 		{name: "newline in company", args: []string{"companies", "create", "Acme\nInc"}, code: 2, stderr: `contains control characters`},
+		{name: "right-to-left override in company", args: []string{"companies", "create", "Acme\u202eInc"}, code: 2, stderr: `invisible formatting characters`},
+		{name: "zero-width space in company", args: []string{"companies", "create", "Ac\u200bme"}, code: 2, stderr: `invisible formatting characters`},
 		{name: "DEL in company", args: []string{"companies", "create", "Acme\x7f"}, code: 2, stderr: `contains control characters`},
 		{name: "long company", args: []string{"companies", "create", strings.Repeat("é", 101)}, code: 2, stderr: `longer than 100 characters`},
 		{name: "blank company", args: []string{"companies", "create", " \t "}, code: 2, stderr: `company name is empty`},

@@ -43,6 +43,10 @@ func NormalizeCompanyName(s string) (string, error) {
 		return "", Errorf(EINVALID, "company name is empty")
 	case !utf8.ValidString(s) || hasControl(s):
 		return "", Errorf(EINVALID, "company name %q contains control characters", clip(s))
+	case strings.ContainsFunc(s, func(r rune) bool { return unicode.Is(unicode.Cf, r) }):
+		// Right-to-left overrides and zero-width characters would let two
+		// companies look alike in a table.
+		return "", Errorf(EINVALID, "company name %q contains invisible formatting characters", clip(s))
 	case utf8.RuneCountInString(s) > 100:
 		return "", Errorf(EINVALID, "company name is longer than 100 characters")
 	}

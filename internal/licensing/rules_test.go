@@ -1,6 +1,9 @@
 package licensing
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestMaintenancePrice(t *testing.T) {
 	for _, c := range []struct{ price, want int64 }{
@@ -86,5 +89,16 @@ func TestParseSort(t *testing.T) {
 	}
 	if _, err := ParseSort("price; drop table"); ErrorCode(err) != EINVALID {
 		t.Fatalf("bad field accepted: %v", err)
+	}
+}
+
+func TestNormalizeCompanyName(t *testing.T) {
+	if got, err := NormalizeCompanyName("  Zürich Dental 歯科 "); err != nil || got != "Zürich Dental 歯科" {
+		t.Fatalf("unicode name: %q %v", got, err)
+	}
+	for _, bad := range []string{"", "   ", "Acme\x00", "Acme\nDental", "Acme\u202eDental", "Ac\u200bme", strings.Repeat("x", 101)} {
+		if _, err := NormalizeCompanyName(bad); ErrorCode(err) != EINVALID {
+			t.Errorf("NormalizeCompanyName(%q) = %v", bad, err)
+		}
 	}
 }
