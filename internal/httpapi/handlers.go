@@ -125,6 +125,13 @@ func (s *Server) listLicenses(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if f.Limit == 0 || f.Limit > pageLicenses {
+		release, err := s.streamTurn(w, r)
+		if err != nil || release == nil {
+			return err
+		}
+		defer release()
+	}
 	rc := http.NewResponseController(w)
 	buf := s.bufs.Get().(*[]byte)
 	defer s.bufs.Put(buf)
@@ -174,6 +181,30 @@ func (s *Server) listLicenses(w http.ResponseWriter, r *http.Request) error {
 
 // pageFlush is how much of a license list the server buffers before writing.
 const pageFlush = 32 << 10
+
+// pageLicenses is the largest page that surely fits in pageFlush: it is
+// answered whole, never streamed, and needs no stream turn.
+const pageLicenses = 50
+
+// streamTurn waits for one of the server's stream slots. It returns a release
+// function, or nil after answering 503 itself when none came free in time.
+func (s *Server) streamTurn(w http.ResponseWriter, r *http.Request) (func(), error) {
+	t := time.NewTimer(s.streamWait)
+	defer t.Stop()
+	select {
+	case s.streams <- struct{}{}:
+		return func() { <-s.streams }, nil
+	case <-r.Context().Done():
+		return nil, r.Context().Err()
+	case <-t.C:
+	}
+	w.Header().Set("Retry-After", "5")
+	p := problemFor(licensing.Errorf(licensing.EINTERNAL, "too many large license lists in progress").
+		WithHint("retry shortly, or ask for a page with --limit 50 or less"))
+	p.Status, p.Title = http.StatusServiceUnavailable, http.StatusText(http.StatusServiceUnavailable)
+	writeProblem(w, p)
+	return nil, nil
+}
 
 func (s *Server) groupLicenses(w http.ResponseWriter, r *http.Request) error {
 	f, err := filterFrom(r.URL.Query())

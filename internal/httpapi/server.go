@@ -44,6 +44,13 @@ type Options struct {
 	Burst int
 	// MaxBody bounds request bodies; zero means 1 MiB.
 	MaxBody int64
+	// MaxStreams bounds the license lists that may stream at once (a list
+	// larger than a page holds one of the store's read connections until its
+	// client has read it); zero means 2, so slow clients cannot take every
+	// connection. StreamWait is how long another waits for a turn (default
+	// 5 s) before a 503.
+	MaxStreams int
+	StreamWait time.Duration
 	// Mailer sends attach confirmation codes; the server, not the client,
 	// decides where mail goes.
 	Mailer licensing.Mailer
@@ -63,6 +70,8 @@ type Server struct {
 	mailer       licensing.Mailer
 	clock        licensing.Clock
 	bufs         sync.Pool // *[]byte for encoding license pages
+	streams      chan struct{}
+	streamWait   time.Duration
 }
 
 // route is one endpoint; the OpenAPI test walks these.
@@ -97,6 +106,13 @@ func NewServer(b Backend, opt Options) *Server {
 	s := &Server{b: b, log: opt.Logger, limiter: newLimiter(opt.Rate, opt.Burst), maxBody: opt.MaxBody,
 		authFailures: newLimiter(authFailureRate, authFailureBurst),
 		mux:          http.NewServeMux(), mailer: opt.Mailer, clock: opt.Clock}
+	if opt.MaxStreams <= 0 {
+		opt.MaxStreams = 2
+	}
+	if opt.StreamWait <= 0 {
+		opt.StreamWait = 5 * time.Second
+	}
+	s.streams, s.streamWait = make(chan struct{}, opt.MaxStreams), opt.StreamWait
 	s.bufs.New = func() any { b := make([]byte, 0, pageFlush+4<<10); return &b }
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.pattern, s.wrap(rt))

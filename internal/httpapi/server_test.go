@@ -273,3 +273,40 @@ func TestTokenGuessingIsRateLimited(t *testing.T) {
 		}
 	}
 }
+
+// A client that starts a large list and stops reading holds a stream slot,
+// not the server: pages are still answered, and another large list gets a
+// 503 with Retry-After instead of waiting forever.
+func TestSlowStreamsCannotTakeEveryConnection(t *testing.T) {
+	fx := setup(t, Options{MaxStreams: 1, StreamWait: 300 * time.Millisecond})
+	ctx := licensing.WithAccount(context.Background(), "a@example.com")
+	if _, err := fx.store.Buy(ctx, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "backup-desktop", Quantity: 20000}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	slow, err := net.Dial("tcp", strings.TrimPrefix(fx.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(slow, "GET /v1/licenses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", fx.tokenA)
+	time.Sleep(300 * time.Millisecond) // the slow stream has its slot and a full socket
+
+	start := time.Now()
+	resp, body := fx.request(t, "GET", "/v1/licenses?limit=50", fx.tokenA, "")
+	if resp.StatusCode != 200 || time.Since(start) > 2*time.Second {
+		t.Fatalf("page during a stalled stream: %d after %v", resp.StatusCode, time.Since(start))
+	}
+	resp, body = fx.request(t, "GET", "/v1/licenses", fx.tokenA, "")
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("second large list: %d %s", resp.StatusCode, body)
+	}
+	slow.Close()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		resp, body = fx.request(t, "GET", "/v1/licenses?limit=100", fx.tokenA, "")
+		if resp.StatusCode == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stream slot not released after the slow client left: %d %s", resp.StatusCode, body)
+		}
+	}
+}
