@@ -137,6 +137,9 @@ func (s *Store) Seed(ctx context.Context) (int, error) {
 				added = append(added, p.SKU)
 			}
 		}
+		if err := seedBuilds(ctx, tx); err != nil {
+			return err
+		}
 		n = len(added)
 		if n == 0 {
 			return nil

@@ -27,12 +27,17 @@ type copyTable struct {
 	bools []string
 	// identity: the id sequence to move past the copied ids.
 	identity bool
+	// autoincrement: SQLite never reuses the ids of deleted rows (sqlite_sequence),
+	// and neither may the copy: the audit log names them.
+	autoincrement bool
 }
 
 // copyTables lists the tables in an order that satisfies foreign keys.
 func copyTables() []copyTable {
 	return []copyTable{
 		{name: "products", cols: strings.Fields(strings.ReplaceAll(productColumns, ",", " ")), order: "sku", bools: []string{"per_license"}},
+		{name: "builds", cols: []string{"product", "os", "version", "package", "url", "released_at"}, order: "product, os, version"},
+		{name: "signing_keys", cols: []string{"id", "private_key", "public_key", "created_at", "retired_at"}, order: "id"},
 		{name: "accounts", cols: []string{"id", "email", "created_at"}, order: "id", identity: true},
 		{name: "companies", cols: []string{"id", "account_id", "name", "created_at"}, order: "id", identity: true},
 		{name: "purchases", cols: []string{"id", "account_id", "purchase_email", "idempotency_key", "request_hash",
@@ -42,8 +47,11 @@ func copyTables() []copyTable {
 		{name: "billing_modes", cols: []string{"account_id", "sku", "billing"}, order: "account_id, sku"},
 		{name: "trials", cols: []string{"account_id", "sku", "created_at"}, order: "account_id, sku"},
 		{name: "licenses", cols: []string{"id", "key", "account_id", "product", "kind", "term", "company_id", "purchase_id",
-			"purchase_email", "allow_rm", "auto_renew", "expires_at", "maintenance_till", "seats", "seats_used", "created_at"},
-			order: "id", bools: []string{"allow_rm", "auto_renew"}, identity: true},
+			"purchase_email", "allow_rm", "auto_renew", "expires_at", "maintenance_till", "seats", "seats_used", "created_at", "suspended"},
+			order: "id", bools: []string{"allow_rm", "auto_renew", "suspended"}, identity: true},
+		{name: "activations", cols: []string{"id", "license_id", "machine", "fingerprint", "os", "version", "mode", "nonce",
+			"machine_key", "activated_at", "last_seen_at"}, order: "id", identity: true, autoincrement: true},
+		{name: "used_proofs", cols: []string{"nonce", "used_at"}, order: "nonce"},
 		{name: "audit", cols: []string{"id", "account_id", "time", "actor", "action", "object", "details"}, order: "id", identity: true},
 		{name: "api_tokens", cols: []string{"id", "account_id", "prefix", "hash", "created_at", "last_used_at", "revoked_at"},
 			order: "id", identity: true},
@@ -117,8 +125,14 @@ func (s *Store) CopyFromSQLite(ctx context.Context, src SQLiteSource, progress f
 				t.name, srcRows, srcSum[:8], dstRows, dstSum[:8])
 		}
 		if t.identity {
+			var floor int64
+			if t.autoincrement {
+				if err := src.QueryRowContext(ctx, "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = ?), 0)", t.name).Scan(&floor); err != nil {
+					return nil, err
+				}
+			}
 			if _, err := tx.Exec(ctx, fmt.Sprintf(`SELECT setval(pg_get_serial_sequence('%s', 'id'),
-				coalesce((SELECT max(id) FROM %s), 0) + 1, false)`, t.name, t.name)); err != nil {
+				greatest(coalesce((SELECT max(id) FROM %s), 0), $1::bigint) + 1, false)`, t.name, t.name), floor); err != nil {
 				return nil, err
 			}
 		}
@@ -132,11 +146,6 @@ func (s *Store) CopyFromSQLite(ctx context.Context, src SQLiteSource, progress f
 	report.Checksum = hex.EncodeToString(total.Sum(nil))
 	return report, nil
 }
-
-// seededTables hold reference data that `init` seeds from the binary rather
-// than data of the store's users (the builds of the download catalog); the
-// PostgreSQL store will seed them itself once it offers what uses them.
-var seededTables = map[string]bool{"builds": true}
 
 // checkCopyable refuses a source holding data this store has no place for
 // (tables or columns of capabilities the PostgreSQL store lacks so far):
@@ -166,9 +175,6 @@ func checkCopyable(ctx context.Context, src SQLiteSource, tables []copyTable) er
 	}
 	for _, name := range names {
 		t, ok := known[name]
-		if !ok && seededTables[name] {
-			continue
-		}
 		if !ok {
 			var n int64
 			if err := src.QueryRowContext(ctx, `SELECT count(*) FROM "`+name+`"`).Scan(&n); err != nil {

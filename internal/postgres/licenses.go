@@ -300,6 +300,9 @@ func (s *Store) GetLicense(ctx context.Context, key string) (*licensing.LicenseD
 	d.Activations = d.SeatsUsed
 	d.Platforms = splitList(platforms)
 	d.RMSupported = licensing.SupportsRM(d.LatestVersion)
+	if d.MaintenancePlans, err = licensePlans(ctx, s.pool, acct, key, s.now()); err != nil {
+		return nil, err
+	}
 	return &d, nil
 }
 
@@ -310,7 +313,7 @@ func (s *Store) UpdateLicense(ctx context.Context, key string, u licensing.Licen
 	if err != nil {
 		return nil, err
 	}
-	if u.AllowRM == nil && u.AutoRenew == nil && u.Company == nil {
+	if u.AllowRM == nil && u.AutoRenew == nil && u.Company == nil && u.Suspended == nil {
 		return nil, licensing.Errorf(licensing.EINVALID, "nothing to change").
 			WithHint("pass --allow-rm, --auto-renew, --company or --pool")
 	}
@@ -353,6 +356,14 @@ func (s *Store) UpdateLicense(ctx context.Context, key string, u licensing.Licen
 			if *u.AutoRenew != autoRenew {
 				set = append(set, "auto_renew = "+a.add(*u.AutoRenew))
 				changed["auto_renew"] = *u.AutoRenew
+			}
+		}
+		if u.Suspended != nil {
+			if cur, err := licenseSuspended(ctx, tx, id); err != nil {
+				return err
+			} else if *u.Suspended != cur {
+				set = append(set, "suspended = "+a.add(*u.Suspended))
+				changed["suspended"] = *u.Suspended
 			}
 		}
 		if u.Company != nil {

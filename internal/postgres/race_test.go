@@ -194,7 +194,8 @@ func TestConcurrentCreate(t *testing.T) {
 		}
 	}
 	s := openURL(t, url, nil, false)
-	if v, err := s.SchemaVersion(context.Background()); err != nil || v != 1 {
+	ms, _ := migrations()
+	if v, err := s.SchemaVersion(context.Background()); err != nil || v != len(ms) {
 		t.Fatalf("schema version %d, %v", v, err)
 	}
 }
