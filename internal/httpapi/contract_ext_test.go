@@ -1,0 +1,30 @@
+package httpapi_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/licensectl/licensectl/internal/contract"
+	"github.com/licensectl/licensectl/internal/httpapi"
+	"github.com/licensectl/licensectl/internal/httpapi/httpapitest"
+	"github.com/licensectl/licensectl/internal/licensing"
+	"github.com/licensectl/licensectl/internal/sqlite"
+)
+
+// The contract suite over HTTP: client → a real server on a loopback port →
+// SQLite.
+func TestContract(t *testing.T) {
+	contract.Run(t, func(t *testing.T, clock licensing.Clock) licensing.Services {
+		ctx := context.Background()
+		store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "server.db"), sqlite.Options{Create: true, Clock: clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { store.Close() })
+		if _, err := store.Seed(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return httpapitest.Start(t, store, clock, httpapi.Options{Rate: 10000})
+	})
+}
