@@ -24,7 +24,8 @@ func newMigrateCmd(f *Factory) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "migrate --from sqlite:PATH --to postgres://...",
 		Short: "Copy a SQLite store into a new PostgreSQL store",
-		Long: `Copy every account, company, purchase, license, audit event, API token and
+		Long: `Copy every account, company, purchase, license, maintenance plan, renewal
+record, attach request, activation, signing key, audit event, API token and
 idempotency record of a SQLite store into an empty PostgreSQL store, in one
 transaction: each table is streamed with COPY, read back and compared with the
 source (row count and SHA-256) before anything is committed. An error or an
