@@ -22,9 +22,13 @@ type migrateResult struct {
 func newMigrateCmd(f *Factory) *cobra.Command {
 	var from, to string
 	c := &cobra.Command{
-		Use:   "migrate --from sqlite:PATH --to postgres://...",
-		Short: "Copy a SQLite store into a new PostgreSQL store",
-		Long: `Copy every account, company, purchase, license, maintenance plan, renewal
+		Use:   "migrate [--from sqlite:PATH --to postgres://...]",
+		Short: "Upgrade the store's schema, or copy a SQLite store into a new PostgreSQL store",
+		Long: `Without flags: bring the configured store (--db) to the schema this licensectl
+knows and say which version it is at. Every command does this on open; migrate
+does only that, for an upgrade step in a deployment script.
+
+With --from and --to: copy every account, company, purchase, license, maintenance plan, renewal
 record, attach request, activation, signing key, audit event, API token and
 idempotency record of a SQLite store into an empty PostgreSQL store, in one
 transaction: each table is streamed with COPY, read back and compared with the
@@ -34,9 +38,12 @@ interrupt leaves the PostgreSQL store empty; run the command again.
 The PostgreSQL store is created (with the schema named in search_path) if it
 does not exist; it must hold no data. Stop writers of the SQLite store first:
 the copy is of one consistent snapshot, and later changes are not carried over.`,
-		Example: "  licensectl migrate --from sqlite:./licensectl.db --to 'postgres://licensectl@db.internal/licensectl?search_path=licensing'",
+		Example: "  licensectl migrate --db /srv/licensectl/licenses.db\n  licensectl migrate --from sqlite:./licensectl.db --to 'postgres://licensectl@db.internal/licensectl?search_path=licensing'",
 		Args:    noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
+			if from == "" && to == "" {
+				return migrateInPlace(c, f)
+			}
 			path, ok := strings.CutPrefix(from, "sqlite:")
 			if !ok || path == "" {
 				return licensing.Errorf(licensing.EINVALID, "--from must be sqlite:PATH").
@@ -86,7 +93,34 @@ the copy is of one consistent snapshot, and later changes are not carried over.`
 	}
 	c.Flags().StringVar(&from, "from", "", "source store: sqlite:PATH")
 	c.Flags().StringVar(&to, "to", "", "destination: postgres://USER@HOST:PORT/DATABASE[?search_path=SCHEMA]")
-	c.MarkFlagRequired("from")
-	c.MarkFlagRequired("to")
 	return c
+}
+
+// migrateInPlace opens the configured store, which applies any migration it
+// lacks, and reports the schema version.
+func migrateInPlace(c *cobra.Command, f *Factory) error {
+	if f.Config().Backend != "local" {
+		return licensing.Errorf(licensing.EINVALID, "migrate works on a local store; a server migrates its own on start")
+	}
+	format, err := f.Format()
+	if err != nil {
+		return err
+	}
+	s, err := openStore(c.Context(), f, false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	v, err := s.SchemaVersion(c.Context())
+	if err != nil {
+		return err
+	}
+	res := map[string]any{"path": s.Path(), "schema_version": v}
+	if f.Config().Quiet {
+		return nil
+	}
+	return output.Object(f.IO.Out, format, res, func(w io.Writer) error {
+		_, err := fmt.Fprintf(w, "Store %s is at schema version %d\n", s.Path(), v)
+		return err
+	})
 }
