@@ -25,11 +25,17 @@ type copyTable struct {
 	cols  []string
 	order string
 	bools []string
-	// identity: the id sequence to move past the copied ids.
-	identity bool
+	// identity: the id sequence to move past the copied ids; identityCol
+	// names the identity column when it is not "id".
+	identity    bool
+	identityCol string
 	// autoincrement: SQLite never reuses the ids of deleted rows (sqlite_sequence),
 	// and neither may the copy: the audit log names them.
 	autoincrement bool
+	// fromSQLite names, for a column SQLite does not have, the expression that
+	// gives its value there (maintenance_plans.seq is SQLite's rowid: the
+	// order of plans made in the same second).
+	fromSQLite map[string]string
 }
 
 // copyTables lists the tables in an order that satisfies foreign keys.
@@ -52,9 +58,9 @@ func copyTables() []copyTable {
 		{name: "activations", cols: []string{"id", "license_id", "machine", "fingerprint", "os", "version", "mode", "nonce",
 			"machine_key", "activated_at", "last_seen_at"}, order: "id", identity: true, autoincrement: true},
 		{name: "used_proofs", cols: []string{"nonce", "used_at"}, order: "nonce"},
-		// Plans get their seq (list order within a second) in id order.
-		{name: "maintenance_plans", cols: []string{"id", "account_id", "product", "license_id", "starts_at", "ends_at",
-			"auto_renew", "price_cents", "currency", "purchase_id", "created_at"}, order: "id", bools: []string{"auto_renew"}},
+		{name: "maintenance_plans", cols: []string{"id", "seq", "account_id", "product", "license_id", "starts_at", "ends_at",
+			"auto_renew", "price_cents", "currency", "purchase_id", "created_at"}, order: "id", bools: []string{"auto_renew"},
+			fromSQLite: map[string]string{"seq": "rowid"}, identity: true, identityCol: "seq"},
 		{name: "renewals", cols: []string{"id", "account_id", "kind", "object", "due_at", "outcome", "new_end", "purchase_id",
 			"price_cents", "processed_at"}, order: "id", identity: true},
 		{name: "attach_secret", cols: []string{"id", "secret"}, order: "id"},
@@ -68,8 +74,20 @@ func copyTables() []copyTable {
 	}
 }
 
-func (t copyTable) query() string {
-	return "SELECT " + strings.Join(t.cols, ", ") + " FROM " + t.name + " ORDER BY " + t.order
+// query reads the table's columns in key order, from SQLite (source) or
+// from this store.
+func (t copyTable) query(source bool) string {
+	cols := t.cols
+	if source && t.fromSQLite != nil {
+		cols = make([]string, len(t.cols))
+		for i, c := range t.cols {
+			cols[i] = c
+			if expr, ok := t.fromSQLite[c]; ok {
+				cols[i] = expr + " AS " + c
+			}
+		}
+	}
+	return "SELECT " + strings.Join(cols, ", ") + " FROM " + t.name + " ORDER BY " + t.order
 }
 
 // SQLiteSource is a consistent, read-only view of a SQLite store (a read
@@ -139,8 +157,12 @@ func (s *Store) CopyFromSQLite(ctx context.Context, src SQLiteSource, progress f
 					return nil, err
 				}
 			}
-			if _, err := tx.Exec(ctx, fmt.Sprintf(`SELECT setval(pg_get_serial_sequence('%s', 'id'),
-				greatest(coalesce((SELECT max(id) FROM %s), 0), $1::bigint) + 1, false)`, t.name, t.name), floor); err != nil {
+			col := t.identityCol
+			if col == "" {
+				col = "id"
+			}
+			if _, err := tx.Exec(ctx, fmt.Sprintf(`SELECT setval(pg_get_serial_sequence('%s', '%s'),
+				greatest(coalesce((SELECT max(%s) FROM %s), 0), $1::bigint) + 1, false)`, t.name, col, col, t.name), floor); err != nil {
 				return nil, err
 			}
 		}
@@ -318,7 +340,7 @@ func (r *sqliteRows) Err() error {
 
 func copyTableRows(ctx context.Context, src SQLiteSource, tx pgx.Tx, t copyTable, progress func(string, int64)) (int64, [32]byte, error) {
 	var sum [32]byte
-	rows, err := src.QueryContext(ctx, t.query())
+	rows, err := src.QueryContext(ctx, t.query(true))
 	if err != nil {
 		return 0, sum, err
 	}
@@ -347,7 +369,7 @@ func copyTableRows(ctx context.Context, src SQLiteSource, tx pgx.Tx, t copyTable
 // copyTableRows hashed the source.
 func tableChecksum(ctx context.Context, tx pgx.Tx, t copyTable) (int64, [32]byte, error) {
 	var sum [32]byte
-	rows, err := tx.Query(ctx, t.query())
+	rows, err := tx.Query(ctx, t.query(false))
 	if err != nil {
 		return 0, sum, err
 	}

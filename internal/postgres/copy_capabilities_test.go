@@ -43,7 +43,7 @@ func TestCopyMaintenanceAndAttach(t *testing.T) {
 	if _, err := src.BuyMaintenance(a, licensing.MaintenanceBuyRequest{Key: p.Licenses[0]}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := src.BuyMaintenance(a, licensing.MaintenanceBuyRequest{Unassigned: true, Product: "backup-server", Quantity: 1}, nil); err != nil {
+	if _, err := src.BuyMaintenance(a, licensing.MaintenanceBuyRequest{Unassigned: true, Product: "backup-server", Quantity: 30}, nil); err != nil {
 		t.Fatal(err)
 	}
 	clock.Add(366 * 24 * time.Hour)
@@ -78,6 +78,10 @@ func TestCopyMaintenanceAndAttach(t *testing.T) {
 	}
 	if run, err := dst.RunRenewals(ctx, clock.Now()); err != nil || run.Renewed != 0 {
 		t.Errorf("a second renewals run after the copy = %+v, %v; want nothing renewed", run, err)
+	}
+	// The copy moved the plans' sequence on: new plans list after the old.
+	if _, err := dst.BuyMaintenance(a, licensing.MaintenanceBuyRequest{Unassigned: true, Product: "backup-server", Quantity: 2}, nil); err != nil {
+		t.Fatalf("buy plans after the copy: %v", err)
 	}
 	res, err := dst.ConfirmAttach(b, code)
 	if err != nil || len(res.Licenses) != 1 || res.Licenses[0] != p.Licenses[1] {
