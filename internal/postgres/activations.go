@@ -344,74 +344,14 @@ func (s *Store) ValidateLicense(ctx context.Context, key, fingerprint, version s
 
 func (s *Store) validate(ctx context.Context, tx pgx.Tx, l *seatLicense, v *licensing.Validation) error {
 	now := s.now()
-	v.Product, v.Seats, v.SeatsUsed = l.lic.Product, l.lic.Seats, l.lic.SeatsUsed
-	v.ExpiresAt, v.MaintenanceTill = l.lic.ExpiresAt, l.lic.MaintenanceTill
-	set := func(code, format string, args ...any) error {
-		v.Code, v.Message = code, fmt.Sprintf(format, args...)
-		return nil
-	}
-	switch {
-	case l.suspended:
-		return set(licensing.ValidSuspended, "license %s is suspended", l.lic.Key)
-	case l.lic.ExpiresAt != nil && !l.lic.ExpiresAt.After(now):
-		return set(licensing.ValidExpired, "license %s expired at %s", l.lic.Key, l.lic.ExpiresAt.Format(time.RFC3339))
-	case l.lic.SeatsUsed > l.lic.Seats:
-		return set(licensing.ValidTooManyMachines, "license %s has %d machines for %d seats", l.lic.Key, l.lic.SeatsUsed, l.lic.Seats)
-	}
-	if v.Fingerprint != "" {
-		a, err := activationOf(ctx, tx, l.id, v.Fingerprint)
-		switch {
-		case err != nil:
+	return v.Decide(&l.lic, l.suspended, now, licensing.ValidationLookup{
+		ActivationOf: func(fp string) (*licensing.Activation, error) { return activationOf(ctx, tx, l.id, fp) },
+		Seen: func(a *licensing.Activation) error {
+			_, err := tx.Exec(ctx, "UPDATE activations SET last_seen_at = $1 WHERE id = $2", now.Unix(), a.ID)
 			return err
-		case a == nil && l.lic.SeatsUsed == 0:
-			return set(licensing.ValidNoMachine, "license %s is not activated on any machine", l.lic.Key)
-		case a == nil && l.lic.SeatsUsed >= l.lic.Seats:
-			return set(licensing.ValidTooManyMachines, "license %s is not activated on this machine and all %d seats are taken by others", l.lic.Key, l.lic.Seats)
-		case a == nil:
-			return set(licensing.ValidFingerprintMismatch, "license %s is not activated on this machine (fingerprint %s)", l.lic.Key, v.Fingerprint)
-		}
-		if _, err := tx.Exec(ctx, "UPDATE activations SET last_seen_at = $1 WHERE id = $2", now.Unix(), a.ID); err != nil {
-			return err
-		}
-		if v.Version == "" {
-			v.Version = a.Version
-		}
-	}
-	if v.Version != "" {
-		max, err := maxEntitledVersion(ctx, tx, &l.lic, now)
-		if err != nil {
-			return err
-		}
-		if max != "" && licensing.CompareVersions(v.Version, max) > 0 {
-			return set(licensing.ValidMaintenanceExpired, "license %s is valid, but its upgrades ended %s: version %s is newer than %s, the last it may use",
-				l.lic.Key, licensing.UpgradeCutoff(&l.lic, now).Format("2006-01-02"), v.Version, max)
-		}
-	}
-	return set(licensing.ValidValid, "license %s is valid", l.lic.Key)
-}
-
-// maxEntitledVersion is the newest version of the license's product released
-// before its upgrade cutoff, on any platform; "" when there is no limit or
-// the catalog has no builds to tell.
-func maxEntitledVersion(ctx context.Context, q queryer, l *licensing.License, now time.Time) (string, error) {
-	cutoff := licensing.UpgradeCutoff(l, now)
-	if cutoff == nil {
-		return "", nil
-	}
-	builds, err := productBuilds(ctx, q, l.Product, "")
-	if err != nil {
-		return "", err
-	}
-	max := ""
-	for _, b := range builds {
-		if !b.ReleasedAt.After(*cutoff) && (max == "" || licensing.CompareVersions(b.Version, max) > 0) {
-			max = b.Version
-		}
-	}
-	if max == "" && len(builds) > 0 {
-		max = "0.0" // nothing released before the cutoff: no version is covered
-	}
-	return max, nil
+		},
+		Builds: func(product string) ([]licensing.Build, error) { return productBuilds(ctx, tx, product, "") },
+	})
 }
 
 // productBuilds lists a product's builds (on one OS unless os is "") in key
