@@ -16,11 +16,6 @@ var _ licensing.RenewalService = (*Store)(nil)
 // those changes.
 const renewalActor = "renewals"
 
-// maxPeriods bounds how many periods one item may catch up in one run (a
-// monthly subscription left alone for a century), so a typo in --as-of
-// cannot make a run endless.
-const maxPeriods = 1200
-
 // dueItem is a plan or license whose end date has come and that the engine
 // has not dealt with yet.
 type dueItem struct {
@@ -38,12 +33,7 @@ type dueItem struct {
 }
 
 // renewalStep is one period the engine renews, or one end it records.
-type renewalStep struct {
-	item   *dueItem
-	name   string // the product's name, for purchase lines
-	reason string // why an item expires
-	licensing.Renewal
-}
+type renewalStep = licensing.RenewalStep[*dueItem]
 
 // renewalScope is the account the engine works on, or nil for all of them.
 func renewalScope(ctx context.Context, q queryer) (any, error) {
@@ -108,74 +98,17 @@ func dueItems(ctx context.Context, q queryer, scope any, until int64) ([]*dueIte
 	return out, rows.Err()
 }
 
-// planRenewals decides what happens to everything due at or before until:
-// each period of an item with auto-renew on is renewed at the current
-// catalog price; anything else ends once.
+// planRenewals reads everything due at or before until and plans it with the
+// domain's rules (licensing.PlanRenewals).
 func planRenewals(ctx context.Context, q queryer, scope any, until time.Time) ([]renewalStep, error) {
 	items, err := dueItems(ctx, q, scope, until.Unix())
 	if err != nil {
 		return nil, err
 	}
-	products := map[string]*licensing.Product{}
-	var steps []renewalStep
-	for _, it := range items {
-		p, ok := products[it.sku]
-		if !ok {
-			if p, err = findProduct(ctx, q, it.sku); err != nil {
-				return nil, err
-			}
-			products[it.sku] = p
-		}
-		base := licensing.Renewal{Kind: it.kind, Object: it.object, LicenseKey: it.key, Product: it.sku, Account: it.account,
-			Currency: p.Currency}
-		reason := ""
-		switch {
-		case it.kind == licensing.RenewalTrial:
-			reason = "trials never renew"
-		case !it.autoRenew:
-			reason = "auto-renew is off"
-		case it.succeeded:
-			reason = "a newer plan takes over"
-		}
-		if reason != "" {
-			st := renewalStep{item: it, name: p.Name, reason: reason, Renewal: base}
-			st.DueAt, st.Action = unixTime(it.end), licensing.RenewalExpire
-			steps = append(steps, st)
-			continue
-		}
-		price, next, err := renewalTerms(it, p)
-		if err != nil {
-			return nil, err
-		}
-		end := unixTime(it.end)
-		for n := 0; !end.After(until); n++ {
-			if n == maxPeriods {
-				return nil, licensing.Errorf(licensing.EINVALID, "%s %s would renew more than %d times up to %s", it.kind, it.object,
-					maxPeriods, until.Format(time.RFC3339)).WithHint("check --as-of")
-			}
-			newEnd := next(end)
-			st := renewalStep{item: it, name: p.Name, Renewal: base}
-			st.DueAt, st.Action, st.NewEnd, st.PriceCents = end, licensing.RenewalRenew, &newEnd, price
-			steps = append(steps, st)
-			end = newEnd
-		}
-	}
-	sort.SliceStable(steps, func(i, j int) bool { return steps[i].DueAt.Before(steps[j].DueAt) })
-	return steps, nil
-}
-
-// renewalTerms answers the price of one more period of an item and how a
-// period moves its end.
-func renewalTerms(it *dueItem, p *licensing.Product) (int64, func(time.Time) time.Time, error) {
-	switch {
-	case it.kind == licensing.RenewalMaintenance:
-		return p.MaintenancePriceCents, licensing.MaintenanceTerm, nil
-	case it.term == licensing.LicenseTermMonthly:
-		return p.MonthlyPriceCents, func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }, nil
-	case it.term == licensing.LicenseTermAnnual:
-		return p.AnnualPriceCents, func(t time.Time) time.Time { return t.AddDate(1, 0, 0) }, nil
-	}
-	return 0, nil, fmt.Errorf("license %s: term %q cannot renew", it.key, it.term)
+	return licensing.PlanRenewals(items, func(it *dueItem) licensing.DueItem {
+		return licensing.DueItem{Kind: it.kind, Object: it.object, Key: it.key, SKU: it.sku, Account: it.account,
+			End: unixTime(it.end), AutoRenew: it.autoRenew, Term: it.term, Succeeded: it.succeeded}
+	}, func(sku string) (*licensing.Product, error) { return findProduct(ctx, q, sku) }, until)
 }
 
 // DueRenewals previews what falls due at or before until: what will renew,
@@ -257,11 +190,11 @@ func (s *Store) chargeRenewals(ctx context.Context, tx *sql.Tx, asOf time.Time, 
 		if st.Action != licensing.RenewalRenew {
 			continue
 		}
-		gk := fmt.Sprintf("%d/%s", st.item.accountID, st.Currency)
+		gk := fmt.Sprintf("%d/%s", st.Item.accountID, st.Currency)
 		g, ok := groups[gk]
 		if !ok {
-			g = &group{plan: plan{buyerID: st.item.accountID, buyer: st.Account, purchaseEmail: st.Account,
-				owner: st.item.accountID, currency: st.Currency, items: []licensing.LineItem{}}, lines: map[string]int{}}
+			g = &group{plan: plan{buyerID: st.Item.accountID, buyer: st.Account, purchaseEmail: st.Account,
+				owner: st.Item.accountID, currency: st.Currency, items: []licensing.LineItem{}}, lines: map[string]int{}}
 			groups[gk] = g
 			order = append(order, gk)
 		}
@@ -304,11 +237,11 @@ func (s *Store) chargeRenewals(ctx context.Context, tx *sql.Tx, asOf time.Time, 
 // caller counts).
 func renewalLine(st *renewalStep) licensing.LineItem {
 	if st.Kind == licensing.RenewalMaintenance {
-		return licensing.LineItem{SKU: licensing.MaintenanceSKU(st.Product), Description: "Maintenance renewal for " + st.name + " (1 year)",
+		return licensing.LineItem{SKU: licensing.MaintenanceSKU(st.Product), Description: "Maintenance renewal for " + st.Name + " (1 year)",
 			UnitPriceCents: st.PriceCents}
 	}
-	return licensing.LineItem{SKU: st.Product, Description: st.name + " renewal (" + st.item.term + ")",
-		UnitPriceCents: st.PriceCents, Billing: st.item.term}
+	return licensing.LineItem{SKU: st.Product, Description: st.Name + " renewal (" + st.Item.term + ")",
+		UnitPriceCents: st.PriceCents, Billing: st.Item.term}
 }
 
 // applyRenewals moves the end dates of renewed items to their last new end,
@@ -329,17 +262,17 @@ func (s *Store) applyRenewals(ctx context.Context, tx *sql.Tx, steps []renewalSt
 			"due_at": st.DueAt.Format(time.RFC3339)}
 		if st.Action == licensing.RenewalRenew {
 			outcome, newEnd, purchase = "renewed", st.NewEnd.Unix(), st.PurchaseID
-			final[st.item] = *st.NewEnd
+			final[st.Item] = *st.NewEnd
 			details["new_end"] = st.NewEnd.Format(time.RFC3339)
 			details["price_cents"], details["currency"], details["purchase_id"] = st.PriceCents, st.Currency, st.PurchaseID
 		} else {
-			details["reason"] = st.reason
+			details["reason"] = st.Reason
 		}
-		if _, err := record.ExecContext(ctx, st.item.accountID, st.Kind, st.Object, st.DueAt.Unix(), outcome, newEnd, purchase,
+		if _, err := record.ExecContext(ctx, st.Item.accountID, st.Kind, st.Object, st.DueAt.Unix(), outcome, newEnd, purchase,
 			st.PriceCents, now.Unix()); err != nil {
 			return err
 		}
-		if err := audit(ctx, tx, st.item.accountID, now, renewalActor, "renewal."+st.Action, st.Object, details); err != nil {
+		if err := audit(ctx, tx, st.Item.accountID, now, renewalActor, "renewal."+st.Action, st.Object, details); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,103 @@
+package licensing
+
+import (
+	"fmt"
+	"sort"
+	"time"
+)
+
+// MaxRenewalPeriods bounds how many periods one run renews an item for, so
+// a mistyped --as-of cannot charge a century of renewals.
+const MaxRenewalPeriods = 1200
+
+// DueItem is what the renewals engine knows of something that fell due: a
+// maintenance plan, a subscription or a trial.
+type DueItem struct {
+	Kind      string // RenewalMaintenance | RenewalSubscription | RenewalTrial
+	Object    string // plan id or license key
+	Key       string // the license
+	SKU       string
+	Account   string
+	End       time.Time
+	AutoRenew bool
+	Term      string // subscriptions: monthly or annual
+	Succeeded bool   // a maintenance plan that a later plan of its license follows
+}
+
+// RenewalStep is one period the engine renews, or one end it records, for
+// the store's item T.
+type RenewalStep[T any] struct {
+	Item   T
+	Name   string // the product's name, for purchase lines
+	Reason string // why an item ends
+	Renewal
+}
+
+// PlanRenewals decides what happens to everything due at or before until:
+// each period of an item with auto-renew on is renewed at the current catalog
+// price; anything else ends once. Steps come in due order. Every store runs
+// the same rules through this function and only reads and writes its rows.
+func PlanRenewals[T any](items []T, due func(T) DueItem, find func(sku string) (*Product, error), until time.Time) ([]RenewalStep[T], error) {
+	products := map[string]*Product{}
+	var steps []RenewalStep[T]
+	for _, item := range items {
+		it := due(item)
+		p, ok := products[it.SKU]
+		if !ok {
+			var err error
+			if p, err = find(it.SKU); err != nil {
+				return nil, err
+			}
+			products[it.SKU] = p
+		}
+		base := Renewal{Kind: it.Kind, Object: it.Object, LicenseKey: it.Key, Product: it.SKU, Account: it.Account,
+			Currency: p.Currency}
+		reason := ""
+		switch {
+		case it.Kind == RenewalTrial:
+			reason = "trials never renew"
+		case !it.AutoRenew:
+			reason = "auto-renew is off"
+		case it.Succeeded:
+			reason = "a newer plan takes over"
+		}
+		if reason != "" {
+			st := RenewalStep[T]{Item: item, Name: p.Name, Reason: reason, Renewal: base}
+			st.DueAt, st.Action = it.End, RenewalExpire
+			steps = append(steps, st)
+			continue
+		}
+		price, next, err := renewalTerms(it, p)
+		if err != nil {
+			return nil, err
+		}
+		end := it.End
+		for n := 0; !end.After(until); n++ {
+			if n == MaxRenewalPeriods {
+				return nil, Errorf(EINVALID, "%s %s would renew more than %d times up to %s", it.Kind, it.Object,
+					MaxRenewalPeriods, until.Format(time.RFC3339)).WithHint("check --as-of")
+			}
+			newEnd := next(end)
+			st := RenewalStep[T]{Item: item, Name: p.Name, Renewal: base}
+			st.DueAt, st.Action, st.NewEnd, st.PriceCents = end, RenewalRenew, &newEnd, price
+			steps = append(steps, st)
+			end = newEnd
+		}
+	}
+	sort.SliceStable(steps, func(i, j int) bool { return steps[i].DueAt.Before(steps[j].DueAt) })
+	return steps, nil
+}
+
+// renewalTerms answers the price of one more period of an item and how a
+// period moves its end.
+func renewalTerms(it DueItem, p *Product) (int64, func(time.Time) time.Time, error) {
+	switch {
+	case it.Kind == RenewalMaintenance:
+		return p.MaintenancePriceCents, MaintenanceTerm, nil
+	case it.Term == LicenseTermMonthly:
+		return p.MonthlyPriceCents, func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }, nil
+	case it.Term == LicenseTermAnnual:
+		return p.AnnualPriceCents, func(t time.Time) time.Time { return t.AddDate(1, 0, 0) }, nil
+	}
+	return 0, nil, fmt.Errorf("license %s: term %q cannot renew", it.Key, it.Term)
+}
