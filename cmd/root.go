@@ -29,6 +29,7 @@ const (
 	ExitNotFound    = 3
 	ExitAuth        = 4
 	ExitConflict    = 5
+	ExitTempFail    = 75 // EX_TEMPFAIL: store busy or unavailable, rate limited
 	ExitInterrupted = 130
 )
 
@@ -160,15 +161,22 @@ func exitCode(err error, ran bool) int {
 		}
 		return ExitFailure
 	}
-	switch de.Code {
+	return exitCodeFor(de.Code)
+}
+
+// exitCodeFor is the one table from domain error codes to exit codes.
+func exitCodeFor(code string) int {
+	switch code {
 	case licensing.EINVALID:
 		return ExitUsage
 	case licensing.ENOTFOUND:
 		return ExitNotFound
-	case licensing.EUNAUTHORIZED:
+	case licensing.EUNAUTHORIZED, licensing.EFORBIDDEN:
 		return ExitAuth
 	case licensing.ECONFLICT:
 		return ExitConflict
+	case licensing.ERATELIMITED, licensing.EUNAVAILABLE:
+		return ExitTempFail
 	}
 	return ExitFailure
 }
@@ -289,6 +297,8 @@ func newExitCodesTopic() *cobra.Command {
        with other parameters, no seat free)
   10-13 activations offline verify: altered, expired, other machine,
        unknown signing key (see its --help)
+  75   temporary failure: the store is busy or unavailable, or the server
+       rate-limited the request; try again (EX_TEMPFAIL)
   130  interrupted (Ctrl-C / SIGTERM); nothing was half-written
 
 Errors are printed on stderr as one line "error: ..." and, where it helps,

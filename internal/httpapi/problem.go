@@ -40,8 +40,14 @@ func statusFor(code string) int {
 		return http.StatusNotFound
 	case licensing.EUNAUTHORIZED:
 		return http.StatusUnauthorized
+	case licensing.EFORBIDDEN:
+		return http.StatusForbidden
 	case licensing.ECONFLICT:
 		return http.StatusConflict
+	case licensing.ERATELIMITED:
+		return http.StatusTooManyRequests
+	case licensing.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
@@ -69,9 +75,7 @@ func writeProblem(w http.ResponseWriter, p Problem) {
 // errorOf turns a problem document back into the domain error.
 func (p *Problem) errorOf() error {
 	code := p.Code
-	switch code {
-	case licensing.EINVALID, licensing.ENOTFOUND, licensing.EUNAUTHORIZED, licensing.ECONFLICT, licensing.EINTERNAL:
-	default:
+	if !licensing.KnownCode(code) {
 		code = licensing.EINTERNAL
 	}
 	e := &licensing.Error{Code: code, Message: p.Detail, Hint: p.Hint}

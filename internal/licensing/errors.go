@@ -3,6 +3,7 @@ package licensing
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Error codes. Every layer maps these one to one: the CLI to exit codes, the HTTP
@@ -11,9 +12,31 @@ const (
 	EINVALID      = "invalid"
 	ENOTFOUND     = "not_found"
 	EUNAUTHORIZED = "unauthorized"
+	EFORBIDDEN    = "forbidden" // authenticated, but not permitted
 	ECONFLICT     = "conflict"
-	EINTERNAL     = "internal"
+	ERATELIMITED  = "rate_limited"
+	// EUNAVAILABLE is a temporary failure: the store is busy, restarting or
+	// unreachable, or the server is shutting down. Trying again later works.
+	EUNAVAILABLE = "unavailable"
+	EINTERNAL    = "internal"
 )
+
+// Codes lists every error code, for the tables that map them.
+func Codes() []string {
+	return []string{EINVALID, ENOTFOUND, EUNAUTHORIZED, EFORBIDDEN, ECONFLICT, ERATELIMITED, EUNAVAILABLE, EINTERNAL}
+}
+
+// KnownCode tells whether code is one of Codes.
+func KnownCode(code string) bool {
+	return slices.Contains(Codes(), code)
+}
+
+// Temporary tells whether err is a failure that trying again later can
+// cure (unavailable or rate limited).
+func Temporary(err error) bool {
+	c := ErrorCode(err)
+	return c == EUNAVAILABLE || c == ERATELIMITED
+}
 
 // Error is a domain error: a code, a message for the user and an optional hint.
 type Error struct {
