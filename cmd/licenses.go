@@ -437,7 +437,7 @@ original purchase back, never a second one.`,
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&o.line.Product, "product", "", "license type to buy (SKU, see `products list`)")
+	fl.StringVar(&o.line.Product, "product", "", "license type to buy (`SKU`; see licensectl products list)")
 	fl.IntVar(&o.line.Quantity, "quantity", 1, fmt.Sprintf("how many licenses (1..%d)", licensing.MaxQuantity))
 	fl.StringVar(&o.line.Company, "company", "", "match the licenses to this company (default: the global pool)")
 	fl.StringVar(&o.line.Billing, "billing", "", "payment mode for subscriptions: monthly or annual (first purchase only)")

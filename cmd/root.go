@@ -122,10 +122,13 @@ func Execute(ctx context.Context, build BuildInfo, clock licensing.Clock, args [
 		err = errors.New("interrupted")
 	}
 	fmt.Fprintf(io.ErrOut, "error: %s\n", oneLineMessage(err))
-	if hint := licensing.ErrorHint(err); hint != "" {
+	var unknown *unknownCommandError
+	if errors.As(err, &unknown) {
+		unknown.writeDetails(io.ErrOut)
+	} else if hint := licensing.ErrorHint(err); hint != "" {
 		fmt.Fprintf(io.ErrOut, "hint: %s\n", hint)
 	} else if code == ExitUsage && !f.preRan {
-		fmt.Fprintf(io.ErrOut, "hint: run `licensectl %s --help` for usage\n", commandPath(root, args))
+		fmt.Fprintf(io.ErrOut, "hint: %s\n", usageErrorHint("licensectl "+commandPath(root, args)))
 	}
 	return code
 }
@@ -192,6 +195,9 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		Version:       f.Build.Version,
 		PersistentPreRunE: func(c *cobra.Command, args []string) error {
 			f.preRan = true
+			if isGroup(c) {
+				return nil // a bare group only prints its help
+			}
 			cfg, err := loadConfig(c.Flags())
 			if err != nil {
 				return err
@@ -206,16 +212,20 @@ func NewRootCmd(f *Factory) *cobra.Command {
 	}
 	root.SetVersionTemplate(fmt.Sprintf("licensectl %s (commit %s, built %s, %s)\n", f.Build.Version, f.Build.Commit, f.Build.Date, runtime.Version()))
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		// `maintenance byu --all`: the unknown subcommand, not its flag, is the mistake.
+		if isGroup(c) && c.Flags().NArg() > 0 {
+			return unknownSubcommand(c, c.Flags().Args())
+		}
 		return &licensing.Error{Code: licensing.EINVALID, Message: err.Error(),
 			Hint: fmt.Sprintf("run `%s --help` for usage", c.CommandPath())}
 	})
 	pf := root.PersistentFlags()
-	pf.String("config", "", "config file (default $XDG_CONFIG_HOME/licensectl/config.yaml)")
+	pf.String("config", "", "config `FILE` (default $XDG_CONFIG_HOME/licensectl/config.yaml)")
 	pf.String("backend", "local", "backend: local or http")
-	pf.String("db", "", "store: SQLite file path (default $XDG_DATA_HOME/licensectl/licensectl.db) or postgres:// URL")
-	pf.String("api-url", "", "URL of a licensectl server (backend http)")
-	pf.String("token", "", "API token for the http backend")
-	pf.String("account", "", "acting account (login email)")
+	pf.String("db", "", "store: a SQLite file path (default $XDG_DATA_HOME/licensectl/licensectl.db) or a postgres:// URL (`PATH|URL`)")
+	pf.String("api-url", "", "`URL` of a licensectl server (backend http)")
+	pf.String("token", "", "API `TOKEN` for the http backend")
+	pf.String("account", "", "acting account (its login `EMAIL`)")
 	pf.StringP("output", "o", "", "output format: table|wide|json|yaml|csv (default table at a terminal, json otherwise)")
 	pf.Bool("no-color", false, "disable colour")
 	pf.Bool("no-headers", false, "omit table and CSV headers")
@@ -240,6 +250,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		newDocsCmd(),
 	)
 	registerCompletions(f, root)
+	finishTree(root)
 	return root
 }
 
