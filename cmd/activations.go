@@ -109,10 +109,10 @@ func writeActivation(f *Factory, format output.Format, a *licensing.Activation, 
 
 func machineFlags(c *cobra.Command, r *licensing.ActivationRequest) {
 	fl := c.Flags()
-	fl.StringVar(&r.Machine, "machine", "", "machine name (required)")
-	fl.StringVar(&r.Fingerprint, "fingerprint", "", "machine fingerprint (required)")
-	fl.StringVar(&r.OS, "os", "", "windows, macos or linux (required)")
-	fl.StringVar(&r.Version, "version", "", "product version installed, e.g. 7.9.4 (required)")
+	fl.StringVar(&r.Machine, "machine", "", "machine `NAME` (required)")
+	fl.StringVar(&r.Fingerprint, "fingerprint", "", "machine fingerprint `FP` (required)")
+	fl.StringVar(&r.OS, "os", "", "`OS`: windows, macos or linux (required)")
+	fl.StringVar(&r.Version, "version", "", "product version `V` installed, e.g. 7.9.4 (required)")
 }
 
 func newActivateCmd(f *Factory) *cobra.Command {
@@ -212,7 +212,7 @@ func newOfflineCmd(f *Factory) *cobra.Command {
 
   1. on the offline machine:   activations offline request ... --out req.json
   2. on a connected machine:   activations offline activate req.json --out cert.lic
-  3. on the offline machine:   activations offline verify cert.lic --public-key pub.pem
+  3. on the offline machine:   activations offline verify cert.lic --public-key pub.pem --fingerprint FP
 
 To give the seat back: "offline deactivate cert.lic --out proof.json" on the
 offline machine, then "offline release proof.json" on the connected side.`}
@@ -362,29 +362,47 @@ with the store's current key (made on first use). Refusals exit 5 as for
 	return c
 }
 
-// certificateView is what verify prints.
+// certificateView is what verify prints. MachineChecked is false with
+// --any-machine: the certificate may have been copied from another machine.
 type certificateView struct {
-	Valid bool `json:"valid"`
+	Valid          bool `json:"valid"`
+	MachineChecked bool `json:"machine_checked"`
 	offline.Certificate
 }
 
 func newOfflineVerifyCmd(f *Factory) *cobra.Command {
 	var pubFile, fingerprint string
+	var anyMachine bool
 	c := &cobra.Command{
-		Use:   "verify CERT --public-key PUB.pem [--fingerprint FP]",
+		Use:   "verify CERT --public-key F (--fingerprint FP | --any-machine)",
 		Short: "Verify a certificate with only the public key",
 		Long: `Verify an activation certificate with nothing but the public key file
 (` + "`licensectl keys public`" + `; after a rotation, ` + "`keys public --all`" + `). Needs no store.
 
-Exit codes: 0 valid; 2 not a certificate; 10 signature does not match (the
-certificate was altered); 11 expired; 12 issued for another machine
-(--fingerprint); 13 signed with a key not in the public key file.`,
-		Example: "  licensectl activations offline verify cert.lic --public-key licensectl.pem --fingerprint 9c:1e",
-		Args:    exactArgs(1, "a certificate file"),
+Say which machine it must be for: --fingerprint FP, this machine's
+fingerprint, so a certificate copied from another machine fails (exit 12).
+--any-machine checks only the signature and the expiry, and says that the
+machine was not checked.
+
+Exit codes: 0 valid; 2 not a certificate, or neither --fingerprint nor
+--any-machine; 10 signature does not match (the certificate was altered);
+11 expired; 12 issued for another machine; 13 signed with a key not in the
+public key file.`,
+		Example: "  licensectl activations offline verify cert.lic --public-key licensectl.pem --fingerprint 9c:1e\n" +
+			"  licensectl activations offline verify cert.lic --public-key licensectl.pem --any-machine",
+		Args: exactArgs(1, "a certificate file"),
 		RunE: func(c *cobra.Command, args []string) error {
 			if pubFile == "" {
 				return licensing.Errorf(licensing.EINVALID, "--public-key is required").
 					WithHint("get it with `licensectl keys public > licensectl.pem` where the store is")
+			}
+			fingerprint = strings.TrimSpace(fingerprint)
+			switch {
+			case anyMachine && changed(c.Flags(), "fingerprint"):
+				return licensing.Errorf(licensing.EINVALID, "--fingerprint and --any-machine cannot be combined")
+			case !anyMachine && fingerprint == "":
+				return licensing.Errorf(licensing.EINVALID, "say which machine the certificate must be for: --fingerprint FP, or --any-machine").
+					WithHint("without --fingerprint a certificate copied from another machine passes; --any-machine accepts that knowingly")
 			}
 			format, err := f.Format()
 			if err != nil {
@@ -409,12 +427,18 @@ certificate was altered); 11 expired; 12 issued for another machine
 			if f.cfg.Quiet {
 				return nil
 			}
-			return output.Object(f.IO.Out, format, certificateView{Valid: true, Certificate: *cert}, func(w io.Writer) error {
+			checked := "yes: it is this machine (--fingerprint)"
+			if anyMachine {
+				checked = "NO (--any-machine): a certificate copied from another machine passes too"
+			}
+			view := certificateView{Valid: true, MachineChecked: !anyMachine, Certificate: *cert}
+			return output.Object(f.IO.Out, format, view, func(w io.Writer) error {
 				return output.KeyValues(w, [][2]string{
 					{"Certificate", "valid"},
 					{"License", cert.LicenseKey},
 					{"Product", cert.Product},
 					{"Machine", fmt.Sprintf("%s (%s, %s)", cert.Machine, cert.Fingerprint, cert.OS)},
+					{"Machine checked", checked},
 					{"Versions", versionRange(cert)},
 					{"Issued", cert.IssuedAt},
 					{"Expires", cert.ExpiresAt},
@@ -424,8 +448,9 @@ certificate was altered); 11 expired; 12 issued for another machine
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&pubFile, "public-key", "", "PEM file with the public key(s) (required)")
-	fl.StringVar(&fingerprint, "fingerprint", "", "this machine's fingerprint: the certificate must be for it")
+	fl.StringVar(&pubFile, "public-key", "", "PEM `FILE` with the public key(s) (required)")
+	fl.StringVar(&fingerprint, "fingerprint", "", "this machine's fingerprint `FP`: the certificate must be for it")
+	fl.BoolVar(&anyMachine, "any-machine", false, "do not check the machine: accept a certificate of any machine")
 	return c
 }
 
@@ -697,8 +722,8 @@ CI job calls.
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&fingerprint, "fingerprint", "", "check this machine's activation")
-	fl.StringVar(&version, "version", "", "check that the license covers this product version")
+	fl.StringVar(&fingerprint, "fingerprint", "", "check the activation of the machine with fingerprint `FP`")
+	fl.StringVar(&version, "version", "", "check that the license covers product version `V`")
 	return c
 }
 
