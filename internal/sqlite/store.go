@@ -31,7 +31,7 @@ const sqliteMagic = "SQLite format 3\x00"
 
 // Options tune Open.
 type Options struct {
-	// Create makes the store (and its parent directories) when it does not exist.
+	// Create makes the store when it does not exist; its directory must exist.
 	Create bool
 	// Clock tells the time; nil means licensing.SystemClock.
 	Clock licensing.Clock
@@ -152,10 +152,9 @@ func notAStore(path string) error {
 // seen half-migrated (a crash leaves only a temporary file), and processes that
 // create the same store at once do not race on the switch to WAL.
 func create(ctx context.Context, abs string, clock licensing.Clock) error {
+	// The directory must exist: making whatever directories a mistyped --db
+	// names is the caller's choice (the CLI makes only its default one).
 	dir := filepath.Dir(abs)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
 	f, err := os.CreateTemp(dir, "."+filepath.Base(abs)+".*.tmp")
 	if err != nil {
 		return err
