@@ -1,10 +1,8 @@
 package cmd
 
 import (
-	"bufio"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -93,10 +91,12 @@ required when stdin is not a terminal.`,
 			if err != nil {
 				return err
 			}
-			if !f.cfg.Yes {
-				if ok, err := f.confirmRestore(args[0]); err != nil || !ok {
-					return err
-				}
+			if err := storeDir(f.cfg.DB); err != nil {
+				return err
+			}
+			if err := f.confirm(fmt.Sprintf("restore would replace %s with %s", f.cfg.DB, args[0]),
+				fmt.Sprintf("Replace %s with %s? Changes made since the backup are lost.", f.cfg.DB, args[0]), "nothing was changed"); err != nil {
+				return err
 			}
 			res, err := sqlite.Restore(c.Context(), args[0], f.cfg.DB, f.Clock)
 			if err != nil || f.cfg.Quiet {
@@ -111,20 +111,3 @@ required when stdin is not a terminal.`,
 	}
 }
 
-// confirmRestore asks before the store is replaced; without a terminal
-// nobody can answer, so --yes must say it up front.
-func (f *Factory) confirmRestore(file string) (bool, error) {
-	what := fmt.Sprintf("restore would replace %s with %s", f.cfg.DB, file)
-	if !f.IO.StdinTTY {
-		return false, licensing.Errorf(licensing.EINVALID, "%s: confirm with --yes (stdin is not a terminal, so nobody can be asked)", what).
-			WithHint("nothing was changed")
-	}
-	fmt.Fprintf(f.IO.ErrOut, "Replace %s with %s? Changes made since the backup are lost. [y/N] ", f.cfg.DB, file)
-	answer, _ := bufio.NewReader(f.IO.In).ReadString('\n')
-	switch strings.ToLower(strings.TrimSpace(answer)) {
-	case "y", "yes":
-		return true, nil
-	}
-	f.info("Nothing was changed\n")
-	return false, nil
-}

@@ -1,12 +1,10 @@
 package cmd
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -123,8 +121,8 @@ func (f *Factory) buyMaintenance(ctx context.Context, svc licensing.MaintenanceS
 		if err != nil {
 			return nil, err
 		}
-		if q.Count > 0 && !f.cfg.Yes {
-			if ok, err := f.confirm(q); err != nil || !ok {
+		if q.Count > 0 {
+			if err := f.confirmMaintenance(q); err != nil {
 				return nil, err
 			}
 		}
@@ -136,29 +134,16 @@ func (f *Factory) buyMaintenance(ctx context.Context, svc licensing.MaintenanceS
 	return p, err
 }
 
-// confirm shows a bulk quote on stderr, asks whether to buy it and reads the
-// answer from stdin.
+// confirmMaintenance shows a bulk quote on stderr and asks whether to buy it.
 // Without a terminal there is nobody to ask: --yes must say it up front.
-func (f *Factory) confirm(q *licensing.MaintenancePurchase) (bool, error) {
+func (f *Factory) confirmMaintenance(q *licensing.MaintenancePurchase) error {
 	what := fmt.Sprintf("%d maintenance plan(s) for $%s %s", q.Count, licensing.FormatCents(q.TotalCents), q.Currency)
-	if !f.IO.StdinTTY {
-		return false, licensing.Errorf(licensing.EINVALID, "--all would buy %s: confirm with --yes (stdin is not a terminal, so nobody can be asked)", what).
-			WithHint("nothing was bought; --dry-run lists the plans")
+	if !f.cfg.Yes && f.IO.StdinTTY {
+		if err := writeMaintenanceSummary(f.IO.ErrOut, q); err != nil {
+			return err
+		}
 	}
-	if err := writeMaintenanceSummary(f.IO.ErrOut, q); err != nil {
-		return false, err
-	}
-	fmt.Fprintf(f.IO.ErrOut, "Buy %s, one year each? [y/N] ", what)
-	answer, err := bufio.NewReader(f.IO.In).ReadString('\n')
-	if err != nil && answer == "" {
-		return false, licensing.Errorf(licensing.EINVALID, "no answer: nothing was bought")
-	}
-	switch strings.ToLower(strings.TrimSpace(answer)) {
-	case "y", "yes":
-		return true, nil
-	}
-	f.info("Nothing was bought\n")
-	return false, nil
+	return f.confirm("--all would buy "+what, "Buy "+what+", one year each?", "nothing was bought; --dry-run lists the plans")
 }
 
 // writeMaintenanceSummary prints a maintenance quote's lines and total.

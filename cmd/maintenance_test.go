@@ -27,9 +27,9 @@ func TestMaintenanceBulkAsksAtATerminal(t *testing.T) {
 		bought bool
 		code   int
 	}{
-		{"n\n", nil, false, 0},
-		{"", nil, false, ExitUsage}, // no answer at all
-		{"whatever\n", nil, false, 0},
+		{"n\n", nil, false, ExitFailure}, // declined: exit 1, "nothing was done"
+		{"", nil, false, ExitUsage},      // no answer at all
+		{"whatever\n", nil, false, ExitFailure},
 		{"", []string{"--yes"}, true, 0},
 		{"YES\n", nil, true, 0},
 	} {
@@ -48,6 +48,8 @@ func TestMaintenanceBulkAsksAtATerminal(t *testing.T) {
 			t.Errorf("answer %q %v: asked = %v: %s", c.answer, c.args, asked, errOut)
 		case !c.bought && (code != c.code || !asked || out.Len() != 0 || plans() != 0):
 			t.Errorf("answer %q: exit %d, asked %v, stdout %q, %d plans", c.answer, code, asked, out, plans())
+		case !c.bought && !strings.Contains(errOut.String(), "nothing was done"):
+			t.Errorf("answer %q: stderr %q does not say nothing was done", c.answer, errOut)
 		}
 		if c.bought {
 			mustRun("licenses", "buy", "--product", "backup-desktop", "--quantity", "3", "-q")
