@@ -110,4 +110,3 @@ required when stdin is not a terminal.`,
 		},
 	}
 }
-
