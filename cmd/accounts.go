@@ -1,12 +1,17 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"github.com/licensectl/licensectl/internal/httpapi"
 	"github.com/licensectl/licensectl/internal/licensing"
 	"github.com/licensectl/licensectl/internal/output"
 )
@@ -106,4 +111,41 @@ func newCompaniesCmd(f *Factory) *cobra.Command {
 		},
 	})
 	return cmd
+}
+
+// accountSource names where the acting account was set: the flag, the
+// environment or the config file.
+func accountSource(flags *pflag.FlagSet, cfg *Config) string {
+	switch {
+	case changed(flags, "account"):
+		return "--account"
+	case os.Getenv("LICENSECTL_ACCOUNT") != "":
+		return "LICENSECTL_ACCOUNT"
+	case cfg.File != "":
+		return "account: in " + cfg.File
+	}
+	return "--account"
+}
+
+// checkTokenAccount refuses an acting account the API token does not belong
+// to: over the http backend the token decides the account, and a silent
+// switch to the token's account would show or change other data than asked
+// for. It costs a round trip only when an account is set.
+func (f *Factory) checkTokenAccount(ctx context.Context, c *httpapi.Client) error {
+	if strings.TrimSpace(f.cfg.Account) == "" {
+		return nil
+	}
+	want, err := licensing.NormalizeEmail(f.cfg.Account)
+	if err != nil {
+		return err
+	}
+	accounts, err := c.ListAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	if got := accounts[0].Email; got != want {
+		return licensing.Errorf(licensing.EINVALID, "the acting account %s (%s) is not the API token's account %s", want, f.accountFrom, got).
+			WithHint("with backend http the API token decides the account: leave the account unset, or use a token of %s", want)
+	}
+	return nil
 }

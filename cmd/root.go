@@ -44,8 +44,9 @@ type Factory struct {
 	Build BuildInfo
 	Clock licensing.Clock
 
-	cfg      *Config
-	services licensing.Services
+	cfg         *Config
+	accountFrom string // where --account came from, for messages
+	services    licensing.Services
 	// preRan records that flag parsing succeeded, so later errors are not usage errors.
 	preRan bool
 	jq     *jqFilter // set by --jq: stdout is held back and filtered at the end
@@ -66,6 +67,10 @@ func (f *Factory) Services(ctx context.Context) (licensing.Services, error) {
 		}
 		c, err := httpapi.NewClient(f.cfg.APIURL, f.cfg.Token)
 		if err != nil {
+			return nil, err
+		}
+		if err := f.checkTokenAccount(ctx, c); err != nil {
+			c.Close()
 			return nil, err
 		}
 		f.services = c
@@ -203,6 +208,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 				return err
 			}
 			f.cfg = cfg
+			f.accountFrom = accountSource(c.Flags(), cfg)
 			return f.startOutput(c)
 		},
 		Example: `  licensectl init
