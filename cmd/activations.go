@@ -29,14 +29,17 @@ const (
 )
 
 // exitError is an error with its own exit code; root's exitCode honours it.
+// A silent one was already reported on stdout: Execute prints nothing more.
 type exitError struct {
-	err  *licensing.Error
-	code int
+	err    *licensing.Error
+	code   int
+	silent bool
 }
 
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 func (e *exitError) ExitCode() int { return e.code }
+func (e *exitError) Silent() bool  { return e.silent }
 
 func newActivationsCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "activations", Aliases: []string{"activation"},
@@ -115,6 +118,25 @@ func machineFlags(c *cobra.Command, r *licensing.ActivationRequest) {
 	fl.StringVar(&r.Version, "version", "", "product version `V` installed, e.g. 7.9.4 (required)")
 }
 
+// requireFlags names, in one error, every flag of names that is missing or
+// empty, so a CI job learns all of them at once.
+func requireFlags(c *cobra.Command, names ...string) error {
+	var missing []string
+	for _, name := range names {
+		if fl := c.Flags().Lookup(name); fl == nil || strings.TrimSpace(fl.Value.String()) == "" {
+			missing = append(missing, "--"+name)
+		}
+	}
+	switch len(missing) {
+	case 0:
+		return nil
+	case 1:
+		return licensing.Errorf(licensing.EINVALID, "%s is required", missing[0]).WithHint("usage: %s", c.UseLine())
+	}
+	return licensing.Errorf(licensing.EINVALID, "%s and %s are required", strings.Join(missing[:len(missing)-1], ", "), missing[len(missing)-1]).
+		WithHint("usage: %s", c.UseLine())
+}
+
 func newActivateCmd(f *Factory) *cobra.Command {
 	var r licensing.ActivationRequest
 	c := &cobra.Command{
@@ -136,6 +158,9 @@ suspended, platform not covered.`,
 				return err
 			}
 			r.LicenseKey = key
+			if err := requireFlags(c, "machine", "fingerprint", "os", "version"); err != nil {
+				return err
+			}
 			if err := r.Normalize(); err != nil {
 				return err
 			}
@@ -266,6 +291,9 @@ proof. Needs no store and no network.`,
 		Example: "  licensectl activations offline request --key 7K3D9-QX2M1-ABCDE-FGHJK-MNPQ4 --machine vault \\\n      --fingerprint 9c:1e --os linux --version 7.9.4 --out req.json",
 		Args:    noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
+			if err := requireFlags(c, "key", "machine", "fingerprint", "os", "version", "out"); err != nil {
+				return err
+			}
 			key, err := parseKey(r.LicenseKey)
 			if err != nil {
 				return err
@@ -707,16 +735,22 @@ CI job calls.
 			if err != nil {
 				return err
 			}
-			if !f.cfg.Quiet {
-				if err := output.Object(f.IO.Out, format, v, func(w io.Writer) error {
-					_, err := fmt.Fprintf(w, "%s: %s\n", v.Code, v.Message)
-					return err
-				}); err != nil {
-					return err
+			code := licensing.ValidationErrorCode(v.Code)
+			if f.cfg.Quiet {
+				if code != "" {
+					return licensing.Errorf(code, "%s: %s", v.Code, v.Message)
 				}
+				return nil
 			}
-			if code := licensing.ValidationErrorCode(v.Code); code != "" {
-				return licensing.Errorf(code, "%s: %s", v.Code, v.Message)
+			if err := output.Object(f.IO.Out, format, v, func(w io.Writer) error {
+				_, err := fmt.Fprintf(w, "%s: %s\n", v.Code, v.Message)
+				return err
+			}); err != nil {
+				return err
+			}
+			if code != "" {
+				// The reason is on stdout already: only the exit code is left to tell.
+				return &exitError{err: licensing.Errorf(code, "%s: %s", v.Code, v.Message), code: exitCodeFor(code), silent: true}
 			}
 			return nil
 		},

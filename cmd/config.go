@@ -7,11 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/licensectl/licensectl/internal/licensing"
 	"github.com/licensectl/licensectl/internal/postgres"
@@ -34,6 +36,8 @@ type Config struct {
 	NoHeaders bool
 	Serve     ServeConfig
 	Mail      MailConfig
+	// Warnings are about the config file: keys it has that nothing reads.
+	Warnings []string
 }
 
 // ServeConfig is the `serve.*` section: flags of `licensectl serve`.
@@ -117,10 +121,14 @@ func loadConfig(flags *pflag.FlagSet) (*Config, error) {
 			file = ""
 		}
 	}
+	var warnings []string
+	if file != "" {
+		warnings = unknownConfigKeys(file)
+	}
 
 	c := &Config{File: file, Backend: v.GetString("backend"), DB: v.GetString("db"),
 		APIURL: v.GetString("api.url"), Token: v.GetString("api.token"),
-		Account: v.GetString("account"), Output: v.GetString("output")}
+		Account: v.GetString("account"), Output: v.GetString("output"), Warnings: warnings}
 	for key, dst := range map[string]*bool{"no-color": &c.NoColor, "quiet": &c.Quiet, "yes": &c.Yes, "no-headers": &c.NoHeaders} {
 		b, err := parseBool(v.GetString(key))
 		if err != nil {
@@ -224,4 +232,92 @@ func defaultDBPath() string {
 		}
 	}
 	return filepath.Join(dir, "licensectl", "licensectl.db")
+}
+
+// unknownConfigKeys warns about each key of the config file that is not a
+// config key (nested keys by their dotted name), with the known key it most
+// likely meant. A typo must not silently fall back to a default; but it is
+// a warning, not an error, so an older or newer binary still runs.
+func unknownConfigKeys(file string) []string {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil // viper read it a moment ago; it reports real trouble itself
+	}
+	var doc map[string]any
+	if yaml.Unmarshal(b, &doc) != nil {
+		return nil
+	}
+	known := configKeys()
+	var warnings []string
+	var walk func(prefix string, m map[string]any)
+	walk = func(prefix string, m map[string]any) {
+		names := make([]string, 0, len(m))
+		for k := range m {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			key := prefix + strings.ToLower(k)
+			if _, ok := known[key]; ok {
+				continue
+			}
+			if sub, ok := m[k].(map[string]any); ok && hasKeyUnder(known, key) {
+				walk(key+".", sub)
+				continue
+			}
+			w := fmt.Sprintf("config file %s: unknown key %q", file, clipArg(key))
+			if s := suggestConfigKey(known, key); s != "" {
+				w += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+			warnings = append(warnings, w)
+		}
+	}
+	walk("", doc)
+	return warnings
+}
+
+func hasKeyUnder(known map[string]string, prefix string) bool {
+	for k := range known {
+		if strings.HasPrefix(k, prefix+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// suggestConfigKey is the known key closest to key: within two edits (or a
+// third of its length), or one that ends with it (tls-cert: serve.tls-cert).
+func suggestConfigKey(known map[string]string, key string) string {
+	best, bestDist := "", 0
+	for k := range known {
+		d := editDistance(key, k)
+		if strings.HasSuffix(k, "."+key) {
+			d = 1
+		}
+		if (d <= 2 || 3*d <= len(key)) && (best == "" || d < bestDist || d == bestDist && k < best) {
+			best, bestDist = k, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

@@ -223,8 +223,11 @@ func groupColumns() []output.Column[licensing.LicenseGroup] {
 
 func newLicensesShowCmd(f *Factory) *cobra.Command {
 	return &cobra.Command{
-		Use:     "show KEY",
-		Short:   "Show a license: purchase, dates, maintenance, activations, RM, download",
+		Use:   "show KEY",
+		Short: "Show a license: purchase, dates, maintenance, machines, RM, download",
+		Long: `Show one license: its product, purchase, dates, seats, maintenance and RM,
+the machines it is activated on (name, OS, version, online or offline; in
+JSON the "machines" array) and its maintenance plan history.`,
 		Example: "  licensectl licenses show 7K3D9-QX2M1-ABCDE-FGHJK-MNPQ4",
 		Args:    exactArgs(1, "a license key"),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -240,7 +243,11 @@ func newLicensesShowCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return output.Object(f.IO.Out, format, d, func(w io.Writer) error {
+			view, err := showLicense(c, svc, d)
+			if err != nil {
+				return err
+			}
+			return output.Object(f.IO.Out, format, view, func(w io.Writer) error {
 				rm := yesNo(d.AllowRM)
 				if !d.RMSupported {
 					rm += " (needs version 5.2 or newer)"
@@ -269,10 +276,62 @@ func newLicensesShowCmd(f *Factory) *cobra.Command {
 				}); err != nil {
 					return err
 				}
+				if err := writeMachines(w, view.Machines); err != nil {
+					return err
+				}
 				return writePlanHistory(w, d.MaintenancePlans)
 			})
 		},
 	}
+}
+
+// licenseShow is what `licenses show` prints: the license and the machines
+// it is activated on.
+type licenseShow struct {
+	licensing.LicenseDetail
+	Machines []machineView `json:"machines"`
+}
+
+// machineView is one machine a license is activated on.
+type machineView struct {
+	ActivationID int64     `json:"activation_id"`
+	Name         string    `json:"name"`
+	Fingerprint  string    `json:"fingerprint"`
+	OS           string    `json:"os"`
+	Version      string    `json:"version"`
+	Mode         string    `json:"mode"`
+	RM           string    `json:"rm"`
+	ActivatedAt  time.Time `json:"activated_at"`
+	LastSeenAt   time.Time `json:"last_seen_at"`
+}
+
+func showLicense(c *cobra.Command, svc licensing.Services, d *licensing.LicenseDetail) (*licenseShow, error) {
+	view := &licenseShow{LicenseDetail: *d, Machines: []machineView{}}
+	as, ok := svc.(licensing.ActivationService)
+	if !ok {
+		return view, nil
+	}
+	list, err := as.ListActivations(c.Context(), licensing.ActivationFilter{LicenseKey: d.Key})
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range list {
+		view.Machines = append(view.Machines, machineView{ActivationID: a.ID, Name: a.Machine, Fingerprint: a.Fingerprint,
+			OS: a.OS, Version: a.Version, Mode: a.Mode, RM: a.RM, ActivatedAt: a.ActivatedAt, LastSeenAt: a.LastSeenAt})
+	}
+	return view, nil
+}
+
+func writeMachines(w io.Writer, machines []machineView) error {
+	if len(machines) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w, "\nMachines:")
+	rows := make([][]string, 0, len(machines))
+	for _, m := range machines {
+		rows = append(rows, []string{m.Name, m.OS, m.Version, m.Mode, m.RM, m.ActivatedAt.Format(dateLayout), strconv.FormatInt(m.ActivationID, 10)})
+	}
+	return output.WriteTable(w, []string{"MACHINE", "OS", "VERSION", "MODE", "RM", "SINCE", "ACTIVATION"}, rows, false)
 }
 
 func dateOrNever(t *time.Time) string {
@@ -334,11 +393,20 @@ func newLicensesSetCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if u.AllowRM != nil && *u.AllowRM {
+				if err := f.warnRMUnsupported(c, svc, l.Key); err != nil {
+					return err
+				}
+			}
 			if f.cfg.Quiet {
 				return nil
 			}
 			return output.Object(f.IO.Out, format, l, func(w io.Writer) error {
-				_, err := fmt.Fprintf(w, "Updated %s: allow RM %s, auto-renew %s, company %s\n", l.Key, yesNo(l.AllowRM), yesNo(l.AutoRenew), companyName(l.Company))
+				summary := fmt.Sprintf("Updated %s: allow RM %s, auto-renew %s", l.Key, yesNo(l.AllowRM), yesNo(l.AutoRenew))
+				if u.Suspended != nil { // the license does not say; what was just set does
+					summary += ", suspended " + yesNo(*u.Suspended)
+				}
+				_, err := fmt.Fprintf(w, "%s, company %s\n", summary, companyName(l.Company))
 				return err
 			})
 		},
@@ -350,6 +418,31 @@ func newLicensesSetCmd(f *Factory) *cobra.Command {
 	fl.BoolVar(&pool, "pool", false, "move the license to the global pool")
 	fl.BoolVar(&suspended, "suspended", false, "suspend the license: it refuses activation and fails validation")
 	return c
+}
+
+// warnRMUnsupported warns, on stderr, when Allow RM was switched on for a
+// license some of whose machines run a version before 5.2: RM stays
+// unavailable on them until they are upgraded.
+func (f *Factory) warnRMUnsupported(c *cobra.Command, svc licensing.Services, key string) error {
+	as, ok := svc.(licensing.ActivationService)
+	if !ok {
+		return nil
+	}
+	list, err := as.ListActivations(c.Context(), licensing.ActivationFilter{LicenseKey: key})
+	if err != nil {
+		return err
+	}
+	var old []string
+	for _, a := range list {
+		if !licensing.SupportsRM(a.Version) {
+			old = append(old, fmt.Sprintf("%s (%s)", a.Machine, a.Version))
+		}
+	}
+	if len(old) > 0 {
+		fmt.Fprintf(f.IO.ErrOut, "warning: remote management needs version 5.2 or newer; it stays unavailable on %s until upgraded\n",
+			strings.Join(old, ", "))
+	}
+	return nil
 }
 
 type buyOptions struct {

@@ -126,6 +126,10 @@ func Execute(ctx context.Context, build BuildInfo, clock licensing.Clock, args [
 		code = ExitInterrupted
 		err = errors.New("interrupted")
 	}
+	var reported interface{ Silent() bool }
+	if errors.As(err, &reported) && reported.Silent() {
+		return code
+	}
 	fmt.Fprintf(io.ErrOut, "error: %s\n", oneLineMessage(err))
 	var unknown *unknownCommandError
 	if errors.As(err, &unknown) {
@@ -209,6 +213,11 @@ func NewRootCmd(f *Factory) *cobra.Command {
 			}
 			f.cfg = cfg
 			f.accountFrom = accountSource(c.Flags(), cfg)
+			if c.Name() != cobra.ShellCompRequestCmd { // never into a prompt at <TAB>
+				for _, w := range cfg.Warnings {
+					fmt.Fprintf(f.IO.ErrOut, "warning: %s\n", w)
+				}
+			}
 			return f.startOutput(c)
 		},
 		Example: `  licensectl init
@@ -228,7 +237,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 	pf := root.PersistentFlags()
 	pf.String("config", "", "config `FILE` (default $XDG_CONFIG_HOME/licensectl/config.yaml)")
 	pf.String("backend", "local", "backend: local or http")
-	pf.String("db", "", "store: a SQLite file path (default $XDG_DATA_HOME/licensectl/licensectl.db) or a postgres:// URL (`PATH|URL`)")
+	pf.String("db", "", "store `PATH|URL`: a SQLite file (default $XDG_DATA_HOME/licensectl/licensectl.db) or a postgres:// URL")
 	pf.String("api-url", "", "`URL` of a licensectl server (backend http)")
 	pf.String("token", "", "API `TOKEN` for the http backend")
 	pf.String("account", "", "acting account (its login `EMAIL`)")

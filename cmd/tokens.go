@@ -111,6 +111,10 @@ LICENSECTL_API_TOKEN.`,
 					return err
 				}
 				token = strings.TrimSpace(line)
+				if token == "" {
+					return licensing.Errorf(licensing.EINVALID, "--with-token: standard input was empty").
+						WithHint("pass the token on standard input: licensectl login --api-url %s --with-token < token.txt", cfg.APIURL)
+				}
 			}
 			if token == "" {
 				return licensing.Errorf(licensing.EINVALID, "no token: pass --with-token and the token on standard input")

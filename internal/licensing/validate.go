@@ -32,7 +32,7 @@ func (v *Validation) Decide(l *License, suspended bool, now time.Time, look Vali
 	case l.ExpiresAt != nil && !l.ExpiresAt.After(now):
 		return set(ValidExpired, "license %s expired at %s", l.Key, l.ExpiresAt.Format(time.RFC3339))
 	case l.SeatsUsed > l.Seats:
-		return set(ValidTooManyMachines, "license %s has %d machines for %d seats", l.Key, l.SeatsUsed, l.Seats)
+		return set(ValidTooManyMachines, "license %s has %s for %s", l.Key, plural(l.SeatsUsed, "machine"), plural(l.Seats, "seat"))
 	}
 	if v.Fingerprint != "" {
 		a, err := look.ActivationOf(v.Fingerprint)
@@ -42,7 +42,7 @@ func (v *Validation) Decide(l *License, suspended bool, now time.Time, look Vali
 		case a == nil && l.SeatsUsed == 0:
 			return set(ValidNoMachine, "license %s is not activated on any machine", l.Key)
 		case a == nil && l.SeatsUsed >= l.Seats:
-			return set(ValidTooManyMachines, "license %s is not activated on this machine and all %d seats are taken by others", l.Key, l.Seats)
+			return set(ValidTooManyMachines, "license %s is not activated on this machine and %s", l.Key, seatsTaken(l.Seats))
 		case a == nil:
 			return set(ValidFingerprintMismatch, "license %s is not activated on this machine (fingerprint %s)", l.Key, v.Fingerprint)
 		}
@@ -84,4 +84,21 @@ func MaxEntitledVersion(cutoff time.Time, builds []Build) string {
 		max = "0.0"
 	}
 	return max
+}
+
+// plural is "1 seat", "2 seats".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// seatsTaken says that every seat of a license is taken by other machines:
+// "its 1 seat is taken by another machine", "all 3 seats are taken by others".
+func seatsTaken(seats int) string {
+	if seats == 1 {
+		return "its 1 seat is taken by another machine"
+	}
+	return fmt.Sprintf("all %d seats are taken by others", seats)
 }

@@ -25,3 +25,27 @@ func TestMaxEntitledVersion(t *testing.T) {
 		}
 	}
 }
+
+// TOO_MANY_MACHINES speaks proper English for one seat and for several.
+func TestTooManyMachinesGrammar(t *testing.T) {
+	now := time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC)
+	other := ValidationLookup{ActivationOf: func(string) (*Activation, error) { return nil, nil }}
+	for _, c := range []struct {
+		seats, used int
+		fingerprint string
+		want        string
+	}{
+		{1, 1, "fp", "license K is not activated on this machine and its 1 seat is taken by another machine"},
+		{3, 3, "fp", "license K is not activated on this machine and all 3 seats are taken by others"},
+		{1, 2, "", "license K has 2 machines for 1 seat"},
+		{2, 3, "", "license K has 3 machines for 2 seats"},
+	} {
+		v := &Validation{Fingerprint: c.fingerprint}
+		if err := v.Decide(&License{Key: "K", Seats: c.seats, SeatsUsed: c.used}, false, now, other); err != nil {
+			t.Fatal(err)
+		}
+		if v.Code != ValidTooManyMachines || v.Message != c.want {
+			t.Errorf("%d of %d seats: %s %q, want %q", c.used, c.seats, v.Code, v.Message, c.want)
+		}
+	}
+}
