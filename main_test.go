@@ -53,6 +53,7 @@ func TestScripts(t *testing.T) {
 			"waitfile": waitfileCmd,
 			"pgschema": pgSchemaCmd,
 			"flipbyte": flipByteCmd,
+			"readme":   readmeCmd,
 		},
 		RequireExplicitExec: true,
 		UpdateScripts:       os.Getenv("UPDATE_GOLDEN") != "",

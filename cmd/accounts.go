@@ -18,31 +18,7 @@ import (
 
 func newAccountsCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "accounts", Short: "Create and list accounts, manage API tokens"}
-	cmd.AddCommand(newTokenCmd(f), &cobra.Command{
-		Use:   "create EMAIL",
-		Short: "Create an account; licenses bought with its email appear in it",
-		Long: `Create an account identified by its login email. Licenses already purchased
-with this email (and not in another account) appear in it at once.`,
-		Example: "  licensectl accounts create ops@example.com",
-		Args:    exactArgs(1, "an email"),
-		RunE: func(c *cobra.Command, args []string) error {
-			svc, format, err := f.begin(c)
-			if err != nil {
-				return err
-			}
-			a, err := svc.CreateAccount(c.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if f.cfg.Quiet {
-				return nil
-			}
-			return output.Object(f.IO.Out, format, a, func(w io.Writer) error {
-				_, err := fmt.Fprintf(w, "Created account %s (%d licenses already purchased with this email attached)\n", a.Email, a.Attached)
-				return err
-			})
-		},
-	}, &cobra.Command{
+	cmd.AddCommand(newTokenCmd(f), newAccountsCreateCmd(f), &cobra.Command{
 		Use:     "list",
 		Short:   "List accounts",
 		Example: "  licensectl accounts list\n  licensectl accounts list -o json",
@@ -148,4 +124,74 @@ func (f *Factory) checkTokenAccount(ctx context.Context, c *httpapi.Client) erro
 			WithHint("with backend http the API token decides the account: leave the account unset, or use a token of %s", want)
 	}
 	return nil
+}
+
+func newAccountsCreateCmd(f *Factory) *cobra.Command {
+	var ifMissing bool
+	c := &cobra.Command{
+		Use:   "create EMAIL [--if-missing]",
+		Short: "Create an account; licenses bought with its email appear in it",
+		Long: `Create an account identified by its login email. Licenses already purchased
+with this email (and not in another account) appear in it at once.
+
+An account that exists already is a conflict (exit 5); with --if-missing it
+is success (exit 0) and nothing changes, so a set-up script can run twice.`,
+		Example: "  licensectl accounts create ops@example.com\n  licensectl accounts create ops@example.com --if-missing",
+		Args:    exactArgs(1, "an email"),
+		RunE: func(c *cobra.Command, args []string) error {
+			svc, format, err := f.begin(c)
+			if err != nil {
+				return err
+			}
+			a, err := svc.CreateAccount(c.Context(), args[0])
+			existing := false
+			if err != nil && ifMissing && licensing.ErrorCode(err) == licensing.ECONFLICT {
+				if a, err = findAccount(c.Context(), svc, args[0]); a != nil {
+					existing = true
+				}
+			}
+			if err != nil {
+				return err
+			}
+			if f.cfg.Quiet {
+				return nil
+			}
+			return output.Object(f.IO.Out, format, accountView{Account: *a, Existing: existing}, func(w io.Writer) error {
+				if existing {
+					_, err := fmt.Fprintf(w, "Account %s already exists (--if-missing: nothing to do)\n", a.Email)
+					return err
+				}
+				_, err := fmt.Fprintf(w, "Created account %s (%d licenses already purchased with this email attached)\n", a.Email, a.Attached)
+				return err
+			})
+		},
+	}
+	c.Flags().BoolVar(&ifMissing, "if-missing", false, "succeed, changing nothing, when the account exists already")
+	return c
+}
+
+// accountView is what accounts create prints: the account, and whether it
+// existed already (--if-missing).
+type accountView struct {
+	licensing.Account
+	Existing bool `json:"existing"`
+}
+
+// findAccount returns the account with this email, or the conflict error
+// that said it exists when it cannot be found.
+func findAccount(ctx context.Context, svc licensing.Services, email string) (*licensing.Account, error) {
+	want, err := licensing.NormalizeEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	list, err := svc.ListAccounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range list {
+		if a.Email == want {
+			return &a, nil
+		}
+	}
+	return nil, licensing.Errorf(licensing.ECONFLICT, "account %s already exists", want)
 }

@@ -91,6 +91,7 @@ func TestGettingStarted(t *testing.T) {
 		case len(words) == 2 && words[0] == "export":
 			name, value, _ := strings.Cut(words[1], "=")
 			t.Setenv(name, value)
+			vars[name] = value
 		case len(words) > 1 && strings.HasSuffix(words[0], "=$(licensectl"):
 			// NAME=$(licensectl ...): the output of the command becomes $NAME.
 			inner := strings.TrimSuffix(strings.TrimPrefix(line[strings.Index(line, "$(")+2:], "licensectl"), ")")

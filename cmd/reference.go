@@ -118,12 +118,14 @@ func jsonObjects() []struct {
 		v    any
 	}{
 		{"license (licenses list, set)", licensing.License{}},
-		{"license detail (licenses show)", licensing.LicenseDetail{}},
+		{"license detail (licenses show)", licenseShow{}},
+		{"machine (licenses show: machines)", machineView{}},
 		{"license group (licenses list --group)", licensing.LicenseGroup{}},
 		{"product (products list)", licensing.Product{}},
 		{"purchase (licenses buy)", licensing.Purchase{}},
 		{"line item (purchase items)", licensing.LineItem{}},
-		{"account", licensing.Account{}},
+		{"account (accounts list)", licensing.Account{}},
+		{"account (accounts create)", accountView{}},
 		{"company", licensing.Company{}},
 		{"token (accounts token create/list)", licensing.Token{}},
 		{"audit event (audit list)", licensing.AuditEvent{}},
