@@ -68,6 +68,9 @@ func docTree(c *cobra.Command, dir string) (*cobra.Command, error) {
 	var walk func(*cobra.Command)
 	walk = func(c *cobra.Command) {
 		c.DisableAutoGenTag = true
+		if isGroup(c) { // a group runs only to print its help: no usage line of its own
+			c.RunE = nil
+		}
 		for _, sub := range c.Commands() {
 			walk(sub)
 		}
