@@ -315,8 +315,10 @@ func newExitCodesTopic() *cobra.Command {
 		Long: `licensectl exits with:
 
   0    success
-  1    unexpected failure (I/O, a damaged store, a bug)
-  2    usage error or invalid input (bad flag, malformed key, bad CSV row)
+  1    unexpected failure (I/O, a damaged store, a bug), or a question
+       answered no: nothing was done
+  2    usage error or invalid input (unknown command, bad flag, malformed
+       key, bad CSV row)
   3    not found (unknown product, company, license, purchase)
   4    not authenticated or not permitted (no acting account, bad token)
   5    conflict (already exists, billing mode fixed, idempotency key reused
