@@ -49,6 +49,9 @@ Restore it with ` + "`licensectl restore FILE`" + `.`,
 			if err != nil {
 				return err
 			}
+			if err := storeDir(args[0]); err != nil {
+				return err
+			}
 			s, err := sqlite.Open(c.Context(), f.cfg.DB, sqlite.Options{Clock: f.Clock})
 			if err != nil {
 				return err
