@@ -36,7 +36,9 @@ func TestFilesWrittenAreOwnerOnly(t *testing.T) {
 	defer syscall.Umask(old)
 
 	dir := t.TempDir()
-	db := filepath.Join(dir, "data", "licensectl", "store.db")
+	// The default store: init makes only the default data directory (0700).
+	t.Setenv("XDG_DATA_HOME", filepath.Join(dir, "data"))
+	db := filepath.Join(dir, "data", "licensectl", "licensectl.db")
 	mustRun(t, db, "init", "-q")
 	wantMode(t, db, 0o600)
 	wantMode(t, filepath.Dir(db), 0o700)

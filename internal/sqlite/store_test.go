@@ -117,12 +117,22 @@ func TestOpenMissing(t *testing.T) {
 		t.Errorf("Open without Create made something: %v", err)
 	}
 
+	// Create makes the store, not the directories a mistyped path names.
+	if _, err := Open(ctx, path, Options{Create: true}); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Open(Create) in a missing directory = %v, want a not-exist error", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "nested")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Open(Create) in a missing directory made something: %v", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	s, err := Open(ctx, path, Options{Create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
-	for _, p := range []string{filepath.Dir(path), path} {
+	for _, p := range []string{path} {
 		fi, err := os.Stat(p)
 		if err != nil {
 			t.Fatal(err)
@@ -155,6 +165,9 @@ func TestOpenMissing(t *testing.T) {
 func TestOddPaths(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "dir with spaces?#%", "store?.db")
+	if err := os.Mkdir(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	s, err := Open(ctx, path, Options{Create: true})
 	if err != nil {
 		t.Fatal(err)
