@@ -81,7 +81,7 @@ func newActivationsListCmd(f *Factory) *cobra.Command {
 				}
 				filter.LicenseKey = key
 			}
-			svc, format, err := service[licensing.ActivationService](f, c)
+			svc, format, err := f.begin(c)
 			if err != nil {
 				return err
 			}
@@ -164,7 +164,7 @@ suspended, platform not covered.`,
 			if err := r.Normalize(); err != nil {
 				return err
 			}
-			svc, format, err := service[licensing.ActivationService](f, c)
+			svc, format, err := f.begin(c)
 			if err != nil {
 				return err
 			}
@@ -213,7 +213,7 @@ without one, for a lost machine, and the audit log records that.`,
 				return licensing.Errorf(licensing.EINVALID, "name the activation by ID, or by --license KEY and --fingerprint FP").
 					WithHint("usage: %s", c.UseLine())
 			}
-			svc, format, err := service[licensing.ActivationService](f, c)
+			svc, format, err := f.begin(c)
 			if err != nil {
 				return err
 			}
@@ -361,7 +361,7 @@ with the store's current key (made on first use). Refusals exit 5 as for
 			if err != nil {
 				return err
 			}
-			svc, format, err := service[licensing.ActivationService](f, c)
+			svc, format, err := f.begin(c)
 			if err != nil {
 				return err
 			}
@@ -602,7 +602,7 @@ does not match the machine key exits 4.`,
 			if err != nil {
 				return err
 			}
-			svc, format, err := service[licensing.ActivationService](f, c)
+			svc, format, err := f.begin(c)
 			if err != nil {
 				return err
 			}
@@ -627,7 +627,7 @@ key pair is made on first use and kept in the store.`,
 		Example: "  licensectl keys public > licensectl.pem\n  licensectl keys public --all -o json",
 		Args:    noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			svc, format, err := service[licensing.ActivationService](f, c)
+			svc, format, err := f.begin(c)
 			if err != nil {
 				return err
 			}
@@ -665,7 +665,7 @@ old key still verify with the old public key until they expire: hand out
 		Example: "  licensectl keys rotate\n  licensectl keys public --all > verifier-keys.pem",
 		Args:    noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			svc, format, err := service[licensing.ActivationService](f, c)
+			svc, format, err := f.begin(c)
 			if err != nil {
 				return err
 			}
@@ -727,7 +727,7 @@ CI job calls.
 			if err != nil {
 				return err
 			}
-			svc, format, err := service[licensing.ActivationService](f, c)
+			svc, format, err := f.begin(c)
 			if err != nil {
 				return err
 			}
@@ -781,7 +781,7 @@ ended (or, never having had maintenance, before they were bought).`,
 			if osName != "" && osName != licensing.OSWindows && osName != licensing.OSMacOS && osName != licensing.OSLinux {
 				return licensing.Errorf(licensing.EINVALID, "invalid os %q: want windows, macos or linux", clipArg(osName))
 			}
-			svc, format, err := service[licensing.ActivationService](f, c)
+			svc, format, err := f.begin(c)
 			if err != nil {
 				return err
 			}

@@ -79,7 +79,7 @@ func requestAttach(f *Factory, c *cobra.Command, req licensing.AttachRequest) er
 		}
 		req.PurchaseID = id
 	}
-	svc, format, err := service[licensing.AttachService](f, c)
+	svc, format, err := f.begin(c)
 	if err != nil {
 		return err
 	}
@@ -116,7 +116,7 @@ func confirmAttach(f *Factory, c *cobra.Command, code string) error {
 	if _, err := licensing.NormalizeAttachCode(code); err != nil {
 		return err
 	}
-	svc, format, err := service[licensing.AttachService](f, c)
+	svc, format, err := f.begin(c)
 	if err != nil {
 		return err
 	}

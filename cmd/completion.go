@@ -157,11 +157,7 @@ func completeCompanies(ctx context.Context, svc licensing.Services, toComplete s
 // completeMaintenanceIDs lists plan IDs; assign wants only available plans.
 func completeMaintenanceIDs(available bool) completer {
 	return func(ctx context.Context, svc licensing.Services, toComplete string) ([]cobra.Completion, error) {
-		ms, ok := svc.(licensing.MaintenanceService)
-		if !ok {
-			return nil, nil
-		}
-		plans, err := ms.ListMaintenance(ctx, licensing.MaintenanceFilter{Available: available})
+		plans, err := svc.ListMaintenance(ctx, licensing.MaintenanceFilter{Available: available})
 		if err != nil {
 			return nil, err
 		}

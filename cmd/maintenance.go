@@ -78,7 +78,7 @@ buys nothing.`,
 			if err := o.req.Normalize(); err != nil {
 				return err
 			}
-			svc, format, err := service[licensing.MaintenanceService](f, c)
+			svc, format, err := f.begin(c)
 			if err != nil {
 				return err
 			}
@@ -264,7 +264,7 @@ func newMaintenanceListCmd(f *Factory) *cobra.Command {
 				}
 				filter.License = key
 			}
-			svc, format, err := service[licensing.MaintenanceService](f, c)
+			svc, format, err := f.begin(c)
 			if err != nil {
 				return err
 			}
@@ -294,7 +294,7 @@ The plan runs one year from now.`,
 			if err != nil {
 				return err
 			}
-			svc, format, err := service[licensing.MaintenanceService](f, c)
+			svc, format, err := f.begin(c)
 			if err != nil {
 				return err
 			}
@@ -328,7 +328,7 @@ func newMaintenanceSetCmd(f *Factory) *cobra.Command {
 			} else {
 				return licensing.Errorf(licensing.EINVALID, "nothing to change").WithHint("pass --auto-renew=true or --auto-renew=false")
 			}
-			svc, format, err := service[licensing.MaintenanceService](f, c)
+			svc, format, err := f.begin(c)
 			if err != nil {
 				return err
 			}

@@ -145,22 +145,6 @@ func (f *Factory) begin(c *cobra.Command) (licensing.Services, output.Format, er
 	return svc, format, nil
 }
 
-// service returns the backend as the optional capability T (an interface of
-// internal/licensing that not every backend implements yet), with the output
-// format, and acts as the configured account.
-func service[T any](f *Factory, c *cobra.Command) (T, output.Format, error) {
-	var zero T
-	svc, format, err := f.begin(c)
-	if err != nil {
-		return zero, "", err
-	}
-	t, ok := svc.(T)
-	if !ok {
-		return zero, "", licensing.Errorf(licensing.EINVALID, "%s is not available with the %s backend", c.CommandPath(), f.backendName())
-	}
-	return t, format, nil
-}
-
 // writeSlice writes a slice in the chosen format.
 func writeSlice[T any](f *Factory, format output.Format, cols []output.Column[T], items []T) error {
 	l := &output.List[T]{Format: format, Columns: cols, NoHeaders: f.cfg.NoHeaders}

@@ -55,7 +55,7 @@ func newRenewalsRunCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			svc, format, err := service[licensing.RenewalService](f, c)
+			svc, format, err := f.begin(c)
 			if err != nil {
 				return err
 			}
@@ -130,7 +130,7 @@ func newRenewalsListCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			svc, format, err := service[licensing.RenewalService](f, c)
+			svc, format, err := f.begin(c)
 			if err != nil {
 				return err
 			}

@@ -94,8 +94,8 @@ func serve(ctx context.Context, f *Factory, store localStore, o serveOptions) er
 		scheme = "https"
 	}
 	log.Info("listening", "url", scheme+"://"+addr, "store", store.Path())
-	if rs, ok := store.(licensing.RenewalService); ok && o.renewEvery > 0 {
-		go runRenewalsEvery(ctx, rs, f.Clock, o.renewEvery, log)
+	if o.renewEvery > 0 {
+		go runRenewalsEvery(ctx, store, f.Clock, o.renewEvery, log)
 	}
 	done := make(chan error, 1)
 	go func() {

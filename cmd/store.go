@@ -7,25 +7,38 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/licensectl/licensectl/internal/app"
 	"github.com/licensectl/licensectl/internal/httpapi"
 	"github.com/licensectl/licensectl/internal/licensing"
 	"github.com/licensectl/licensectl/internal/postgres"
 	"github.com/licensectl/licensectl/internal/sqlite"
 )
 
-// localStore is what both stores of the local backend offer: the services,
-// what `serve` needs of them, and what `init` reports.
-type localStore interface {
-	httpapi.Backend
+// storeHandle is what both stores of the local backend offer besides the
+// port: what `serve` probes and `init` and `migrate` report.
+type storeHandle interface {
+	app.Backend
 	Seed(ctx context.Context) (int, error)
 	SchemaVersion(ctx context.Context) (int, error)
 	Path() string
 }
 
 var (
-	_ localStore = (*sqlite.Store)(nil)
-	_ localStore = (*postgres.Store)(nil)
+	_ storeHandle = (*sqlite.Store)(nil)
+	_ storeHandle = (*postgres.Store)(nil)
 )
+
+// localStore is the local backend: the use cases over the opened store.
+type localStore struct {
+	*app.App
+	h storeHandle
+}
+
+var _ httpapi.Backend = localStore{}
+
+func (s localStore) Seed(ctx context.Context) (int, error)          { return s.h.Seed(ctx) }
+func (s localStore) SchemaVersion(ctx context.Context) (int, error) { return s.h.SchemaVersion(ctx) }
+func (s localStore) Path() string                                   { return s.h.Path() }
 
 // openStore opens the configured store: a postgres:// or postgresql:// URL
 // in --db selects PostgreSQL, anything else is a SQLite file (the default).
@@ -33,21 +46,22 @@ var (
 func openStore(ctx context.Context, f *Factory, create bool) (localStore, error) {
 	if create && !postgres.IsURL(f.cfg.DB) {
 		if err := storeDir(f.cfg.DB); err != nil {
-			return nil, err
+			return localStore{}, err
 		}
 	}
+	var (
+		h   storeHandle
+		err error
+	)
 	if postgres.IsURL(f.cfg.DB) {
-		s, err := postgres.Open(ctx, f.cfg.DB, postgres.Options{Create: create, Clock: f.Clock})
-		if err != nil {
-			return nil, err
-		}
-		return s, nil
+		h, err = postgres.Open(ctx, f.cfg.DB, postgres.Options{Create: create, Clock: f.Clock})
+	} else {
+		h, err = sqlite.Open(ctx, f.cfg.DB, sqlite.Options{Create: create, Clock: f.Clock})
 	}
-	s, err := sqlite.Open(ctx, f.cfg.DB, sqlite.Options{Create: create, Clock: f.Clock})
 	if err != nil {
-		return nil, err
+		return localStore{}, err
 	}
-	return s, nil
+	return localStore{App: app.New(h, app.Options{Clock: f.Clock}), h: h}, nil
 }
 
 // backendName names the configured backend for messages: http, or the kind

@@ -27,7 +27,7 @@ func newTokenCmd(f *Factory) *cobra.Command {
   licensectl accounts token create -o json | jq -r .token`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			svc, format, err := service[licensing.TokenService](f, c)
+			svc, format, err := f.begin(c)
 			if err != nil {
 				return err
 			}
@@ -46,7 +46,7 @@ func newTokenCmd(f *Factory) *cobra.Command {
 		Example: "  licensectl accounts token list\n  licensectl accounts token list -o json",
 		Args:    noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			svc, format, err := service[licensing.TokenService](f, c)
+			svc, format, err := f.begin(c)
 			if err != nil {
 				return err
 			}
@@ -73,7 +73,7 @@ func newTokenCmd(f *Factory) *cobra.Command {
 		Example: "  licensectl accounts token revoke lct_abcd1234",
 		Args:    exactArgs(1, "a token prefix"),
 		RunE: func(c *cobra.Command, args []string) error {
-			svc, _, err := service[licensing.TokenService](f, c)
+			svc, _, err := f.begin(c)
 			if err != nil {
 				return err
 			}

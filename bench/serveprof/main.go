@@ -18,6 +18,7 @@ import (
 	"runtime/pprof"
 	"time"
 
+	"github.com/licensectl/licensectl/internal/app"
 	"github.com/licensectl/licensectl/internal/httpapi"
 	"github.com/licensectl/licensectl/internal/sqlite"
 )
@@ -47,7 +48,7 @@ func run(db, addrFile string, warmup, d time.Duration, out, logFile string) erro
 	}
 	defer lf.Close()
 	lg := slog.New(slog.NewJSONHandler(lf, nil))
-	srv := httpapi.NewHTTPServer(httpapi.NewServer(store, httpapi.Options{Logger: lg, Rate: 1e9}), lg, 0)
+	srv := httpapi.NewHTTPServer(httpapi.NewServer(app.New(store, app.Options{}), httpapi.Options{Logger: lg, Rate: 1e9}), lg, 0)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err

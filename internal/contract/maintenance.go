@@ -9,23 +9,9 @@ import (
 	"github.com/licensectl/licensectl/internal/licensing"
 )
 
-func (e *env) maintenance() licensing.MaintenanceService {
-	e.t.Helper()
-	m, ok := e.svc.(licensing.MaintenanceService)
-	if !ok {
-		e.t.Skip("backend does not offer maintenance yet")
-	}
-	return m
-}
+func (e *env) maintenance() licensing.MaintenanceService { return e.svc }
 
-func (e *env) renewals() licensing.RenewalService {
-	e.t.Helper()
-	r, ok := e.svc.(licensing.RenewalService)
-	if !ok {
-		e.t.Skip("backend does not offer renewals yet")
-	}
-	return r
-}
+func (e *env) renewals() licensing.RenewalService { return e.svc }
 
 func (e *env) buyMaintenance(ctx context.Context, req licensing.MaintenanceBuyRequest) *licensing.MaintenancePurchase {
 	e.t.Helper()

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/licensectl/licensectl/internal/app"
 	"github.com/licensectl/licensectl/internal/contract"
 	"github.com/licensectl/licensectl/internal/httpapi"
 	"github.com/licensectl/licensectl/internal/httpapi/httpapitest"
@@ -25,6 +26,6 @@ func TestContract(t *testing.T) {
 		if _, err := store.Seed(ctx); err != nil {
 			t.Fatal(err)
 		}
-		return httpapitest.Start(t, store, clock, httpapi.Options{Rate: 10000})
+		return httpapitest.Start(t, app.New(store, app.Options{Clock: clock}), clock, httpapi.Options{Rate: 10000})
 	})
 }

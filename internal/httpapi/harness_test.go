@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/licensectl/licensectl/internal/app"
 	"github.com/licensectl/licensectl/internal/licensing"
 	"github.com/licensectl/licensectl/internal/mail"
 	"github.com/licensectl/licensectl/internal/sqlite"
@@ -14,20 +15,21 @@ import (
 
 // newServer starts a server on a fresh store and returns the store, the
 // server's URL and a token source that acts as whichever account ctx names.
-func newServer(t testing.TB, clock licensing.Clock, opt Options) (*sqlite.Store, *httptest.Server, func(context.Context) (string, error)) {
+func newServer(t testing.TB, clock licensing.Clock, opt Options) (*app.App, *httptest.Server, func(context.Context) (string, error)) {
 	t.Helper()
 	ctx := context.Background()
 	if opt.Mailer == nil {
 		opt.Mailer = &mail.Outbox{Dir: filepath.Join(t.TempDir(), "outbox"), From: "licensectl@example.org", Clock: clock}
 	}
 	opt.Clock = clock
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "server.db"), sqlite.Options{Create: true, Clock: clock})
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "server.db"), sqlite.Options{Create: true, Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.Seed(ctx); err != nil {
+	if _, err := db.Seed(ctx); err != nil {
 		t.Fatal(err)
 	}
+	store := app.New(db, app.Options{Clock: clock})
 	srv := httptest.NewServer(NewServer(store, opt))
 	t.Cleanup(func() { srv.Close(); store.Close() })
 	var mu sync.Mutex

@@ -16,12 +16,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/licensectl/licensectl/internal/app"
 	"github.com/licensectl/licensectl/internal/licensing"
-	"github.com/licensectl/licensectl/internal/sqlite"
 )
 
 type fixture struct {
-	store  *sqlite.Store
+	store  *app.App
 	srv    *httptest.Server
 	tokenA string
 	tokenB string

@@ -60,6 +60,11 @@ type Services interface {
 	CompanyService
 	LicenseService
 	AuditService
+	TokenService
+	ActivationService
+	AttachService
+	MaintenanceService
+	RenewalService
 	Close() error
 }
 

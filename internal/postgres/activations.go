@@ -2,69 +2,14 @@ package postgres
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
-	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/licensectl/licensectl/internal/app"
 	"github.com/licensectl/licensectl/internal/licensing"
-	"github.com/licensectl/licensectl/internal/offline"
 )
-
-// The activation capability mirrors internal/sqlite/activations.go: the same
-// rules, errors and audit events. Where SQLite relies on its single writer,
-// this store takes the license's row lock and lets write's retry loop rerun a
-// transaction that lost a race, so the rerun sees the winner's seat.
-var _ licensing.ActivationService = (*Store)(nil)
-
-// seatLicense is a license as the activation rules see it.
-type seatLicense struct {
-	id        int64
-	lic       licensing.License
-	suspended bool
-	edition   string
-	platforms []string
-}
-
-func (l *seatLicense) seat() licensing.Seat {
-	return licensing.Seat{Key: l.lic.Key, Kind: l.lic.Kind, ExpiresAt: l.lic.ExpiresAt, Suspended: l.suspended,
-		Seats: l.lic.Seats, SeatsUsed: l.lic.SeatsUsed, Edition: l.edition, Platforms: l.platforms}
-}
-
-// loadSeatLicense reads one of the account's licenses; another account's key
-// answers as an unknown one. lock takes the license's row lock, so that
-// transactions changing its seats queue up rather than all fail at commit.
-func loadSeatLicense(ctx context.Context, q queryer, acct int64, key string, lock bool) (*seatLicense, error) {
-	var (
-		l                 seatLicense
-		expires, maintain *int64
-		created           int64
-		platforms         string
-	)
-	query := `SELECT l.id, l.key, l.product, l.kind, l.term, l.expires_at, l.maintenance_till,
-			l.created_at, l.allow_rm, l.seats, l.seats_used, l.suspended, p.edition, p.platforms
-		FROM licenses l JOIN products p ON p.sku = l.product WHERE l.account_id = $1 AND l.key = $2`
-	if lock {
-		query += " FOR UPDATE OF l"
-	}
-	err := q.QueryRow(ctx, query, acct, key).
-		Scan(&l.id, &l.lic.Key, &l.lic.Product, &l.lic.Kind, &l.lic.Term, &expires, &maintain,
-			&created, &l.lic.AllowRM, &l.lic.Seats, &l.lic.SeatsUsed, &l.suspended, &l.edition, &platforms)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, licenseNotFound(key)
-	} else if err != nil {
-		return nil, err
-	}
-	l.lic.ExpiresAt, l.lic.MaintenanceTill = optionalUnix(expires), optionalUnix(maintain)
-	l.lic.CreatedAt = unixTime(created)
-	l.platforms = splitList(platforms)
-	return &l, nil
-}
 
 func licenseSuspended(ctx context.Context, q queryer, id int64) (bool, error) {
 	var b bool
@@ -72,221 +17,84 @@ func licenseSuspended(ctx context.Context, q queryer, id int64) (bool, error) {
 	return b, err
 }
 
+// SeatLicense implements app.ActivationTx. ForUpdate takes the license's row
+// lock, so that transactions changing its seats queue up rather than all
+// fail at commit.
+func (t *tx) SeatLicense(ctx context.Context, acct int64, key string, lock app.Lock) (*app.SeatLicense, error) {
+	query := `SELECT l.id, l.key, l.product, l.kind, l.term, l.expires_at, l.maintenance_till,
+			l.created_at, l.allow_rm, l.seats, l.seats_used, l.suspended, p.edition, p.platforms
+		FROM licenses l JOIN products p ON p.sku = l.product WHERE l.account_id = $1 AND l.key = $2`
+	if lock {
+		query += " FOR UPDATE OF l"
+	}
+	return one(t.queryRow(ctx, query, acct, key), app.ScanSeatLicense)
+}
+
 const activationSelect = `SELECT a.id, l.key, l.product, a.machine, a.fingerprint, a.os, a.version, a.mode,
-	l.allow_rm, a.activated_at, a.last_seen_at FROM activations a JOIN licenses l ON l.id = a.license_id`
+	l.allow_rm, a.activated_at, a.last_seen_at, a.license_id, a.nonce, a.machine_key
+	FROM activations a JOIN licenses l ON l.id = a.license_id`
 
-func scanActivation(row pgx.Row) (*licensing.Activation, error) {
-	var (
-		a               licensing.Activation
-		allowRM         bool
-		activated, seen int64
-	)
-	if err := row.Scan(&a.ID, &a.LicenseKey, &a.Product, &a.Machine, &a.Fingerprint, &a.OS, &a.Version, &a.Mode,
-		&allowRM, &activated, &seen); err != nil {
-		return nil, err
+// FindActivation implements app.ActivationTx.
+func (t *tx) FindActivation(ctx context.Context, acct int64, w app.ActivationWhere) (*app.ActivationRecord, error) {
+	if w.ID != 0 {
+		return one(t.queryRow(ctx, activationSelect+" WHERE l.account_id = $1 AND a.id = $2", acct, w.ID), app.ScanActivation)
 	}
-	a.RM = licensing.RMState(allowRM, a.Version)
-	a.ActivatedAt, a.LastSeenAt = unixTime(activated), unixTime(seen)
-	return &a, nil
+	return one(t.queryRow(ctx, activationSelect+" WHERE l.account_id = $1 AND l.key = $2 AND a.fingerprint = $3",
+		acct, w.LicenseKey, w.Fingerprint), app.ScanActivation)
 }
 
-func readActivation(ctx context.Context, q queryer, id int64) (*licensing.Activation, error) {
-	return scanActivation(q.QueryRow(ctx, activationSelect+" WHERE a.id = $1", id))
+// LicenseActivation implements app.ActivationTx.
+func (t *tx) LicenseActivation(ctx context.Context, licenseID int64, fingerprint string) (*app.ActivationRecord, error) {
+	return one(t.queryRow(ctx, activationSelect+" WHERE a.license_id = $1 AND a.fingerprint = $2", licenseID, fingerprint), app.ScanActivation)
 }
 
-// activationOf finds the license's activation of a fingerprint; nil if none.
-func activationOf(ctx context.Context, q queryer, licenseID int64, fingerprint string) (*licensing.Activation, error) {
-	a, err := scanActivation(q.QueryRow(ctx, activationSelect+" WHERE a.license_id = $1 AND a.fingerprint = $2", licenseID, fingerprint))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
+func nullString(s string) *string {
+	if s == "" {
+		return nil
 	}
-	return a, err
+	return &s
 }
 
-// machineKey is what an offline activation records besides the machine.
-type machineKey struct {
-	nonce string
-	key   ed25519.PublicKey
-}
-
-// activate takes a seat in the caller's transaction, or refreshes the
-// machine's existing activation. The caller holds the license's row lock
-// (loadSeatLicense with lock), and the seat guard below repeats the rule in
-// SQL: two replicas can never both get the last seat, and the one that
-// waited reruns and is refused with the count the winner left.
-func (s *Store) activate(ctx context.Context, tx pgx.Tx, acct int64, email string, l *seatLicense,
-	r licensing.ActivationRequest, mk *machineKey) (*licensing.Activation, error) {
-	now := s.now()
-	mode := licensing.ModeOnline
-	var nonce *string
-	var key []byte
-	if mk != nil {
-		mode, nonce, key = licensing.ModeOffline, &mk.nonce, []byte(mk.key)
-	}
-	existing, err := activationOf(ctx, tx, l.id, r.Fingerprint)
-	if err != nil {
-		return nil, err
-	}
-	if existing != nil {
-		// The same machine again: no new seat, but the license must still allow it.
-		seat := l.seat()
-		seat.SeatsUsed = 0
-		if err := licensing.CheckActivation(seat, r.OS, now); err != nil {
-			return nil, err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE activations SET machine = $1, os = $2, version = $3, last_seen_at = $4,
-				mode = CASE WHEN $5::text = 'offline' THEN 'offline' ELSE mode END,
-				nonce = coalesce($6, nonce), machine_key = coalesce($7, machine_key) WHERE id = $8`,
-			r.Machine, r.OS, r.Version, now.Unix(), mode, nonce, key, existing.ID); err != nil {
-			return nil, err
-		}
-		if mk != nil {
-			if err := audit(ctx, tx, acct, now, email, "activation.renew", l.lic.Key,
-				map[string]any{"id": existing.ID, "machine": r.Machine, "fingerprint": r.Fingerprint, "mode": mode}); err != nil {
-				return nil, err
-			}
-		}
-		a, err := readActivation(ctx, tx, existing.ID)
-		if err != nil {
-			return nil, err
-		}
-		a.Existing = true
-		return a, nil
-	}
-	if err := licensing.CheckActivation(l.seat(), r.OS, now); err != nil {
-		return nil, err
-	}
+// InsertActivation implements app.ActivationTx.
+func (t *tx) InsertActivation(ctx context.Context, a app.NewActivation) (int64, error) {
 	var id int64
-	if err := tx.QueryRow(ctx, `INSERT INTO activations (license_id, machine, fingerprint, os, version, mode,
+	err := t.queryRow(ctx, `INSERT INTO activations (license_id, machine, fingerprint, os, version, mode,
 			nonce, machine_key, activated_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
-		l.id, r.Machine, r.Fingerprint, r.OS, r.Version, mode, nonce, key, now.Unix(), now.Unix()).Scan(&id); err != nil {
-		return nil, err
-	}
-	// The guard repeats the seat rule in SQL: the count can never pass the seats.
-	tag, err := tx.Exec(ctx, "UPDATE licenses SET seats_used = seats_used + 1 WHERE id = $1 AND seats_used < seats", l.id)
-	if err != nil {
-		return nil, err
-	}
-	if tag.RowsAffected() != 1 {
-		return nil, licensing.Errorf(licensing.ECONFLICT, "no free seat on license %s", l.lic.Key)
-	}
-	if err := audit(ctx, tx, acct, now, email, "activation.create", l.lic.Key, map[string]any{"id": id,
-		"machine": r.Machine, "fingerprint": r.Fingerprint, "os": r.OS, "version": r.Version, "mode": mode}); err != nil {
-		return nil, err
-	}
-	return readActivation(ctx, tx, id)
+		a.LicenseID, a.Machine, a.Fingerprint, a.OS, a.Version, a.Mode, nullString(a.Nonce), a.MachineKey, a.At.Unix(), a.At.Unix()).Scan(&id)
+	return id, err
 }
 
-// Activate takes a seat of a license for a machine.
-func (s *Store) Activate(ctx context.Context, r licensing.ActivationRequest) (*licensing.Activation, error) {
-	key, err := parseKey(r.LicenseKey)
-	if err != nil {
-		return nil, err
-	}
-	if err := r.Normalize(); err != nil {
-		return nil, err
-	}
-	var out *licensing.Activation
-	err = s.write(ctx, func(tx pgx.Tx) error {
-		acct, email, err := actingAccount(ctx, tx)
-		if err != nil {
-			return err
-		}
-		l, err := loadSeatLicense(ctx, tx, acct, key, true)
-		if err != nil {
-			return err
-		}
-		out, err = s.activate(ctx, tx, acct, email, l, r, nil)
-		return err
-	})
-	return out, err
+// RefreshActivation implements app.ActivationTx.
+func (t *tx) RefreshActivation(ctx context.Context, id int64, a app.NewActivation) error {
+	_, err := t.exec(ctx, `UPDATE activations SET machine = $1, os = $2, version = $3, last_seen_at = $4,
+			mode = CASE WHEN $5::text = 'offline' THEN 'offline' ELSE mode END,
+			nonce = coalesce($6, nonce), machine_key = coalesce($7, machine_key) WHERE id = $8`,
+		a.Machine, a.OS, a.Version, a.At.Unix(), a.Mode, nullString(a.Nonce), a.MachineKey, id)
+	return err
 }
 
-// release frees an activation's seat in the caller's transaction.
-func (s *Store) release(ctx context.Context, tx pgx.Tx, acct int64, email string, a *licensing.Activation, how string) error {
-	tag, err := tx.Exec(ctx, "DELETE FROM activations WHERE id = $1", a.ID)
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() != 1 {
-		return licensing.Errorf(licensing.ENOTFOUND, "no activation %d", a.ID)
-	}
-	if _, err := tx.Exec(ctx, `UPDATE licenses SET seats_used = seats_used - 1
-			WHERE key = $1 AND seats_used > 0`, a.LicenseKey); err != nil {
-		return err
-	}
-	return audit(ctx, tx, acct, s.now(), email, "activation.delete", a.LicenseKey, map[string]any{"id": a.ID,
-		"machine": a.Machine, "fingerprint": a.Fingerprint, "mode": a.Mode, "released_by": how})
+// DeleteActivation implements app.ActivationTx.
+func (t *tx) DeleteActivation(ctx context.Context, id int64) (bool, error) {
+	return affected(t.exec(ctx, "DELETE FROM activations WHERE id = $1", id))
 }
 
-// Deactivate releases an activation. An offline one needs the machine's
-// proof (ReleaseOffline) unless forced, which the audit log records.
-func (s *Store) Deactivate(ctx context.Context, r licensing.DeactivateRequest) (*licensing.Activation, error) {
-	var key string
-	if r.ID == 0 {
-		k, err := parseKey(r.LicenseKey)
-		if err != nil {
-			return nil, err
-		}
-		if r.Fingerprint == "" {
-			return nil, licensing.Errorf(licensing.EINVALID, "name the activation by id, or by license key and fingerprint")
-		}
-		key = k
-	}
-	var out *licensing.Activation
-	err := s.write(ctx, func(tx pgx.Tx) error {
-		acct, email, err := actingAccount(ctx, tx)
-		if err != nil {
-			return err
-		}
-		var a *licensing.Activation
-		if r.ID != 0 {
-			a, err = scanActivation(tx.QueryRow(ctx, activationSelect+" WHERE l.account_id = $1 AND a.id = $2", acct, r.ID))
-			if errors.Is(err, pgx.ErrNoRows) {
-				return licensing.Errorf(licensing.ENOTFOUND, "no activation %d", r.ID).
-					WithHint("see `licensectl activations list`")
-			}
-		} else {
-			a, err = scanActivation(tx.QueryRow(ctx, activationSelect+" WHERE l.account_id = $1 AND l.key = $2 AND a.fingerprint = $3", acct, key, r.Fingerprint))
-			if errors.Is(err, pgx.ErrNoRows) {
-				return licensing.Errorf(licensing.ENOTFOUND, "license %s has no activation for fingerprint %q", key, r.Fingerprint).
-					WithHint("see `licensectl activations list --license %s`", key)
-			}
-		}
-		if err != nil {
-			return err
-		}
-		how := "operator"
-		if a.Mode == licensing.ModeOffline {
-			if !r.Force {
-				return licensing.Errorf(licensing.ECONFLICT, "activation %d is offline: its machine releases it with a signed deactivation proof", a.ID).
-					WithHint("run `licensectl activations offline release PROOF` with the machine's proof, or pass --force for a lost machine")
-			}
-			how = "forced"
-		}
-		out = a
-		return s.release(ctx, tx, acct, email, a, how)
-	})
-	return out, err
+// TakeSeat implements app.ActivationTx.
+func (t *tx) TakeSeat(ctx context.Context, licenseID int64) (bool, error) {
+	return affected(t.exec(ctx, "UPDATE licenses SET seats_used = seats_used + 1 WHERE id = $1 AND seats_used < seats", licenseID))
 }
 
-// ListActivations lists the account's current activations, oldest first.
-func (s *Store) ListActivations(ctx context.Context, f licensing.ActivationFilter) ([]licensing.Activation, error) {
-	acct, _, err := actingAccount(ctx, s.pool)
-	if err != nil {
-		return nil, err
-	}
+// FreeSeat implements app.ActivationTx.
+func (t *tx) FreeSeat(ctx context.Context, licenseID int64) error {
+	_, err := t.exec(ctx, "UPDATE licenses SET seats_used = seats_used - 1 WHERE id = $1 AND seats_used > 0", licenseID)
+	return err
+}
+
+// ListActivations implements app.ActivationTx.
+func (t *tx) ListActivations(ctx context.Context, acct int64, f licensing.ActivationFilter) ([]licensing.Activation, error) {
 	var a args
 	where := " WHERE l.account_id = " + a.add(acct)
 	if f.LicenseKey != "" {
-		key, err := parseKey(f.LicenseKey)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := loadSeatLicense(ctx, s.pool, acct, key, false); err != nil {
-			return nil, err // a typo'd key says so rather than list nothing
-		}
-		where += " AND l.key = " + a.add(key)
+		where += " AND l.key = " + a.add(f.LicenseKey)
 	}
 	if f.Machine != "" {
 		// lower() of "C"-collated text folds ASCII letters only: SQLite's NOCASE.
@@ -295,379 +103,68 @@ func (s *Store) ListActivations(ctx context.Context, f licensing.ActivationFilte
 	if f.Offline {
 		where += " AND a.mode = 'offline'"
 	}
-	rows, err := s.pool.Query(ctx, activationSelect+where+" ORDER BY a.id", a...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []licensing.Activation{}
-	for rows.Next() {
-		a, err := scanActivation(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *a)
-	}
-	return out, rows.Err()
+	rows, err := t.query(ctx, activationSelect+where+" ORDER BY a.id", a...)
+	recs, err := all(rows, err, app.ScanActivation)
+	return app.Activations(recs), err
 }
 
-// ValidateLicense answers a stable reason code for a license and, with a
-// fingerprint, one machine; a match counts as the machine being seen.
-func (s *Store) ValidateLicense(ctx context.Context, key, fingerprint, version string) (*licensing.Validation, error) {
-	key, err := parseKey(key)
-	if err != nil {
-		return nil, err
-	}
-	var v *licensing.Validation
-	err = s.write(ctx, func(tx pgx.Tx) error {
-		// Fresh on every run: a rerun must not see the last one's answer.
-		v = &licensing.Validation{Key: key, Fingerprint: fingerprint, Version: version}
-		acct, _, err := actingAccount(ctx, tx)
-		if err != nil {
-			return err
-		}
-		l, err := loadSeatLicense(ctx, tx, acct, key, false)
-		if licensing.ErrorCode(err) == licensing.ENOTFOUND {
-			v.Code, v.Message = licensing.ValidNotFound, fmt.Sprintf("license %s not found", key)
-			return nil
-		} else if err != nil {
-			return err
-		}
-		return s.validate(ctx, tx, l, v)
-	})
-	if err != nil {
-		return nil, err
-	}
-	v.Valid = v.Code == licensing.ValidValid
-	return v, nil
+// TouchActivation implements app.ActivationTx.
+func (t *tx) TouchActivation(ctx context.Context, id int64, at time.Time) error {
+	_, err := t.exec(ctx, "UPDATE activations SET last_seen_at = $1 WHERE id = $2", at.Unix(), id)
+	return err
 }
 
-func (s *Store) validate(ctx context.Context, tx pgx.Tx, l *seatLicense, v *licensing.Validation) error {
-	now := s.now()
-	return v.Decide(&l.lic, l.suspended, now, licensing.ValidationLookup{
-		ActivationOf: func(fp string) (*licensing.Activation, error) { return activationOf(ctx, tx, l.id, fp) },
-		Seen: func(a *licensing.Activation) error {
-			_, err := tx.Exec(ctx, "UPDATE activations SET last_seen_at = $1 WHERE id = $2", now.Unix(), a.ID)
-			return err
-		},
-		Builds: func(product string) ([]licensing.Build, error) { return productBuilds(ctx, tx, product, "") },
-	})
+// Builds implements app.ActivationTx.
+func (t *tx) Builds(ctx context.Context, product, os string) ([]licensing.Build, error) {
+	rows, err := t.query(ctx, `SELECT product, os, version, package, url, released_at FROM builds
+		WHERE product = $1 AND ($2 = '' OR os = $2)`, product, os)
+	return all(rows, err, app.ScanBuild)
 }
 
-// productBuilds lists a product's builds (on one OS unless os is "") in key
-// order, the order SQLite's WITHOUT ROWID table gives them in.
-func productBuilds(ctx context.Context, q queryer, product, os string) ([]licensing.Build, error) {
-	rows, err := q.Query(ctx, `SELECT product, os, version, package, url, released_at FROM builds
-		WHERE product = $1 AND ($2::text = '' OR os = $2) ORDER BY product, os, version`, product, os)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []licensing.Build
-	for rows.Next() {
-		var b licensing.Build
-		var at int64
-		if err := rows.Scan(&b.Product, &b.OS, &b.Version, &b.Package, &b.URL, &at); err != nil {
-			return nil, err
-		}
-		b.ReleasedAt = unixTime(at)
-		out = append(out, b)
-	}
-	return out, rows.Err()
+// ProofUsed implements app.ActivationTx.
+func (t *tx) ProofUsed(ctx context.Context, nonce string) (bool, error) {
+	var used bool
+	err := t.queryRow(ctx, "SELECT EXISTS (SELECT 1 FROM used_proofs WHERE nonce = $1)", nonce).Scan(&used)
+	return used, err
 }
 
-// seedBuilds gives every default-catalog product that has no builds yet the
-// default builds for the platforms it has in the store. It runs on every
-// `init`, so a store created before builds existed gets them too, and it
-// never touches a product whose builds were already set.
-func seedBuilds(ctx context.Context, tx pgx.Tx) error {
-	b := &pgx.Batch{}
-	for _, p := range licensing.DefaultCatalog() {
-		if p.Term == licensing.TermAddon {
-			continue
-		}
-		var platforms string
-		var builds int
-		err := tx.QueryRow(ctx, `SELECT platforms, (SELECT count(*) FROM builds WHERE product = sku)
-			FROM products WHERE sku = $1`, p.SKU).Scan(&platforms, &builds)
-		if errors.Is(err, pgx.ErrNoRows) || builds > 0 {
-			continue
-		} else if err != nil {
-			return err
-		}
-		p.Platforms = splitList(platforms)
-		for _, d := range licensing.DefaultBuilds(p) {
-			b.Queue(`INSERT INTO builds (product, os, version, package, url, released_at)
-				VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
-				d.Product, d.OS, d.Version, d.Package, d.URL, d.ReleasedAt.Unix())
-		}
-	}
-	if b.Len() == 0 {
-		return nil
-	}
-	return tx.SendBatch(ctx, b).Close()
+// InsertUsedProof implements app.ActivationTx. Two replicas given the same
+// proof collide on used_proofs' key, and the loser's rerun finds it used.
+func (t *tx) InsertUsedProof(ctx context.Context, nonce string, at time.Time) error {
+	_, err := t.exec(ctx, "INSERT INTO used_proofs (nonce, used_at) VALUES ($1, $2)", nonce, at.Unix())
+	return err
 }
 
-// LatestDownload names the newest build a license may use on an OS.
-func (s *Store) LatestDownload(ctx context.Context, key, os string) (*licensing.Download, error) {
-	key, err := parseKey(key)
-	if err != nil {
-		return nil, err
-	}
-	acct, _, err := actingAccount(ctx, s.pool)
-	if err != nil {
-		return nil, err
-	}
-	l, err := loadSeatLicense(ctx, s.pool, acct, key, false)
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case os == "" && len(l.platforms) == 1:
-		os = l.platforms[0]
-	case os == "":
-		return nil, licensing.Errorf(licensing.EINVALID, "%s runs on %d platforms: choose one with --os", l.lic.Product, len(l.platforms)).
-			WithHint("--os %s", joinOr(l.platforms))
-	case !slices.Contains(l.platforms, os):
-		return nil, licensing.Errorf(licensing.ENOTFOUND, "%s has no %s build: it runs on %s", l.lic.Product, os, joinOr(l.platforms))
-	}
-	builds, err := productBuilds(ctx, s.pool, l.lic.Product, os)
-	if err != nil {
-		return nil, err
-	}
-	return licensing.LatestBuild(&l.lic, builds, os, s.now())
-}
-
-// joinOr lists "a", "a or b", "a, b or c".
-func joinOr(list []string) string {
-	if len(list) < 2 {
-		return strings.Join(list, "")
-	}
-	return strings.Join(list[:len(list)-1], ", ") + " or " + list[len(list)-1]
-}
-
-// signingKey returns the current signing key, creating the first one on
-// first use, in the caller's transaction. Two replicas making the first key
-// at once collide on signing_keys_current; the loser reruns and uses the
-// winner's.
-func (s *Store) signingKey(ctx context.Context, tx pgx.Tx) (ed25519.PrivateKey, error) {
-	var seed []byte
-	err := tx.QueryRow(ctx, "SELECT private_key FROM signing_keys WHERE retired_at IS NULL").Scan(&seed)
+// CurrentSigningKey implements app.SigningKeyTx.
+func (t *tx) CurrentSigningKey(ctx context.Context) (*app.SigningKeyRow, error) {
+	var k app.SigningKeyRow
+	err := t.queryRow(ctx, "SELECT id, private_key FROM signing_keys WHERE retired_at IS NULL").Scan(&k.ID, &k.Seed)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return s.newSigningKey(ctx, tx, "signing_key.create", nil)
-	} else if err != nil {
-		return nil, err
+		return nil, nil
 	}
-	if len(seed) != ed25519.SeedSize {
-		return nil, errors.New("the store's signing key is damaged")
-	}
-	return ed25519.NewKeyFromSeed(seed), nil
+	return &k, err
 }
 
-func (s *Store) newSigningKey(ctx context.Context, tx pgx.Tx, action string, details map[string]any) (ed25519.PrivateKey, error) {
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	id := offline.KeyID(pub)
-	if _, err := tx.Exec(ctx, "INSERT INTO signing_keys (id, private_key, public_key, created_at) VALUES ($1, $2, $3, $4)",
-		id, priv.Seed(), []byte(pub), s.now().Unix()); err != nil {
-		return nil, err
-	}
-	if details == nil {
-		details = map[string]any{}
-	}
-	details["kid"] = id
-	var acct any // the acting account, if any, sees key changes in its audit log
-	if licensing.AccountFrom(ctx) != "" {
-		a, _, err := actingAccount(ctx, tx)
-		if err != nil {
-			return nil, err
-		}
-		acct = a
-	}
-	return priv, audit(ctx, tx, acct, s.now(), actor(ctx), action, id, details)
+// InsertSigningKey implements app.SigningKeyTx.
+func (t *tx) InsertSigningKey(ctx context.Context, k app.SigningKeyRow) error {
+	_, err := t.exec(ctx, "INSERT INTO signing_keys (id, private_key, public_key, created_at) VALUES ($1, $2, $3, $4)",
+		k.ID, k.Seed, k.PublicKey, k.CreatedAt.Unix())
+	return err
 }
 
-// SigningKeys lists the signing keys, the current one first (made on first use).
-func (s *Store) SigningKeys(ctx context.Context) ([]licensing.SigningKey, error) {
-	var out []licensing.SigningKey
-	err := s.write(ctx, func(tx pgx.Tx) error {
-		out = nil // a rerun starts afresh
-		if _, err := s.signingKey(ctx, tx); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, `SELECT id, public_key, created_at, retired_at FROM signing_keys
-			ORDER BY retired_at IS NOT NULL, created_at DESC, id`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var k licensing.SigningKey
-			var created int64
-			var retired *int64
-			if err := rows.Scan(&k.ID, &k.PublicKey, &created, &retired); err != nil {
-				return err
-			}
-			k.CreatedAt, k.RetiredAt, k.Current = unixTime(created), optionalUnix(retired), retired == nil
-			out = append(out, k)
-		}
-		return rows.Err()
-	})
-	return out, err
+// RetireSigningKey implements app.SigningKeyTx.
+func (t *tx) RetireSigningKey(ctx context.Context, at time.Time) (string, error) {
+	var id string
+	err := t.queryRow(ctx, "UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL RETURNING id", at.Unix()).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return id, err
 }
 
-// RotateSigningKey retires the current key - certificates it signed still
-// verify with its public key - and makes a new one.
-func (s *Store) RotateSigningKey(ctx context.Context) (*licensing.SigningKey, error) {
-	var out *licensing.SigningKey
-	err := s.write(ctx, func(tx pgx.Tx) error {
-		var retired string
-		err := tx.QueryRow(ctx, "UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL RETURNING id", s.now().Unix()).Scan(&retired)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return err
-		}
-		priv, err := s.newSigningKey(ctx, tx, "signing_key.rotate", map[string]any{"retired": retired})
-		if err != nil {
-			return err
-		}
-		pub := priv.Public().(ed25519.PublicKey)
-		out = &licensing.SigningKey{ID: offline.KeyID(pub), PublicKey: pub, Current: true, CreatedAt: s.now()}
-		return nil
-	})
-	return out, err
-}
-
-// ActivateOffline checks a request file like an online activation, records
-// an offline activation with the machine's key and signs its certificate.
-func (s *Store) ActivateOffline(ctx context.Context, request []byte) (*licensing.OfflineActivation, error) {
-	req, err := offline.ParseRequest(request)
-	if err != nil {
-		return nil, licensing.Errorf(licensing.EINVALID, "%v", err)
-	}
-	key, err := parseKey(req.LicenseKey)
-	if err != nil {
-		return nil, err
-	}
-	r := licensing.ActivationRequest{LicenseKey: key, Machine: req.Machine, Fingerprint: req.Fingerprint, OS: req.OS, Version: req.Version}
-	if err := r.Normalize(); err != nil {
-		return nil, err
-	}
-	pub, err := req.PublicKey()
-	if err != nil {
-		return nil, licensing.Errorf(licensing.EINVALID, "%v", err)
-	}
-	var out *licensing.OfflineActivation
-	err = s.write(ctx, func(tx pgx.Tx) error {
-		acct, email, err := actingAccount(ctx, tx)
-		if err != nil {
-			return err
-		}
-		l, err := loadSeatLicense(ctx, tx, acct, key, true)
-		if err != nil {
-			return err
-		}
-		a, err := s.activate(ctx, tx, acct, email, l, r, &machineKey{nonce: req.Nonce, key: pub})
-		if err != nil {
-			return err
-		}
-		priv, err := s.signingKey(ctx, tx)
-		if err != nil {
-			return err
-		}
-		cert, err := s.certificate(ctx, tx, l, a, req.Nonce)
-		if err != nil {
-			return err
-		}
-		text, err := offline.Sign(priv, cert)
-		if err != nil {
-			return err
-		}
-		out = &licensing.OfflineActivation{Activation: *a, Certificate: string(text)}
-		return nil
-	})
-	return out, err
-}
-
-// certificate fills the payload of an activation's certificate. It expires
-// with the license, and at the latest after licensing.CertificateValidity.
-func (s *Store) certificate(ctx context.Context, q queryer, l *seatLicense, a *licensing.Activation, nonce string) (*offline.Certificate, error) {
-	now := s.now()
-	expires := now.Add(licensing.CertificateValidity)
-	if l.lic.ExpiresAt != nil && l.lic.ExpiresAt.Before(expires) {
-		expires = *l.lic.ExpiresAt
-	}
-	maxVersion := ""
-	if builds, err := productBuilds(ctx, q, l.lic.Product, a.OS); err != nil {
-		return nil, err
-	} else if d, err := licensing.LatestBuild(&l.lic, builds, a.OS, now); err == nil {
-		maxVersion = d.Version
-	}
-	till := ""
-	if l.lic.MaintenanceTill != nil {
-		till = l.lic.MaintenanceTill.Format(time.RFC3339)
-	}
-	return &offline.Certificate{ActivationID: a.ID, ExpiresAt: expires.Format(time.RFC3339), Fingerprint: a.Fingerprint,
-		IssuedAt: now.Format(time.RFC3339), LicenseKey: a.LicenseKey, Machine: a.Machine, MaintenanceTill: till,
-		MaxVersion: maxVersion, Nonce: nonce, OS: a.OS, Product: a.Product, RM: a.RM, Version: a.Version}, nil
-}
-
-// ReleaseOffline frees the seat a deactivation proof names, after checking
-// the proof's signature with the machine key recorded at activation. A proof
-// works once: two replicas given the same proof collide on used_proofs, and
-// the loser reruns and finds it used.
-func (s *Store) ReleaseOffline(ctx context.Context, proof []byte) (*licensing.Activation, error) {
-	p, err := offline.ParseProof(proof)
-	if err != nil {
-		return nil, licensing.Errorf(licensing.EINVALID, "%v", err)
-	}
-	key, err := parseKey(p.LicenseKey)
-	if err != nil {
-		return nil, err
-	}
-	var out *licensing.Activation
-	err = s.write(ctx, func(tx pgx.Tx) error {
-		acct, email, err := actingAccount(ctx, tx)
-		if err != nil {
-			return err
-		}
-		var used bool
-		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM used_proofs WHERE nonce = $1)", p.Nonce).Scan(&used); err != nil {
-			return err
-		}
-		if used {
-			return licensing.Errorf(licensing.ECONFLICT, "this deactivation proof was already used: its seat is free")
-		}
-		var (
-			id         int64
-			mode       string
-			nonce      *string
-			machineKey []byte
-		)
-		err = tx.QueryRow(ctx, `SELECT a.id, a.mode, a.nonce, a.machine_key FROM activations a
-			JOIN licenses l ON l.id = a.license_id WHERE l.account_id = $1 AND l.key = $2 AND a.fingerprint = $3`,
-			acct, key, p.Fingerprint).Scan(&id, &mode, &nonce, &machineKey)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return licensing.Errorf(licensing.ENOTFOUND, "license %s has no activation for fingerprint %q", key, p.Fingerprint)
-		} else if err != nil {
-			return err
-		}
-		if mode != licensing.ModeOffline || nonce == nil || *nonce != p.ActivationNonce {
-			return licensing.Errorf(licensing.ECONFLICT, "the proof is for an earlier activation of this machine, not activation %d", id)
-		}
-		if err := offline.VerifyProof(ed25519.PublicKey(machineKey), p); err != nil {
-			return licensing.Errorf(licensing.EUNAUTHORIZED, "%v", err)
-		}
-		a, err := readActivation(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, "INSERT INTO used_proofs (nonce, used_at) VALUES ($1, $2)", p.Nonce, s.now().Unix()); err != nil {
-			return err
-		}
-		out = a
-		return s.release(ctx, tx, acct, email, a, "proof")
-	})
-	return out, err
+// SigningKeys implements app.SigningKeyTx.
+func (t *tx) SigningKeys(ctx context.Context) ([]licensing.SigningKey, error) {
+	rows, err := t.query(ctx, `SELECT id, public_key, created_at, retired_at FROM signing_keys
+		ORDER BY retired_at IS NOT NULL, created_at DESC, id`)
+	return all(rows, err, app.ScanSigningKey)
 }

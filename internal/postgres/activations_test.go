@@ -27,13 +27,13 @@ func TestRaceLastSeat(t *testing.T) {
 	ctx := newAccount(t, s1, "a@example.com")
 	const rounds, racers = 8, 16
 	for i := range rounds {
-		p, err := s1.Buy(ctx, licensing.BuyRequest{Lines: []licensing.BuyLine{
+		p, err := services(s1).Buy(ctx, licensing.BuyRequest{Lines: []licensing.BuyLine{
 			{Product: "mbs-vm", Quantity: 1, Billing: licensing.BillingMonthly}}}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		key := p.Licenses[0] // 2 seats
-		if _, err := s1.Activate(ctx, activationReq(key, "first")); err != nil {
+		if _, err := services(s1).Activate(ctx, activationReq(key, "first")); err != nil {
 			t.Fatal(err)
 		}
 		errs := make([]error, racers)
@@ -43,7 +43,7 @@ func TestRaceLastSeat(t *testing.T) {
 			s := []*Store{s1, s2}[r%2]
 			wg.Go(func() {
 				<-start
-				_, errs[r] = s.Activate(ctx, activationReq(key, fmt.Sprintf("m%d", r)))
+				_, errs[r] = services(s).Activate(ctx, activationReq(key, fmt.Sprintf("m%d", r)))
 			})
 		}
 		close(start)
@@ -75,15 +75,15 @@ func TestRaceSameMachine(t *testing.T) {
 	s1, s2 := twoPools(t)
 	ctx := newAccount(t, s1, "a@example.com")
 	for i := range 10 {
-		p, err := s1.Buy(ctx, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "backup-desktop", Quantity: 1}}}, nil)
+		p, err := services(s1).Buy(ctx, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "backup-desktop", Quantity: 1}}}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		key := p.Licenses[0]
 		var a1, a2 *licensing.Activation
 		err1, err2 := race(
-			func() (err error) { a1, err = s1.Activate(ctx, activationReq(key, "same")); return err },
-			func() (err error) { a2, err = s2.Activate(ctx, activationReq(key, "same")); return err })
+			func() (err error) { a1, err = services(s1).Activate(ctx, activationReq(key, "same")); return err },
+			func() (err error) { a2, err = services(s2).Activate(ctx, activationReq(key, "same")); return err })
 		if err1 != nil || err2 != nil {
 			t.Fatalf("round %d: %v / %v", i, err1, err2)
 		}
@@ -101,8 +101,8 @@ func TestRaceFirstSigningKey(t *testing.T) {
 	s1, s2 := twoPools(t)
 	var k1, k2 []licensing.SigningKey
 	err1, err2 := race(
-		func() (err error) { k1, err = s1.SigningKeys(t.Context()); return err },
-		func() (err error) { k2, err = s2.SigningKeys(t.Context()); return err })
+		func() (err error) { k1, err = services(s1).SigningKeys(t.Context()); return err },
+		func() (err error) { k2, err = services(s2).SigningKeys(t.Context()); return err })
 	if err1 != nil || err2 != nil {
 		t.Fatalf("%v / %v", err1, err2)
 	}
@@ -131,34 +131,34 @@ func TestCopyActivations(t *testing.T) {
 	if _, err := src.Seed(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := src.CreateAccount(ctx, "a@example.com"); err != nil {
+	if _, err := services(src).CreateAccount(ctx, "a@example.com"); err != nil {
 		t.Fatal(err)
 	}
 	a := licensing.WithAccount(ctx, "a@example.com")
-	p, err := src.Buy(a, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "backup-server", Quantity: 3}}}, nil)
+	p, err := services(src).Buy(a, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "backup-server", Quantity: 3}}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	online, offlineKey, suspended := p.Licenses[0], p.Licenses[1], p.Licenses[2]
-	if _, err := src.Activate(a, activationReq(online, "web-01")); err != nil {
+	if _, err := services(src).Activate(a, activationReq(online, "web-01")); err != nil {
 		t.Fatal(err)
 	}
 	req, priv := offlineRequest(t, offlineKey, "vault", clock.Now())
-	oa, err := src.ActivateOffline(a, req)
+	oa, err := services(src).ActivateOffline(a, req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Released: its id is gone from the table but not from the audit log,
 	// and the newest: the copy must not hand it out again.
-	gone, err := src.Activate(a, activationReq(suspended, "old"))
+	gone, err := services(src).Activate(a, activationReq(suspended, "old"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := src.Deactivate(a, licensing.DeactivateRequest{ID: gone.ID}); err != nil {
+	if _, err := services(src).Deactivate(a, licensing.DeactivateRequest{ID: gone.ID}); err != nil {
 		t.Fatal(err)
 	}
 	on := true
-	if _, err := src.UpdateLicense(a, suspended, licensing.LicenseUpdate{Suspended: &on}); err != nil {
+	if _, err := services(src).UpdateLicense(a, suspended, licensing.LicenseUpdate{Suspended: &on}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -175,17 +175,17 @@ func TestCopyActivations(t *testing.T) {
 	}
 
 	for _, f := range []licensing.ActivationFilter{{}, {Offline: true}, {Machine: "WEB-01"}} {
-		want, err := src.ListActivations(a, f)
+		want, err := services(src).ListActivations(a, f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := dst.ListActivations(a, f)
+		got, err := services(dst).ListActivations(a, f)
 		if err != nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("ListActivations(%+v) = %+v, %v; want %+v", f, got, err, want)
 		}
 	}
-	wantKeys, _ := src.SigningKeys(ctx)
-	gotKeys, err := dst.SigningKeys(ctx)
+	wantKeys, _ := services(src).SigningKeys(ctx)
+	gotKeys, err := services(dst).SigningKeys(ctx)
 	if err != nil || !reflect.DeepEqual(gotKeys, wantKeys) {
 		t.Errorf("signing keys %+v, %v; want %+v", gotKeys, err, wantKeys)
 	}
@@ -193,19 +193,19 @@ func TestCopyActivations(t *testing.T) {
 	if err != nil {
 		t.Fatalf("certificate issued before the copy: %v", err)
 	}
-	v, err := dst.ValidateLicense(a, suspended, "", "")
+	v, err := services(dst).ValidateLicense(a, suspended, "", "")
 	if err != nil || v.Code != licensing.ValidSuspended {
 		t.Errorf("suspended license validates as %+v, %v", v, err)
 	}
-	want, _ := src.LatestDownload(a, online, licensing.OSLinux)
-	d, err := dst.LatestDownload(a, online, licensing.OSLinux)
+	want, _ := services(src).LatestDownload(a, online, licensing.OSLinux)
+	d, err := services(dst).LatestDownload(a, online, licensing.OSLinux)
 	if err != nil || !reflect.DeepEqual(d, want) {
 		t.Errorf("download after copy: %+v, %v; want %+v", d, err, want)
 	}
-	if _, err := dst.ReleaseOffline(a, proof(t, priv, cert.Nonce, offlineKey, clock.Now())); err != nil {
+	if _, err := services(dst).ReleaseOffline(a, proof(t, priv, cert.Nonce, offlineKey, clock.Now())); err != nil {
 		t.Errorf("release with a proof after the copy: %v", err)
 	}
-	next, err := dst.Activate(a, activationReq(offlineKey, "new"))
+	next, err := services(dst).Activate(a, activationReq(offlineKey, "new"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 func attachSetup(t *testing.T, s *Store) (*licensing.Purchase, context.Context, *mail.Outbox) {
 	t.Helper()
 	ops := newAccount(t, s, "ops@example.com")
-	p, err := s.Buy(ops, licensing.BuyRequest{PurchaseEmail: "someone@example.com",
+	p, err := services(s).Buy(ops, licensing.BuyRequest{PurchaseEmail: "someone@example.com",
 		Lines: []licensing.BuyLine{{Product: "backup-desktop", Quantity: 3}}}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -59,8 +59,8 @@ func TestRaceAttachRateLimit(t *testing.T) {
 	ok, limited := 0, 0
 	for round := range licensing.AttachRateLimit {
 		err1, err2 := race(
-			func() error { _, err := s1.RequestAttach(me, req, out); return err },
-			func() error { _, err := s2.RequestAttach(me, req, out); return err })
+			func() error { _, err := services(s1).RequestAttach(me, req, out); return err },
+			func() error { _, err := services(s2).RequestAttach(me, req, out); return err })
 		for _, err := range []error{err1, err2} {
 			var re *licensing.RetryError
 			switch {
@@ -89,7 +89,7 @@ func TestRaceAttachRateLimit(t *testing.T) {
 func TestRaceAttachAttempts(t *testing.T) {
 	s1, s2 := twoPools(t)
 	p, me, out := attachSetup(t, s1)
-	if _, err := s1.RequestAttach(me, licensing.AttachRequest{PurchaseID: p.ID}, out); err != nil {
+	if _, err := services(s1).RequestAttach(me, licensing.AttachRequest{PurchaseID: p.ID}, out); err != nil {
 		t.Fatal(err)
 	}
 	code := lastCode(t, out)
@@ -100,7 +100,7 @@ func TestRaceAttachAttempts(t *testing.T) {
 		wrong[0] = 'A'
 	}
 	confirm := func(s *Store) func() error {
-		return func() error { _, err := s.ConfirmAttach(me, string(wrong)); return err }
+		return func() error { _, err := services(s).ConfirmAttach(me, string(wrong)); return err }
 	}
 	for round := range 2 {
 		err1, err2 := race(confirm(s1), confirm(s2))
@@ -119,7 +119,7 @@ func TestRaceAttachAttempts(t *testing.T) {
 		t.Fatalf("the request is not void at %d attempts", licensing.AttachMaxAttempts)
 	}
 	// Now even the right code is refused.
-	if _, err := s2.ConfirmAttach(me, code); licensing.ErrorCode(err) != licensing.EUNAUTHORIZED {
+	if _, err := services(s2).ConfirmAttach(me, code); licensing.ErrorCode(err) != licensing.EUNAUTHORIZED {
 		t.Fatalf("right code after void: %v", err)
 	}
 	if n := count(t, s1, "SELECT count(*) FROM licenses WHERE purchase_id = $1 AND account_id IS NOT NULL", p.ID); n != 0 {
@@ -132,14 +132,14 @@ func TestRaceAttachAttempts(t *testing.T) {
 func TestRaceAttachConfirm(t *testing.T) {
 	s1, s2 := twoPools(t)
 	p, me, out := attachSetup(t, s1)
-	if _, err := s1.RequestAttach(me, licensing.AttachRequest{PurchaseID: p.ID}, out); err != nil {
+	if _, err := services(s1).RequestAttach(me, licensing.AttachRequest{PurchaseID: p.ID}, out); err != nil {
 		t.Fatal(err)
 	}
 	code := lastCode(t, out)
 	var r1, r2 *licensing.AttachResult
 	err1, err2 := race(
-		func() (err error) { r1, err = s1.ConfirmAttach(me, code); return err },
-		func() (err error) { r2, err = s2.ConfirmAttach(me, code); return err })
+		func() (err error) { r1, err = services(s1).ConfirmAttach(me, code); return err },
+		func() (err error) { r2, err = services(s2).ConfirmAttach(me, code); return err })
 	if (err1 == nil) == (err2 == nil) {
 		t.Fatalf("want one confirmation, got %v / %v", err1, err2)
 	}

@@ -22,7 +22,7 @@ func benchStores(b *testing.B) map[string]licensing.Services {
 		b.Fatal(err)
 	}
 	pg, _ := openSchema(b, nil)
-	out := map[string]licensing.Services{"sqlite": lite, "postgres": pg}
+	out := map[string]licensing.Services{"sqlite": services(lite), "postgres": services(pg)}
 	for _, s := range out {
 		if _, err := s.CreateAccount(ctx, "a@example.com"); err != nil {
 			b.Fatal(err)

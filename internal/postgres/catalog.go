@@ -148,3 +148,35 @@ func (s *Store) Seed(ctx context.Context) (int, error) {
 	})
 	return n, err
 }
+
+// seedBuilds gives every default-catalog product that has no builds yet the
+// default builds for the platforms it has in the store. It runs on every
+// `init`, so a store created before builds existed gets them too, and it
+// never touches a product whose builds were already set.
+func seedBuilds(ctx context.Context, tx pgx.Tx) error {
+	b := &pgx.Batch{}
+	for _, p := range licensing.DefaultCatalog() {
+		if p.Term == licensing.TermAddon {
+			continue
+		}
+		var platforms string
+		var builds int
+		err := tx.QueryRow(ctx, `SELECT platforms, (SELECT count(*) FROM builds WHERE product = sku)
+			FROM products WHERE sku = $1`, p.SKU).Scan(&platforms, &builds)
+		if errors.Is(err, pgx.ErrNoRows) || builds > 0 {
+			continue
+		} else if err != nil {
+			return err
+		}
+		p.Platforms = splitList(platforms)
+		for _, d := range licensing.DefaultBuilds(p) {
+			b.Queue(`INSERT INTO builds (product, os, version, package, url, released_at)
+				VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+				d.Product, d.OS, d.Version, d.Package, d.URL, d.ReleasedAt.Unix())
+		}
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	return tx.SendBatch(ctx, b).Close()
+}

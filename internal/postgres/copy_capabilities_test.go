@@ -31,28 +31,28 @@ func TestCopyMaintenanceAndAttach(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, e := range []string{"a@example.com", "b@example.com"} {
-		if _, err := src.CreateAccount(ctx, e); err != nil {
+		if _, err := services(src).CreateAccount(ctx, e); err != nil {
 			t.Fatal(err)
 		}
 	}
 	a, b := licensing.WithAccount(ctx, "a@example.com"), licensing.WithAccount(ctx, "b@example.com")
-	p, err := src.Buy(a, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "backup-server", Quantity: 2}}}, nil)
+	p, err := services(src).Buy(a, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "backup-server", Quantity: 2}}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := src.BuyMaintenance(a, licensing.MaintenanceBuyRequest{Key: p.Licenses[0]}, nil); err != nil {
+	if _, err := services(src).BuyMaintenance(a, licensing.MaintenanceBuyRequest{Key: p.Licenses[0]}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := src.BuyMaintenance(a, licensing.MaintenanceBuyRequest{Unassigned: true, Product: "backup-server", Quantity: 30}, nil); err != nil {
+	if _, err := services(src).BuyMaintenance(a, licensing.MaintenanceBuyRequest{Unassigned: true, Product: "backup-server", Quantity: 30}, nil); err != nil {
 		t.Fatal(err)
 	}
 	clock.Add(366 * 24 * time.Hour)
-	if _, err := src.RunRenewals(ctx, clock.Now()); err != nil {
+	if _, err := services(src).RunRenewals(ctx, clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	outbox := filepath.Join(t.TempDir(), "outbox")
 	mailer := &mail.Outbox{Dir: outbox, From: "licensectl@example.org", Clock: clock}
-	if _, err := src.RequestAttach(b, licensing.AttachRequest{Key: p.Licenses[1]}, mailer); err != nil {
+	if _, err := services(src).RequestAttach(b, licensing.AttachRequest{Key: p.Licenses[1]}, mailer); err != nil {
 		t.Fatal(err)
 	}
 	code := onlyCode(t, outbox)
@@ -70,20 +70,20 @@ func TestCopyMaintenanceAndAttach(t *testing.T) {
 	}
 
 	for _, f := range []licensing.MaintenanceFilter{{}, {Available: true}} {
-		want, _ := src.ListMaintenance(a, f)
-		got, err := dst.ListMaintenance(a, f)
+		want, _ := services(src).ListMaintenance(a, f)
+		got, err := services(dst).ListMaintenance(a, f)
 		if err != nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("ListMaintenance(%+v) = %+v, %v; want %+v", f, got, err, want)
 		}
 	}
-	if run, err := dst.RunRenewals(ctx, clock.Now()); err != nil || run.Renewed != 0 {
+	if run, err := services(dst).RunRenewals(ctx, clock.Now()); err != nil || run.Renewed != 0 {
 		t.Errorf("a second renewals run after the copy = %+v, %v; want nothing renewed", run, err)
 	}
 	// The copy moved the plans' sequence on: new plans list after the old.
-	if _, err := dst.BuyMaintenance(a, licensing.MaintenanceBuyRequest{Unassigned: true, Product: "backup-server", Quantity: 2}, nil); err != nil {
+	if _, err := services(dst).BuyMaintenance(a, licensing.MaintenanceBuyRequest{Unassigned: true, Product: "backup-server", Quantity: 2}, nil); err != nil {
 		t.Fatalf("buy plans after the copy: %v", err)
 	}
-	res, err := dst.ConfirmAttach(b, code)
+	res, err := services(dst).ConfirmAttach(b, code)
 	if err != nil || len(res.Licenses) != 1 || res.Licenses[0] != p.Licenses[1] {
 		t.Fatalf("confirm the copied attach: %+v, %v", res, err)
 	}

@@ -38,11 +38,11 @@ func TestCopyFromSQLite100k(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(src.CreateAccount(ctx, "a@example.com"))
-	must(src.CreateCompany(a, "Acme"))
+	must(services(src).CreateAccount(ctx, "a@example.com"))
+	must(services(src).CreateCompany(a, "Acme"))
 	buy := func(req licensing.BuyRequest) *licensing.Purchase {
 		t.Helper()
-		p, err := src.Buy(a, req, nil)
+		p, err := services(src).Buy(a, req, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -55,11 +55,11 @@ func TestCopyFromSQLite100k(t *testing.T) {
 	buy(licensing.BuyRequest{Trial: true, Lines: []licensing.BuyLine{{Product: "mbs-desktop", Quantity: 1}}})
 	buy(licensing.BuyRequest{PurchaseEmail: "later@example.com", Lines: []licensing.BuyLine{{Product: "backup-desktop", Quantity: 2}}})
 	on := true
-	must(src.UpdateLicense(a, bigP.Licenses[7], licensing.LicenseUpdate{AllowRM: &on}))
-	tok, err := src.CreateToken(a)
+	must(services(src).UpdateLicense(a, bigP.Licenses[7], licensing.LicenseUpdate{AllowRM: &on}))
+	tok, err := services(src).CreateToken(a)
 	must(tok, err)
-	must(src.BeginIdempotent(a, "http-1", "h"))
-	if err := src.FinishIdempotent(a, "http-1", 201, []byte(`{"ok":true}`)); err != nil {
+	must(services(src).BeginIdempotent(a, "http-1", "h"))
+	if err := services(src).FinishIdempotent(a, "http-1", 201, []byte(`{"ok":true}`)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -114,27 +114,27 @@ func TestCopyFromSQLite100k(t *testing.T) {
 		}
 		return out
 	}
-	if got, want := list(dst), list(src); !reflect.DeepEqual(got, want) {
+	if got, want := list(services(dst)), list(services(src)); !reflect.DeepEqual(got, want) {
 		t.Errorf("licenses differ: %d vs %d", len(got), len(want))
 	}
-	for _, svc := range []licensing.Services{src, dst} {
+	for _, svc := range []licensing.Services{services(src), services(dst)} {
 		d, err := svc.GetLicense(a, bigP.Licenses[7])
 		if err != nil || !d.AllowRM {
 			t.Errorf("GetLicense: %+v, %v", d, err)
 		}
 	}
-	if email, err := dst.Authenticate(ctx, tok.Secret); err != nil || email != "a@example.com" {
+	if email, err := services(dst).Authenticate(ctx, tok.Secret); err != nil || email != "a@example.com" {
 		t.Errorf("Authenticate after copy: %q, %v", email, err)
 	}
-	if r, err := dst.BeginIdempotent(a, "http-1", "h"); err != nil || r == nil || r.Status != 201 {
+	if r, err := services(dst).BeginIdempotent(a, "http-1", "h"); err != nil || r == nil || r.Status != 201 {
 		t.Errorf("idempotency record after copy: %+v, %v", r, err)
 	}
-	p, err := dst.Buy(a, big, nil)
+	p, err := services(dst).Buy(a, big, nil)
 	if err != nil || !p.Replayed || p.ID != bigP.ID || len(p.Licenses) != 100_000 || p.Licenses[99_999] != bigP.Licenses[99_999] {
 		t.Errorf("replay after copy: %v", err)
 	}
 	// Ids continue after the copied ones.
-	if _, err := dst.CreateAccount(ctx, "later@example.com"); err != nil {
+	if _, err := services(dst).CreateAccount(ctx, "later@example.com"); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(t, dst, "SELECT count(*) FROM licenses l JOIN accounts a ON a.id = l.account_id WHERE a.email = 'later@example.com'"); n != 2 {

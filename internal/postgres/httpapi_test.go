@@ -15,7 +15,7 @@ import (
 func TestHTTPContract(t *testing.T) {
 	contract.Run(t, func(t *testing.T, clock licensing.Clock) licensing.Services {
 		store, _ := openSchema(t, clock)
-		return httpapitest.Start(t, store, clock, httpapi.Options{Rate: 10000})
+		return httpapitest.Start(t, services(store), clock, httpapi.Options{Rate: 10000})
 	})
 }
 
@@ -24,10 +24,10 @@ func TestHTTPContract(t *testing.T) {
 func TestHTTPTwoReplicasIdempotency(t *testing.T) {
 	s1, s2 := twoPools(t)
 	ctx := newAccount(t, s1, "a@example.com")
-	tokens := httpapitest.TokenSource(s1)
+	tokens := httpapitest.TokenSource(services(s1))
 	var clients []*httpapi.Client
 	for _, s := range []*Store{s1, s2} {
-		srv := httptest.NewServer(httpapi.NewServer(s, httpapi.Options{Rate: 10000}))
+		srv := httptest.NewServer(httpapi.NewServer(services(s), httpapi.Options{Rate: 10000}))
 		t.Cleanup(srv.Close)
 		c, err := httpapi.NewClientFunc(srv.URL, tokens)
 		if err != nil {

@@ -40,12 +40,12 @@ func TestParityWithSQLite(t *testing.T) {
 		if _, err := s.Seed(ctx); err != nil {
 			t.Fatal(err)
 		}
-		stores = append(stores, &parityStore{name: "sqlite", svc: s, clock: clock, ordinal: map[string]int{}})
+		stores = append(stores, &parityStore{name: "sqlite", svc: services(s), clock: clock, ordinal: map[string]int{}})
 	}
 	{
 		clock := contract.NewClock(contract.Start())
 		s, _ := openSchema(t, clock)
-		stores = append(stores, &parityStore{name: "postgres", svc: s, clock: clock, ordinal: map[string]int{}})
+		stores = append(stores, &parityStore{name: "postgres", svc: services(s), clock: clock, ordinal: map[string]int{}})
 	}
 	a := licensing.WithAccount(ctx, "a@example.com")
 	companies := []string{"acme", "Beta", "Ärzte", "ärzte", "zeta", "Émile", "under_score%", "ACME West"}

@@ -34,7 +34,7 @@ func twoPools(t *testing.T) (*Store, *Store) {
 
 func newAccount(t *testing.T, s *Store, email string) context.Context {
 	t.Helper()
-	if _, err := s.CreateAccount(context.Background(), email); err != nil {
+	if _, err := services(s).CreateAccount(context.Background(), email); err != nil {
 		t.Fatal(err)
 	}
 	return licensing.WithAccount(context.Background(), email)
@@ -66,8 +66,8 @@ func TestRaceIdempotencyKey(t *testing.T) {
 			IdempotencyKey: fmt.Sprintf("race-%d", i)}
 		var p1, p2 *licensing.Purchase
 		err1, err2 := race(
-			func() (err error) { p1, err = s1.Buy(ctx, req, nil); return err },
-			func() (err error) { p2, err = s2.Buy(ctx, req, nil); return err })
+			func() (err error) { p1, err = services(s1).Buy(ctx, req, nil); return err },
+			func() (err error) { p2, err = services(s2).Buy(ctx, req, nil); return err })
 		if err1 != nil || err2 != nil {
 			t.Fatalf("round %d: %v / %v", i, err1, err2)
 		}
@@ -95,7 +95,7 @@ func TestRaceBillingMode(t *testing.T) {
 		ctx := newAccount(t, s1, fmt.Sprintf("b%d@example.com", i))
 		buy := func(s *Store, billing string) func() error {
 			return func() error {
-				_, err := s.Buy(ctx, licensing.BuyRequest{Lines: []licensing.BuyLine{
+				_, err := services(s).Buy(ctx, licensing.BuyRequest{Lines: []licensing.BuyLine{
 					{Product: "mbs-vm", Quantity: 2, Billing: billing}}}, nil)
 				return err
 			}
@@ -133,8 +133,8 @@ func TestRaceTrialOnce(t *testing.T) {
 		ctx := newAccount(t, s1, fmt.Sprintf("t%d@example.com", i))
 		req := licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "mbs-server", Quantity: 1}}, Trial: true}
 		err1, err2 := race(
-			func() error { _, err := s1.Buy(ctx, req, nil); return err },
-			func() error { _, err := s2.Buy(ctx, req, nil); return err })
+			func() error { _, err := services(s1).Buy(ctx, req, nil); return err },
+			func() error { _, err := services(s2).Buy(ctx, req, nil); return err })
 		if (err1 == nil) == (err2 == nil) {
 			t.Fatalf("round %d: want exactly one trial, got %v / %v", i, err1, err2)
 		}
@@ -160,11 +160,11 @@ func TestRaceGiftAndNewAccount(t *testing.T) {
 		email := fmt.Sprintf("g%d@example.com", i)
 		err1, err2 := race(
 			func() error {
-				_, err := s1.Buy(buyer, licensing.BuyRequest{PurchaseEmail: email,
+				_, err := services(s1).Buy(buyer, licensing.BuyRequest{PurchaseEmail: email,
 					Lines: []licensing.BuyLine{{Product: "backup-desktop", Quantity: 2}}}, nil)
 				return err
 			},
-			func() error { _, err := s2.CreateAccount(context.Background(), email); return err })
+			func() error { _, err := services(s2).CreateAccount(context.Background(), email); return err })
 		if err1 != nil || err2 != nil {
 			t.Fatalf("round %d: %v / %v", i, err1, err2)
 		}

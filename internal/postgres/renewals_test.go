@@ -21,7 +21,7 @@ func TestRaceRenewals(t *testing.T) {
 	for _, email := range []string{"a@example.com", "b@example.com"} {
 		a := newAccount(t, s1, email)
 		buy := func(req licensing.BuyRequest) []string {
-			p, err := s1.Buy(a, req, nil)
+			p, err := services(s1).Buy(a, req, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -34,11 +34,11 @@ func TestRaceRenewals(t *testing.T) {
 		keys := buy(licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "backup-server", Quantity: 3}}})
 		lifetime = append(lifetime, keys...)
 		trial = buy(licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "backup-desktop", Quantity: 1}}, Trial: true})[0]
-		if _, err := s1.BuyMaintenance(a, licensing.MaintenanceBuyRequest{All: true}, nil); err != nil {
+		if _, err := services(s1).BuyMaintenance(a, licensing.MaintenanceBuyRequest{All: true}, nil); err != nil {
 			t.Fatal(err)
 		}
 		// One plan that ends rather than renews.
-		if _, err := s1.BuyMaintenance(a, licensing.MaintenanceBuyRequest{Key: keys[0], NoAutoRenew: true}, nil); err != nil {
+		if _, err := services(s1).BuyMaintenance(a, licensing.MaintenanceBuyRequest{Key: keys[0], NoAutoRenew: true}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -50,8 +50,8 @@ func TestRaceRenewals(t *testing.T) {
 		asOf := contract.Start().AddDate(0, m, 0)
 		var r1, r2 *licensing.RenewalRun
 		err1, err2 := race(
-			func() (err error) { r1, err = s1.RunRenewals(ctx, asOf); return err },
-			func() (err error) { r2, err = s2.RunRenewals(ctx, asOf); return err })
+			func() (err error) { r1, err = services(s1).RunRenewals(ctx, asOf); return err },
+			func() (err error) { r2, err = services(s2).RunRenewals(ctx, asOf); return err })
 		if err1 != nil || err2 != nil {
 			t.Fatalf("month %d: %v / %v", m, err1, err2)
 		}
@@ -111,7 +111,7 @@ func TestRaceRenewals(t *testing.T) {
 		t.Errorf("%d licenses whose maintenance_till is not their latest plan's end", n)
 	}
 	// A run after both finds nothing left.
-	r, err := s2.RunRenewals(ctx, last)
+	r, err := services(s2).RunRenewals(ctx, last)
 	if err != nil || r.Renewed+r.Expired != 0 {
 		t.Errorf("a third run renewed %d and expired %d, %v", r.Renewed, r.Expired, err)
 	}
@@ -122,7 +122,7 @@ func TestRaceRenewals(t *testing.T) {
 func TestRaceMaintenanceBuy(t *testing.T) {
 	s1, s2 := twoPools(t)
 	a := newAccount(t, s1, "a@example.com")
-	p, err := s1.Buy(a, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "backup-server", Quantity: 5}}}, nil)
+	p, err := services(s1).Buy(a, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "backup-server", Quantity: 5}}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,12 +133,12 @@ func TestRaceMaintenanceBuy(t *testing.T) {
 		}
 		var m1, m2 *licensing.MaintenancePurchase
 		err1, err2 := race(
-			func() (err error) { m1, err = s1.BuyMaintenance(a, req, nil); return err },
-			func() (err error) { m2, err = s2.BuyMaintenance(a, req, nil); return err })
+			func() (err error) { m1, err = services(s1).BuyMaintenance(a, req, nil); return err },
+			func() (err error) { m2, err = services(s2).BuyMaintenance(a, req, nil); return err })
 		if err1 != nil || err2 != nil {
 			t.Fatalf("%s: %v / %v", key, err1, err2)
 		}
-		plans, err := s1.ListMaintenance(a, licensing.MaintenanceFilter{License: key})
+		plans, err := services(s1).ListMaintenance(a, licensing.MaintenanceFilter{License: key})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -153,7 +153,7 @@ func TestRaceMaintenanceBuy(t *testing.T) {
 			!plans[1].EndsAt.Equal(start.AddDate(2, 0, 0)) || plans[0].AutoRenew || !plans[1].AutoRenew {
 			t.Fatalf("%s: plans %+v", key, plans)
 		}
-		l, err := s1.GetLicense(a, key)
+		l, err := services(s1).GetLicense(a, key)
 		if err != nil || !l.MaintenanceTill.Equal(start.AddDate(2, 0, 0)) {
 			t.Fatalf("%s: maintenance till %v, %v", key, l.MaintenanceTill, err)
 		}
@@ -164,19 +164,19 @@ func TestRaceMaintenanceBuy(t *testing.T) {
 func TestRaceMaintenanceAssign(t *testing.T) {
 	s1, s2 := twoPools(t)
 	a := newAccount(t, s1, "a@example.com")
-	p, err := s1.Buy(a, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "backup-server", Quantity: 20}}}, nil)
+	p, err := services(s1).Buy(a, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "backup-server", Quantity: 20}}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := s1.BuyMaintenance(a, licensing.MaintenanceBuyRequest{Unassigned: true, Product: "backup-server", Quantity: 10}, nil)
+	m, err := services(s1).BuyMaintenance(a, licensing.MaintenanceBuyRequest{Unassigned: true, Product: "backup-server", Quantity: 10}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, plan := range m.Plans {
 		k1, k2 := p.Licenses[2*i], p.Licenses[2*i+1]
 		err1, err2 := race(
-			func() error { _, err := s1.AssignMaintenance(a, plan.ID, k1); return err },
-			func() error { _, err := s2.AssignMaintenance(a, plan.ID, k2); return err })
+			func() error { _, err := services(s1).AssignMaintenance(a, plan.ID, k1); return err },
+			func() error { _, err := services(s2).AssignMaintenance(a, plan.ID, k2); return err })
 		if (err1 == nil) == (err2 == nil) {
 			t.Fatalf("plan %s: want one assignment, got %v / %v", plan.ID, err1, err2)
 		}

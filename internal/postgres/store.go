@@ -44,8 +44,6 @@ type Store struct {
 	clock licensing.Clock
 }
 
-var _ licensing.Services = (*Store)(nil)
-
 // IsURL tells whether a --db value names a PostgreSQL database rather than a
 // SQLite file.
 func IsURL(db string) bool {
@@ -102,6 +100,9 @@ func Open(ctx context.Context, rawURL string, opt Options) (*Store, error) {
 
 // Path returns the URL the store was opened with, password masked.
 func (s *Store) Path() string { return s.url }
+
+// Clock returns the clock the store was opened with.
+func (s *Store) Clock() licensing.Clock { return s.clock }
 
 // Close closes every connection of the pool.
 func (s *Store) Close() error {

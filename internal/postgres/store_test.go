@@ -6,6 +6,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/licensectl/licensectl/internal/app"
 	"github.com/licensectl/licensectl/internal/contract"
 	"github.com/licensectl/licensectl/internal/licensing"
 	"github.com/licensectl/licensectl/internal/postgres/pgtest"
@@ -48,9 +49,18 @@ func openURL(t testing.TB, url string, clock licensing.Clock, create bool) *Stor
 	return s
 }
 
+// services returns the use cases over a store (PostgreSQL, or the SQLite
+// source of a copy), as the CLI and server get them.
+func services(s interface {
+	app.Backend
+	Clock() licensing.Clock
+}) *app.App {
+	return app.New(s, app.Options{Clock: s.Clock()})
+}
+
 func TestContract(t *testing.T) {
 	contract.Run(t, func(t *testing.T, clock licensing.Clock) licensing.Services {
 		s, _ := openSchema(t, clock)
-		return s
+		return services(s)
 	})
 }

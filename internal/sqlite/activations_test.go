@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/licensectl/licensectl/internal/app"
 	"github.com/licensectl/licensectl/internal/licensing"
 	"github.com/licensectl/licensectl/internal/offline"
 )
@@ -21,14 +22,15 @@ import (
 func TestLastSeatRace(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "licensectl.db")
-	first, err := Open(ctx, path, Options{Create: true})
+	firstStore, err := Open(ctx, path, Options{Create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer first.Close()
-	if _, err := first.Seed(ctx); err != nil {
+	defer firstStore.Close()
+	if _, err := firstStore.Seed(ctx); err != nil {
 		t.Fatal(err)
 	}
+	first := services(firstStore)
 	acct := actingAs(t, first, "ops@example.com")
 	p, err := first.Buy(acct, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "mbs-vm", Quantity: 1, Billing: "monthly"}}}, nil)
 	if err != nil {
@@ -41,12 +43,14 @@ func TestLastSeatRace(t *testing.T) {
 	}
 
 	const racers = 8
-	stores := make([]*Store, racers)
+	stores := make([]*app.App, racers)
 	for i := range stores {
-		if stores[i], err = Open(ctx, path, Options{}); err != nil {
+		s, err := Open(ctx, path, Options{})
+		if err != nil {
 			t.Fatal(err)
 		}
-		defer stores[i].Close()
+		defer s.Close()
+		stores[i] = services(s)
 	}
 	var (
 		wg    sync.WaitGroup
@@ -95,17 +99,17 @@ func TestLastSeatRace(t *testing.T) {
 func TestSeatsUsedMatchesActivations(t *testing.T) {
 	s := openStore(t, nil)
 	acct := actingAs(t, s, "ops@example.com")
-	p, err := s.Buy(acct, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "mbs-vm", Quantity: 3, Billing: "annual"}}}, nil)
+	p, err := services(s).Buy(acct, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "mbs-vm", Quantity: 3, Billing: "annual"}}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, key := range p.Licenses {
 		for j := 0; j < 3; j++ { // the third is refused: two seats
-			s.Activate(acct, licensing.ActivationRequest{LicenseKey: key, Machine: "m", Fingerprint: fmt.Sprint(j), OS: "windows", Version: "7.9.4"})
-			s.Activate(acct, licensing.ActivationRequest{LicenseKey: key, Machine: "m", Fingerprint: fmt.Sprint(j), OS: "windows", Version: "7.9.4"})
+			services(s).Activate(acct, licensing.ActivationRequest{LicenseKey: key, Machine: "m", Fingerprint: fmt.Sprint(j), OS: "windows", Version: "7.9.4"})
+			services(s).Activate(acct, licensing.ActivationRequest{LicenseKey: key, Machine: "m", Fingerprint: fmt.Sprint(j), OS: "windows", Version: "7.9.4"})
 		}
 		if i == 1 {
-			if _, err := s.Deactivate(acct, licensing.DeactivateRequest{LicenseKey: key, Fingerprint: "0"}); err != nil {
+			if _, err := services(s).Deactivate(acct, licensing.DeactivateRequest{LicenseKey: key, Fingerprint: "0"}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -128,7 +132,7 @@ func BenchmarkOfflineActivateVerify(b *testing.B) {
 	ctx := context.Background()
 	s := openStore(b, nil)
 	acct := actingAs(b, s, "ops@example.com")
-	keys, err := s.SigningKeys(ctx)
+	keys, err := services(s).SigningKeys(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -140,7 +144,7 @@ func BenchmarkOfflineActivateVerify(b *testing.B) {
 	refill := func() {
 		b.StopTimer()
 		defer b.StartTimer()
-		p, err := s.Buy(acct, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "backup-server", Quantity: 1000}}}, nil)
+		p, err := services(s).Buy(acct, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "backup-server", Quantity: 1000}}}, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -158,7 +162,7 @@ func BenchmarkOfflineActivateVerify(b *testing.B) {
 		if len(requests) == 0 {
 			refill()
 		}
-		oa, err := s.ActivateOffline(acct, requests[0])
+		oa, err := services(s).ActivateOffline(acct, requests[0])
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -23,19 +23,19 @@ func TestAttachCodeNeverStored(t *testing.T) {
 	s := openStore(t, clock)
 	dir := filepath.Dir(s.Path())
 	outbox := filepath.Join(t.TempDir(), "outbox")
-	if _, err := s.CreateAccount(ctx, "ops@example.com"); err != nil {
+	if _, err := services(s).CreateAccount(ctx, "ops@example.com"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateAccount(ctx, "b@example.com"); err != nil {
+	if _, err := services(s).CreateAccount(ctx, "b@example.com"); err != nil {
 		t.Fatal(err)
 	}
 	ops := licensing.WithAccount(ctx, "ops@example.com")
 	b := licensing.WithAccount(ctx, "b@example.com")
-	p, err := s.Buy(ops, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "backup-desktop", Quantity: 2}}, PurchaseEmail: "jane@example.com"}, nil)
+	p, err := services(s).Buy(ops, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "backup-desktop", Quantity: 2}}, PurchaseEmail: "jane@example.com"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RequestAttach(b, licensing.AttachRequest{PurchaseID: p.ID}, &mail.Outbox{Dir: outbox, From: mail.DefaultFrom, Clock: clock}); err != nil {
+	if _, err := services(s).RequestAttach(b, licensing.AttachRequest{PurchaseID: p.ID}, &mail.Outbox{Dir: outbox, From: mail.DefaultFrom, Clock: clock}); err != nil {
 		t.Fatal(err)
 	}
 	entries, err := os.ReadDir(outbox)
@@ -76,11 +76,11 @@ func TestAttachCodeNeverStored(t *testing.T) {
 	if len(hash) != 32 {
 		t.Errorf("stored hash has %d bytes, want an HMAC-SHA256", len(hash))
 	}
-	if _, err := s.ConfirmAttach(b, strings.ToLower(string(spellings[0]))); err != nil {
+	if _, err := services(s).ConfirmAttach(b, strings.ToLower(string(spellings[0]))); err != nil {
 		t.Fatal(err)
 	}
 	grep("confirmed")
-	evs, err := s.ListAudit(b, licensing.AuditFilter{})
+	evs, err := services(s).ListAudit(b, licensing.AuditFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}

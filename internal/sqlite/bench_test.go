@@ -16,7 +16,7 @@ func BenchmarkBuy(b *testing.B) {
 	b.ReportAllocs()
 	ops := 0
 	for b.Loop() {
-		if _, err := s.Buy(a, req, nil); err != nil {
+		if _, err := services(s).Buy(a, req, nil); err != nil {
 			b.Fatal(err)
 		}
 		ops++
@@ -30,11 +30,11 @@ func BenchmarkListLicenses(b *testing.B) {
 	s := openStore(b, nil)
 	a := actingAs(b, s, "a@example.com")
 	other := actingAs(b, s, "other@example.com")
-	if _, err := s.CreateCompany(a, "Acme"); err != nil {
+	if _, err := services(s).CreateCompany(a, "Acme"); err != nil {
 		b.Fatal(err)
 	}
 	buy := func(ctx context.Context, l licensing.BuyLine) {
-		if _, err := s.Buy(ctx, licensing.BuyRequest{Lines: []licensing.BuyLine{l}}, nil); err != nil {
+		if _, err := services(s).Buy(ctx, licensing.BuyRequest{Lines: []licensing.BuyLine{l}}, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -57,7 +57,7 @@ func BenchmarkListLicenses(b *testing.B) {
 			b.ReportAllocs()
 			rows := 0
 			for b.Loop() {
-				if err := s.ListLicenses(a, c.f, func(*licensing.License) error { rows++; return nil }); err != nil {
+				if err := services(s).ListLicenses(a, c.f, func(*licensing.License) error { rows++; return nil }); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -71,7 +71,7 @@ func BenchmarkListLicenses(b *testing.B) {
 func BenchmarkLicenseQuery(b *testing.B) {
 	s := openStore(b, nil)
 	a := actingAs(b, s, "a@example.com")
-	if _, err := s.CreateCompany(a, "Acme"); err != nil {
+	if _, err := services(s).CreateCompany(a, "Acme"); err != nil {
 		b.Fatal(err)
 	}
 	f := licensing.LicenseFilter{Company: "Acme", Kind: licensing.KindCommercial, Validity: licensing.ValidityValid,
@@ -89,14 +89,14 @@ func BenchmarkLicenseQuery(b *testing.B) {
 func BenchmarkAuthenticate(b *testing.B) {
 	s := openStore(b, nil)
 	a := actingAs(b, s, "a@example.com")
-	tok, err := s.CreateToken(a)
+	tok, err := services(s).CreateToken(a)
 	if err != nil {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := s.Authenticate(ctx, tok.Secret); err != nil {
+		if _, err := services(s).Authenticate(ctx, tok.Secret); err != nil {
 			b.Fatal(err)
 		}
 	}

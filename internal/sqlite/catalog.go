@@ -154,3 +154,37 @@ func (s *Store) Seed(ctx context.Context) (int, error) {
 	})
 	return n, err
 }
+
+// seedBuilds gives every default-catalog product that has no builds yet the
+// default builds for the platforms it has in the store. It runs on every
+// `init`, so a store created before builds existed gets them too, and it
+// never touches a product whose builds were already set.
+func seedBuilds(ctx context.Context, tx *sql.Tx) error {
+	stmt, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO builds (product, os, version, package, url, released_at)
+		VALUES (?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, p := range licensing.DefaultCatalog() {
+		if p.Term == licensing.TermAddon {
+			continue
+		}
+		var platforms string
+		var builds int
+		err := tx.QueryRowContext(ctx, `SELECT platforms, (SELECT count(*) FROM builds WHERE product = sku)
+			FROM products WHERE sku = ?`, p.SKU).Scan(&platforms, &builds)
+		if errors.Is(err, sql.ErrNoRows) || builds > 0 {
+			continue
+		} else if err != nil {
+			return err
+		}
+		p.Platforms = splitList(platforms)
+		for _, b := range licensing.DefaultBuilds(p) {
+			if _, err := stmt.ExecContext(ctx, b.Product, b.OS, b.Version, b.Package, b.URL, b.ReleasedAt.Unix()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

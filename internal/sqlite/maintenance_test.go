@@ -16,13 +16,13 @@ import (
 func TestBulkMaintenanceIsOneTransaction(t *testing.T) {
 	s := openStore(t, contract.NewClock(contract.Start()))
 	a := actingAs(t, s, "a@example.com")
-	if _, err := s.Buy(a, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "backup-server", Quantity: 5000}}}, nil); err != nil {
+	if _, err := services(s).Buy(a, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "backup-server", Quantity: 5000}}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	purchases := countRows(t, s, "purchases")
 	all := licensing.MaintenanceBuyRequest{All: true}
 	ctx, cancel := context.WithCancel(a)
-	_, err := s.BuyMaintenance(ctx, all, func(done int) {
+	_, err := services(s).BuyMaintenance(ctx, all, func(done int) {
 		if done == 3000 {
 			cancel()
 		}
@@ -41,11 +41,11 @@ func TestBulkMaintenanceIsOneTransaction(t *testing.T) {
 	if covered != 0 {
 		t.Errorf("cancelled purchase covered %d licenses", covered)
 	}
-	if evs, _ := s.ListAudit(a, licensing.AuditFilter{Action: "maintenance."}); len(evs) != 0 {
+	if evs, _ := services(s).ListAudit(a, licensing.AuditFilter{Action: "maintenance."}); len(evs) != 0 {
 		t.Errorf("cancelled purchase left audit events: %+v", evs)
 	}
 
-	p, err := s.BuyMaintenance(a, all, nil)
+	p, err := services(s).BuyMaintenance(a, all, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,23 +65,23 @@ func TestRenewalsRunIsOneTransaction(t *testing.T) {
 	clock := contract.NewClock(contract.Start())
 	s := openStore(t, clock)
 	a := actingAs(t, s, "a@example.com")
-	if _, err := s.Buy(a, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "mbs-server", Quantity: 200, Billing: licensing.BillingMonthly}}}, nil); err != nil {
+	if _, err := services(s).Buy(a, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "mbs-server", Quantity: 200, Billing: licensing.BillingMonthly}}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	asOf := contract.Start().AddDate(0, 3, 0)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := s.RunRenewals(ctx, asOf); err == nil {
+	if _, err := services(s).RunRenewals(ctx, asOf); err == nil {
 		t.Fatal("cancelled run succeeded")
 	}
 	if n := countRows(t, s, "renewals"); n != 0 {
 		t.Errorf("cancelled run left %d renewals", n)
 	}
-	due, err := s.DueRenewals(context.Background(), asOf)
+	due, err := services(s).DueRenewals(context.Background(), asOf)
 	if err != nil || len(due) != 600 {
 		t.Fatalf("due after a cancelled run: %d, %v", len(due), err)
 	}
-	run, err := s.RunRenewals(context.Background(), asOf)
+	run, err := services(s).RunRenewals(context.Background(), asOf)
 	if err != nil || run.Renewed != 600 || run.TotalCents != 600*999 || len(run.Purchases) != 1 {
 		t.Fatalf("run = %d renewed for %d (%v), %v", run.Renewed, run.TotalCents, run.Purchases, err)
 	}

@@ -14,7 +14,7 @@ import (
 func countLicenses(t *testing.T, s *Store, ctx context.Context) int {
 	t.Helper()
 	n := 0
-	if err := s.ListLicenses(ctx, licensing.LicenseFilter{Limit: 50}, func(*licensing.License) error { n++; return nil }); err != nil {
+	if err := services(s).ListLicenses(ctx, licensing.LicenseFilter{Limit: 50}, func(*licensing.License) error { n++; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -131,10 +131,10 @@ func TestAuthenticateDoesNotWaitForWriters(t *testing.T) {
 	}
 	defer s.Close()
 	ctx := licensing.WithAccount(context.Background(), "a@example.com")
-	if _, err := s.CreateAccount(ctx, "a@example.com"); err != nil {
+	if _, err := services(s).CreateAccount(ctx, "a@example.com"); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := s.CreateToken(ctx)
+	tok, err := services(s).CreateToken(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func TestAuthenticateDoesNotWaitForWriters(t *testing.T) {
 	}
 	defer tx.Rollback()
 	start := time.Now()
-	if email, err := s.Authenticate(context.Background(), tok.Secret); err != nil || email != "a@example.com" {
+	if email, err := services(s).Authenticate(context.Background(), tok.Secret); err != nil || email != "a@example.com" {
 		t.Fatalf("Authenticate while another process writes = %q, %v", email, err)
 	}
 	if d := time.Since(start); d > 2*time.Second {

@@ -47,8 +47,6 @@ type Store struct {
 	stmts stmtCache // prepared hot reads on r
 }
 
-var _ licensing.Services = (*Store)(nil)
-
 // Open opens the store at path, creating it when opt.Create is set, and
 // migrates it to the schema this binary knows.
 func Open(ctx context.Context, path string, opt Options) (*Store, error) {
@@ -103,6 +101,9 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 
 // Path returns the path the store was opened with.
 func (s *Store) Path() string { return s.path }
+
+// Clock returns the clock the store was opened with.
+func (s *Store) Clock() licensing.Clock { return s.clock }
 
 // Close closes the store; the last connection checkpoints the WAL.
 func (s *Store) Close() error {

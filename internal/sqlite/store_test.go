@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/licensectl/licensectl/internal/app"
 	"github.com/licensectl/licensectl/internal/contract"
 	"github.com/licensectl/licensectl/internal/licensing"
 )
@@ -31,8 +32,13 @@ func openStore(t testing.TB, clock licensing.Clock) *Store {
 	return s
 }
 
+// services returns the use cases over a store, as the CLI and server get them.
+func services(s *Store) *app.App { return app.New(s, app.Options{Clock: s.Clock()}) }
+
 func TestContract(t *testing.T) {
-	contract.Run(t, func(t *testing.T, clock licensing.Clock) licensing.Services { return openStore(t, clock) })
+	contract.Run(t, func(t *testing.T, clock licensing.Clock) licensing.Services {
+		return services(openStore(t, clock))
+	})
 }
 
 // dirState lists a directory's files with their contents.
@@ -194,7 +200,7 @@ func TestReopenAndSeedAgain(t *testing.T) {
 	if err != nil || n != len(licensing.DefaultCatalog()) {
 		t.Fatalf("first Seed = %d, %v", n, err)
 	}
-	if _, err := s.ImportProducts(ctx, []licensing.Product{{SKU: "backup-desktop", Name: "Backup Desktop", Term: licensing.TermPerpetual, PriceCents: 123}}); err != nil {
+	if _, err := services(s).ImportProducts(ctx, []licensing.Product{{SKU: "backup-desktop", Name: "Backup Desktop", Term: licensing.TermPerpetual, PriceCents: 123}}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -207,7 +213,7 @@ func TestReopenAndSeedAgain(t *testing.T) {
 		if n, err := s.Seed(ctx); err != nil || n != 0 {
 			t.Fatalf("Seed again = %d, %v", n, err)
 		}
-		p, err := s.FindProduct(ctx, "backup-desktop")
+		p, err := services(s).FindProduct(ctx, "backup-desktop")
 		if err != nil || p.PriceCents != 123 {
 			t.Fatalf("Seed overwrote an imported price: %+v, %v", p, err)
 		}
@@ -257,7 +263,7 @@ func TestReaderIsReadOnly(t *testing.T) {
 }
 
 // actingAs creates an account and returns a context acting as it.
-func actingAs(t testing.TB, s *Store, email string) context.Context {
+func actingAs(t testing.TB, s licensing.AccountService, email string) context.Context {
 	t.Helper()
 	if _, err := s.CreateAccount(context.Background(), email); err != nil {
 		t.Fatal(err)
@@ -284,7 +290,7 @@ func TestBuyIsOneTransaction(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(a)
 	var reports []int
-	_, err := s.Buy(ctx, big, func(done int) {
+	_, err := services(s).Buy(ctx, big, func(done int) {
 		reports = append(reports, done)
 		if done == 50000 {
 			cancel()
@@ -298,12 +304,12 @@ func TestBuyIsOneTransaction(t *testing.T) {
 			t.Errorf("cancelled Buy left %d rows in %s", n, table)
 		}
 	}
-	if evs, _ := s.ListAudit(a, licensing.AuditFilter{Action: "purchase."}); len(evs) != 0 {
+	if evs, _ := services(s).ListAudit(a, licensing.AuditFilter{Action: "purchase."}); len(evs) != 0 {
 		t.Errorf("cancelled Buy left audit events: %+v", evs)
 	}
 
 	reports = nil
-	p, err := s.Buy(a, big, func(done int) { reports = append(reports, done) })
+	p, err := services(s).Buy(a, big, func(done int) { reports = append(reports, done) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +330,7 @@ func TestProgressReportsTheRest(t *testing.T) {
 	s := openStore(t, nil)
 	a := actingAs(t, s, "a@example.com")
 	var reports []int
-	if _, err := s.Buy(a, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "backup-desktop", Quantity: 2500}}},
+	if _, err := services(s).Buy(a, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "backup-desktop", Quantity: 2500}}},
 		func(done int) { reports = append(reports, done) }); err != nil {
 		t.Fatal(err)
 	}
@@ -357,9 +363,9 @@ func TestConcurrentWriters(t *testing.T) {
 	for _, s := range []*Store{first, second, first, second} {
 		wg.Go(func() {
 			for range 10 {
-				_, err := s.Buy(a, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "backup-desktop", Quantity: 50}}}, nil)
+				_, err := services(s).Buy(a, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "backup-desktop", Quantity: 50}}}, nil)
 				errs <- err
-				if err := s.ListLicenses(a, licensing.LicenseFilter{Limit: 5}, func(*licensing.License) error { return nil }); err != nil {
+				if err := services(s).ListLicenses(a, licensing.LicenseFilter{Limit: 5}, func(*licensing.License) error { return nil }); err != nil {
 					errs <- err
 				}
 			}
@@ -384,7 +390,7 @@ func TestListQueryPlans(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t, nil)
 	a := actingAs(t, s, "a@example.com")
-	if _, err := s.CreateCompany(a, "Acme"); err != nil {
+	if _, err := services(s).CreateCompany(a, "Acme"); err != nil {
 		t.Fatal(err)
 	}
 	acct, _, err := actingAccount(a, s.r)

@@ -16,12 +16,9 @@ import (
 	"github.com/licensectl/licensectl/internal/mail"
 )
 
-// Store is what the harness needs of the store on the server host.
-type Store interface {
-	httpapi.Backend
-	licensing.RenewalService
-	licensing.ActivationService
-}
+// Store is what the harness needs of the store on the server host: the
+// services over it (an *app.App).
+type Store = httpapi.Backend
 
 // Remote is the HTTP backend as the contract suite sees it: account-scoped
 // calls go through the server with the acting account's token; operator

@@ -1,0 +1,644 @@
+package app
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/licensectl/licensectl/internal/licensing"
+	"github.com/licensectl/licensectl/internal/offline"
+)
+
+var _ licensing.ActivationService = (*App)(nil)
+
+// SeatLicense is a license as the activation rules see it.
+type SeatLicense struct {
+	ID        int64
+	License   licensing.License // key, product, kind, term, expiry, maintenance, seats, allow_rm, created
+	Suspended bool
+	Edition   string
+	Platforms []string
+}
+
+func (l *SeatLicense) seat() licensing.Seat {
+	return licensing.Seat{Key: l.License.Key, Kind: l.License.Kind, ExpiresAt: l.License.ExpiresAt, Suspended: l.Suspended,
+		Seats: l.License.Seats, SeatsUsed: l.License.SeatsUsed, Edition: l.Edition, Platforms: l.Platforms}
+}
+
+// ActivationRecord is a stored activation with what only the store keeps:
+// its license's row id and, for an offline one, the machine's key.
+type ActivationRecord struct {
+	licensing.Activation
+	LicenseID  int64
+	Nonce      string // the offline request's nonce; "" online
+	MachineKey []byte // the machine's Ed25519 public key; nil online
+}
+
+// NewActivation is an activation to insert, or the fields to refresh on a
+// machine's existing one (RefreshActivation keeps a recorded offline key
+// when Nonce is empty).
+type NewActivation struct {
+	LicenseID   int64
+	Machine     string
+	Fingerprint string
+	OS          string
+	Version     string
+	Mode        string
+	Nonce       string
+	MachineKey  []byte
+	At          time.Time
+}
+
+// ActivationWhere names activations of one account to look up.
+type ActivationWhere struct {
+	ID          int64  // this activation, or
+	LicenseKey  string // the activation of this license ...
+	Fingerprint string // ... on this fingerprint
+}
+
+// ActivationTx is what the activation use cases need of a transaction.
+type ActivationTx interface {
+	// SeatLicense reads one license of the account (nil when the account has
+	// none with that key), taking its row lock with ForUpdate.
+	SeatLicense(ctx context.Context, acct int64, key string, lock Lock) (*SeatLicense, error)
+	// FindActivation returns the account's activation named by w, or nil.
+	FindActivation(ctx context.Context, acct int64, w ActivationWhere) (*ActivationRecord, error)
+	// LicenseActivation returns a license's activation on a fingerprint, or nil.
+	LicenseActivation(ctx context.Context, licenseID int64, fingerprint string) (*ActivationRecord, error)
+	InsertActivation(ctx context.Context, a NewActivation) (int64, error)
+	// RefreshActivation updates machine, OS, version and last seen of an
+	// activation; a NewActivation of offline mode also records its nonce and
+	// machine key and makes the activation offline.
+	RefreshActivation(ctx context.Context, id int64, a NewActivation) error
+	// DeleteActivation removes an activation; false when it was gone.
+	DeleteActivation(ctx context.Context, id int64) (bool, error)
+	// TakeSeat counts one more seat used unless every seat is taken; false
+	// when none was free (the guard repeats the rule in SQL).
+	TakeSeat(ctx context.Context, licenseID int64) (bool, error)
+	// FreeSeat counts one seat fewer (never below zero).
+	FreeSeat(ctx context.Context, licenseID int64) error
+	// ListActivations lists the account's activations, oldest first.
+	ListActivations(ctx context.Context, acct int64, f licensing.ActivationFilter) ([]licensing.Activation, error)
+	// TouchActivation records that the machine was seen at a time.
+	TouchActivation(ctx context.Context, id int64, at time.Time) error
+	// Builds lists a product's builds, on one OS ("" for every OS).
+	Builds(ctx context.Context, product, os string) ([]licensing.Build, error)
+	// ProofUsed tells whether a deactivation proof's nonce was used.
+	ProofUsed(ctx context.Context, nonce string) (bool, error)
+	InsertUsedProof(ctx context.Context, nonce string, at time.Time) error
+}
+
+// SigningKeyRow is a signing key as stored; Seed is the private half.
+type SigningKeyRow struct {
+	ID        string
+	Seed      []byte
+	PublicKey []byte
+	CreatedAt time.Time
+}
+
+// SigningKeyTx is what the signing key use cases need of a transaction.
+type SigningKeyTx interface {
+	// CurrentSigningKey returns the key not retired, or nil.
+	CurrentSigningKey(ctx context.Context) (*SigningKeyRow, error)
+	InsertSigningKey(ctx context.Context, k SigningKeyRow) error
+	// RetireSigningKey retires the current key and returns its id ("" when
+	// there was none).
+	RetireSigningKey(ctx context.Context, at time.Time) (string, error)
+	// SigningKeys lists every key, current first, then newest first.
+	SigningKeys(ctx context.Context) ([]licensing.SigningKey, error)
+}
+
+// ScanActivation reads a row of columns id, license key, product, machine,
+// fingerprint, os, version, mode, allow_rm, activated_at, last_seen_at,
+// license id, nonce, machine key: the one column order every store selects.
+func ScanActivation(sc Scanner) (*ActivationRecord, error) {
+	var (
+		a               ActivationRecord
+		allowRM         bool
+		activated, seen int64
+		nonce           *string
+	)
+	if err := sc.Scan(&a.ID, &a.LicenseKey, &a.Product, &a.Machine, &a.Fingerprint, &a.OS, &a.Version, &a.Mode,
+		&allowRM, &activated, &seen, &a.LicenseID, &nonce, &a.MachineKey); err != nil {
+		return nil, err
+	}
+	if nonce != nil {
+		a.Nonce = *nonce
+	}
+	a.RM = licensing.RMState(allowRM, a.Version)
+	a.ActivatedAt, a.LastSeenAt = Unix(activated), Unix(seen)
+	return &a, nil
+}
+
+// ScanSeatLicense reads a row of columns id, key, product, kind, term,
+// expires_at, maintenance_till, created_at, allow_rm, seats, seats_used,
+// suspended, edition, platforms (comma-separated).
+func ScanSeatLicense(sc Scanner) (*SeatLicense, error) {
+	var (
+		l                 SeatLicense
+		expires, maintain *int64
+		created           int64
+		platforms         string
+	)
+	if err := sc.Scan(&l.ID, &l.License.Key, &l.License.Product, &l.License.Kind, &l.License.Term, &expires, &maintain,
+		&created, &l.License.AllowRM, &l.License.Seats, &l.License.SeatsUsed, &l.Suspended, &l.Edition, &platforms); err != nil {
+		return nil, err
+	}
+	l.License.ExpiresAt, l.License.MaintenanceTill = UnixOrNil(expires), UnixOrNil(maintain)
+	l.License.CreatedAt = Unix(created)
+	l.Platforms = SplitList(platforms)
+	return &l, nil
+}
+
+// Activations returns the activations of records.
+func Activations(recs []ActivationRecord) []licensing.Activation {
+	out := make([]licensing.Activation, len(recs))
+	for i := range recs {
+		out[i] = recs[i].Activation
+	}
+	return out
+}
+
+// ScanBuild reads a row of columns product, os, version, package, url,
+// released_at.
+func ScanBuild(sc Scanner) (*licensing.Build, error) {
+	var b licensing.Build
+	var at int64
+	if err := sc.Scan(&b.Product, &b.OS, &b.Version, &b.Package, &b.URL, &at); err != nil {
+		return nil, err
+	}
+	b.ReleasedAt = Unix(at)
+	return &b, nil
+}
+
+// ScanSigningKey reads a row of columns id, public_key, created_at,
+// retired_at (nullable).
+func ScanSigningKey(sc Scanner) (*licensing.SigningKey, error) {
+	var k licensing.SigningKey
+	var created int64
+	var retired *int64
+	if err := sc.Scan(&k.ID, &k.PublicKey, &created, &retired); err != nil {
+		return nil, err
+	}
+	k.CreatedAt, k.RetiredAt, k.Current = Unix(created), UnixOrNil(retired), retired == nil
+	return &k, nil
+}
+
+// SplitList splits a stored comma-separated list; "" is the empty list.
+func SplitList(s string) []string {
+	if s == "" {
+		return []string{}
+	}
+	return strings.Split(s, ",")
+}
+
+// seatLicense reads one of the account's licenses; another account's key
+// answers as an unknown one.
+func seatLicense(ctx context.Context, tx Tx, acct int64, key string, lock Lock) (*SeatLicense, error) {
+	l, err := tx.SeatLicense(ctx, acct, key, lock)
+	if err == nil && l == nil {
+		err = licenseNotFound(key)
+	}
+	return l, err
+}
+
+// machineKey is what an offline activation records besides the machine.
+type machineKey struct {
+	nonce string
+	key   ed25519.PublicKey
+}
+
+// activate takes a seat in the caller's transaction, or refreshes the
+// machine's existing activation. The caller holds the license's row lock
+// (ForUpdate), and TakeSeat repeats the seat rule in SQL: two machines - in
+// this process, another, or another server replica - never both get the last
+// seat, and on PostgreSQL the one that waited reruns and is refused with the
+// count the winner left.
+func activate(ctx context.Context, tx Tx, now time.Time, acct account, l *SeatLicense,
+	r licensing.ActivationRequest, mk *machineKey) (*licensing.Activation, error) {
+	row := NewActivation{LicenseID: l.ID, Machine: r.Machine, Fingerprint: r.Fingerprint, OS: r.OS,
+		Version: r.Version, Mode: licensing.ModeOnline, At: now}
+	if mk != nil {
+		row.Mode, row.Nonce, row.MachineKey = licensing.ModeOffline, mk.nonce, []byte(mk.key)
+	}
+	existing, err := tx.LicenseActivation(ctx, l.ID, r.Fingerprint)
+	if err != nil {
+		return nil, err
+	}
+	if existing != nil {
+		// The same machine again: no new seat, but the license must still allow it.
+		seat := l.seat()
+		seat.SeatsUsed = 0
+		if err := licensing.CheckActivation(seat, r.OS, now); err != nil {
+			return nil, err
+		}
+		if err := tx.RefreshActivation(ctx, existing.ID, row); err != nil {
+			return nil, err
+		}
+		if mk != nil {
+			if err := audit(ctx, tx, acct.id, now, acct.email, "activation.renew", l.License.Key,
+				map[string]any{"id": existing.ID, "machine": r.Machine, "fingerprint": r.Fingerprint, "mode": row.Mode}); err != nil {
+				return nil, err
+			}
+		}
+		a, err := tx.LicenseActivation(ctx, l.ID, r.Fingerprint)
+		if err != nil {
+			return nil, err
+		}
+		a.Existing = true
+		return &a.Activation, nil
+	}
+	if err := licensing.CheckActivation(l.seat(), r.OS, now); err != nil {
+		return nil, err
+	}
+	id, err := tx.InsertActivation(ctx, row)
+	if err != nil {
+		return nil, err
+	}
+	if ok, err := tx.TakeSeat(ctx, l.ID); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, licensing.Errorf(licensing.ECONFLICT, "no free seat on license %s", l.License.Key)
+	}
+	if err := audit(ctx, tx, acct.id, now, acct.email, "activation.create", l.License.Key, map[string]any{"id": id,
+		"machine": r.Machine, "fingerprint": r.Fingerprint, "os": r.OS, "version": r.Version, "mode": row.Mode}); err != nil {
+		return nil, err
+	}
+	a, err := tx.FindActivation(ctx, acct.id, ActivationWhere{ID: id})
+	if err != nil {
+		return nil, err
+	}
+	return &a.Activation, nil
+}
+
+// Activate takes a seat of a license for a machine.
+func (a *App) Activate(ctx context.Context, r licensing.ActivationRequest) (*licensing.Activation, error) {
+	key, err := ParseKey(r.LicenseKey)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Normalize(); err != nil {
+		return nil, err
+	}
+	return write(ctx, a, func(tx Tx, now time.Time) (*licensing.Activation, error) {
+		acct, err := actingAccount(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		l, err := seatLicense(ctx, tx, acct.id, key, ForUpdate)
+		if err != nil {
+			return nil, err
+		}
+		return activate(ctx, tx, now, acct, l, r, nil)
+	})
+}
+
+// release frees an activation's seat in the caller's transaction.
+func release(ctx context.Context, tx Tx, now time.Time, acct account, a *ActivationRecord, how string) error {
+	if ok, err := tx.DeleteActivation(ctx, a.ID); err != nil {
+		return err
+	} else if !ok {
+		return licensing.Errorf(licensing.ENOTFOUND, "no activation %d", a.ID)
+	}
+	if err := tx.FreeSeat(ctx, a.LicenseID); err != nil {
+		return err
+	}
+	return audit(ctx, tx, acct.id, now, acct.email, "activation.delete", a.LicenseKey, map[string]any{"id": a.ID,
+		"machine": a.Machine, "fingerprint": a.Fingerprint, "mode": a.Mode, "released_by": how})
+}
+
+// Deactivate releases an activation. An offline one needs the machine's
+// proof (ReleaseOffline) unless forced, which the audit log records.
+func (a *App) Deactivate(ctx context.Context, r licensing.DeactivateRequest) (*licensing.Activation, error) {
+	w := ActivationWhere{ID: r.ID}
+	if r.ID == 0 {
+		k, err := ParseKey(r.LicenseKey)
+		if err != nil {
+			return nil, err
+		}
+		if r.Fingerprint == "" {
+			return nil, licensing.Errorf(licensing.EINVALID, "name the activation by id, or by license key and fingerprint")
+		}
+		w.LicenseKey, w.Fingerprint = k, r.Fingerprint
+	}
+	return write(ctx, a, func(tx Tx, now time.Time) (*licensing.Activation, error) {
+		acct, err := actingAccount(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		act, err := tx.FindActivation(ctx, acct.id, w)
+		switch {
+		case err != nil:
+			return nil, err
+		case act == nil && w.ID != 0:
+			return nil, licensing.Errorf(licensing.ENOTFOUND, "no activation %d", w.ID).
+				WithHint("see `licensectl activations list`")
+		case act == nil:
+			return nil, licensing.Errorf(licensing.ENOTFOUND, "license %s has no activation for fingerprint %q", w.LicenseKey, w.Fingerprint).
+				WithHint("see `licensectl activations list --license %s`", w.LicenseKey)
+		}
+		how := "operator"
+		if act.Mode == licensing.ModeOffline {
+			if !r.Force {
+				return nil, licensing.Errorf(licensing.ECONFLICT, "activation %d is offline: its machine releases it with a signed deactivation proof", act.ID).
+					WithHint("run `licensectl activations offline release PROOF` with the machine's proof, or pass --force for a lost machine")
+			}
+			how = "forced"
+		}
+		return &act.Activation, release(ctx, tx, now, acct, act, how)
+	})
+}
+
+// ListActivations lists the account's current activations, oldest first.
+func (a *App) ListActivations(ctx context.Context, f licensing.ActivationFilter) ([]licensing.Activation, error) {
+	if f.LicenseKey != "" {
+		key, err := ParseKey(f.LicenseKey)
+		if err != nil {
+			return nil, err
+		}
+		f.LicenseKey = key
+	}
+	return read(ctx, a, func(tx Tx, now time.Time) ([]licensing.Activation, error) {
+		acct, err := actingAccount(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		if f.LicenseKey != "" {
+			if _, err := seatLicense(ctx, tx, acct.id, f.LicenseKey, NoLock); err != nil {
+				return nil, err // a typo'd key says so rather than list nothing
+			}
+		}
+		return tx.ListActivations(ctx, acct.id, f)
+	})
+}
+
+// ValidateLicense answers a stable reason code for a license and, with a
+// fingerprint, one machine; a match counts as the machine being seen.
+func (a *App) ValidateLicense(ctx context.Context, key, fingerprint, version string) (*licensing.Validation, error) {
+	key, err := ParseKey(key)
+	if err != nil {
+		return nil, err
+	}
+	v, err := write(ctx, a, func(tx Tx, now time.Time) (*licensing.Validation, error) {
+		v := &licensing.Validation{Key: key, Fingerprint: fingerprint, Version: version}
+		acct, err := actingAccount(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		l, err := tx.SeatLicense(ctx, acct.id, key, NoLock)
+		if err != nil {
+			return nil, err
+		}
+		if l == nil {
+			v.Code, v.Message = licensing.ValidNotFound, fmt.Sprintf("license %s not found", key)
+			return v, nil
+		}
+		return v, v.Decide(&l.License, l.Suspended, now, licensing.ValidationLookup{
+			ActivationOf: func(fp string) (*licensing.Activation, error) {
+				r, err := tx.LicenseActivation(ctx, l.ID, fp)
+				if r == nil || err != nil {
+					return nil, err
+				}
+				return &r.Activation, nil
+			},
+			Seen:   func(act *licensing.Activation) error { return tx.TouchActivation(ctx, act.ID, now) },
+			Builds: func(product string) ([]licensing.Build, error) { return tx.Builds(ctx, product, "") },
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	v.Valid = v.Code == licensing.ValidValid
+	return v, nil
+}
+
+// LatestDownload names the newest build a license may use on an OS.
+func (a *App) LatestDownload(ctx context.Context, key, os string) (*licensing.Download, error) {
+	key, err := ParseKey(key)
+	if err != nil {
+		return nil, err
+	}
+	return read(ctx, a, func(tx Tx, now time.Time) (*licensing.Download, error) {
+		acct, err := actingAccount(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		l, err := seatLicense(ctx, tx, acct.id, key, NoLock)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case os == "" && len(l.Platforms) == 1:
+			os = l.Platforms[0]
+		case os == "":
+			return nil, licensing.Errorf(licensing.EINVALID, "%s runs on %d platforms: choose one with --os", l.License.Product, len(l.Platforms)).
+				WithHint("--os %s", joinOr(l.Platforms))
+		case !slices.Contains(l.Platforms, os):
+			return nil, licensing.Errorf(licensing.ENOTFOUND, "%s has no %s build: it runs on %s", l.License.Product, os, joinOr(l.Platforms))
+		}
+		builds, err := tx.Builds(ctx, l.License.Product, os)
+		if err != nil {
+			return nil, err
+		}
+		return licensing.LatestBuild(&l.License, builds, os, now)
+	})
+}
+
+func joinOr(list []string) string {
+	var b strings.Builder
+	for i, s := range list {
+		switch {
+		case i == 0:
+		case i == len(list)-1:
+			b.WriteString(" or ")
+		default:
+			b.WriteString(", ")
+		}
+		b.WriteString(s)
+	}
+	return b.String()
+}
+
+// signingKey returns the current signing key, creating the first one on
+// first use, in the caller's transaction.
+func signingKey(ctx context.Context, tx Tx, now time.Time) (ed25519.PrivateKey, error) {
+	k, err := tx.CurrentSigningKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if k == nil {
+		return newSigningKey(ctx, tx, now, "signing_key.create", nil)
+	}
+	if len(k.Seed) != ed25519.SeedSize {
+		return nil, errors.New("the store's signing key is damaged")
+	}
+	return ed25519.NewKeyFromSeed(k.Seed), nil
+}
+
+func newSigningKey(ctx context.Context, tx Tx, now time.Time, action string, details map[string]any) (ed25519.PrivateKey, error) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	id := offline.KeyID(pub)
+	if err := tx.InsertSigningKey(ctx, SigningKeyRow{ID: id, Seed: priv.Seed(), PublicKey: pub, CreatedAt: now}); err != nil {
+		return nil, err
+	}
+	if details == nil {
+		details = map[string]any{}
+	}
+	details["kid"] = id
+	var acct int64 // the acting account, if any, sees key changes in its audit log
+	if licensing.AccountFrom(ctx) != "" {
+		a, err := actingAccount(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		acct = a.id
+	}
+	return priv, audit(ctx, tx, acct, now, actor(ctx), action, id, details)
+}
+
+// SigningKeys lists the signing keys, the current one first (made on first use).
+func (a *App) SigningKeys(ctx context.Context) ([]licensing.SigningKey, error) {
+	return write(ctx, a, func(tx Tx, now time.Time) ([]licensing.SigningKey, error) {
+		if _, err := signingKey(ctx, tx, now); err != nil {
+			return nil, err
+		}
+		return tx.SigningKeys(ctx)
+	})
+}
+
+// RotateSigningKey retires the current key - certificates it signed still
+// verify with its public key - and makes a new one.
+func (a *App) RotateSigningKey(ctx context.Context) (*licensing.SigningKey, error) {
+	return write(ctx, a, func(tx Tx, now time.Time) (*licensing.SigningKey, error) {
+		retired, err := tx.RetireSigningKey(ctx, now)
+		if err != nil {
+			return nil, err
+		}
+		priv, err := newSigningKey(ctx, tx, now, "signing_key.rotate", map[string]any{"retired": retired})
+		if err != nil {
+			return nil, err
+		}
+		pub := priv.Public().(ed25519.PublicKey)
+		return &licensing.SigningKey{ID: offline.KeyID(pub), PublicKey: pub, Current: true, CreatedAt: now}, nil
+	})
+}
+
+// ActivateOffline checks a request file like an online activation, records
+// an offline activation with the machine's key and signs its certificate.
+func (a *App) ActivateOffline(ctx context.Context, request []byte) (*licensing.OfflineActivation, error) {
+	req, err := offline.ParseRequest(request)
+	if err != nil {
+		return nil, licensing.Errorf(licensing.EINVALID, "%v", err)
+	}
+	key, err := ParseKey(req.LicenseKey)
+	if err != nil {
+		return nil, err
+	}
+	r := licensing.ActivationRequest{LicenseKey: key, Machine: req.Machine, Fingerprint: req.Fingerprint, OS: req.OS, Version: req.Version}
+	if err := r.Normalize(); err != nil {
+		return nil, err
+	}
+	pub, err := req.PublicKey()
+	if err != nil {
+		return nil, licensing.Errorf(licensing.EINVALID, "%v", err)
+	}
+	return write(ctx, a, func(tx Tx, now time.Time) (*licensing.OfflineActivation, error) {
+		acct, err := actingAccount(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		l, err := seatLicense(ctx, tx, acct.id, key, ForUpdate)
+		if err != nil {
+			return nil, err
+		}
+		act, err := activate(ctx, tx, now, acct, l, r, &machineKey{nonce: req.Nonce, key: pub})
+		if err != nil {
+			return nil, err
+		}
+		priv, err := signingKey(ctx, tx, now)
+		if err != nil {
+			return nil, err
+		}
+		cert, err := certificate(ctx, tx, now, l, act, req.Nonce)
+		if err != nil {
+			return nil, err
+		}
+		text, err := offline.Sign(priv, cert)
+		if err != nil {
+			return nil, err
+		}
+		return &licensing.OfflineActivation{Activation: *act, Certificate: string(text)}, nil
+	})
+}
+
+// certificate fills the payload of an activation's certificate. It expires
+// with the license, and at the latest after licensing.CertificateValidity.
+func certificate(ctx context.Context, tx Tx, now time.Time, l *SeatLicense, a *licensing.Activation, nonce string) (*offline.Certificate, error) {
+	expires := now.Add(licensing.CertificateValidity)
+	if l.License.ExpiresAt != nil && l.License.ExpiresAt.Before(expires) {
+		expires = *l.License.ExpiresAt
+	}
+	maxVersion := ""
+	if builds, err := tx.Builds(ctx, l.License.Product, a.OS); err != nil {
+		return nil, err
+	} else if d, err := licensing.LatestBuild(&l.License, builds, a.OS, now); err == nil {
+		maxVersion = d.Version
+	}
+	till := ""
+	if l.License.MaintenanceTill != nil {
+		till = l.License.MaintenanceTill.Format(time.RFC3339)
+	}
+	return &offline.Certificate{ActivationID: a.ID, ExpiresAt: expires.Format(time.RFC3339), Fingerprint: a.Fingerprint,
+		IssuedAt: now.Format(time.RFC3339), LicenseKey: a.LicenseKey, Machine: a.Machine, MaintenanceTill: till,
+		MaxVersion: maxVersion, Nonce: nonce, OS: a.OS, Product: a.Product, RM: a.RM, Version: a.Version}, nil
+}
+
+// ReleaseOffline frees the seat a deactivation proof names, after checking
+// the proof's signature with the machine key recorded at activation. A proof
+// works once.
+func (a *App) ReleaseOffline(ctx context.Context, proof []byte) (*licensing.Activation, error) {
+	p, err := offline.ParseProof(proof)
+	if err != nil {
+		return nil, licensing.Errorf(licensing.EINVALID, "%v", err)
+	}
+	key, err := ParseKey(p.LicenseKey)
+	if err != nil {
+		return nil, err
+	}
+	return write(ctx, a, func(tx Tx, now time.Time) (*licensing.Activation, error) {
+		acct, err := actingAccount(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		if used, err := tx.ProofUsed(ctx, p.Nonce); err != nil {
+			return nil, err
+		} else if used {
+			return nil, licensing.Errorf(licensing.ECONFLICT, "this deactivation proof was already used: its seat is free")
+		}
+		act, err := tx.FindActivation(ctx, acct.id, ActivationWhere{LicenseKey: key, Fingerprint: p.Fingerprint})
+		if err != nil {
+			return nil, err
+		}
+		if act == nil {
+			return nil, licensing.Errorf(licensing.ENOTFOUND, "license %s has no activation for fingerprint %q", key, p.Fingerprint)
+		}
+		if act.Mode != licensing.ModeOffline || act.Nonce != p.ActivationNonce {
+			return nil, licensing.Errorf(licensing.ECONFLICT, "the proof is for an earlier activation of this machine, not activation %d", act.ID)
+		}
+		if err := offline.VerifyProof(ed25519.PublicKey(act.MachineKey), p); err != nil {
+			return nil, licensing.Errorf(licensing.EUNAUTHORIZED, "%v", err)
+		}
+		if err := tx.InsertUsedProof(ctx, p.Nonce, now); err != nil {
+			return nil, err
+		}
+		return &act.Activation, release(ctx, tx, now, acct, act, "proof")
+	})
+}

@@ -1,0 +1,104 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Store is the transactional port every store implements: it runs a body of
+// look-ups and writes in one transaction. The use cases of this package are
+// written once over it; a store adds only SQL, scanning and error
+// translation.
+//
+// What a store must do:
+//   - Write runs fn in one transaction that sees its own writes and commits
+//     all of them or none. SQLite: one writer connection, BEGIN IMMEDIATE,
+//     fn runs once. PostgreSQL: SERIALIZABLE, and fn is run again when the
+//     transaction lost a race (serialization failure, deadlock, a unique
+//     constraint a concurrent transaction claimed first) or fn returned
+//     ErrRetry; it stops after a bounded number of attempts with jittered,
+//     growing pauses, answering licensing.EUNAVAILABLE.
+//   - Read runs fn in a read-only transaction over one consistent snapshot.
+//   - Errors a user or an outage can cause are translated to domain errors:
+//     busy and unreachable stores to licensing.EUNAVAILABLE, a read-only
+//     store or a full disk to a message that says what to check. Other
+//     errors pass unchanged.
+//   - A Lock argument of ForUpdate takes the rows' write locks (FOR UPDATE on
+//     PostgreSQL; nothing on SQLite, whose writer holds the whole store).
+//
+// What a store must not do: decide anything. A look-up that finds nothing
+// answers nil (or zero), never a domain error; a guarded write reports
+// whether it happened (TakeSeat's bool) and the use case says what that
+// means. No store builds a licensing.Error except in translation.
+//
+// Lock order: a transaction that locks several kinds of rows takes them as
+// account → licenses (by id) → maintenance plans → attach requests →
+// signing keys, so two transactions never wait on each other in a cycle.
+type Store interface {
+	Read(ctx context.Context, fn func(Tx) error) error
+	Write(ctx context.Context, fn func(Tx) error) error
+}
+
+// Tx is one transaction of a Store: the look-ups and writes of every area.
+type Tx interface {
+	AccountTx
+	AuditTx
+	ActivationTx
+	SigningKeyTx
+}
+
+// Lock says whether a look-up takes the write locks of the rows it reads.
+type Lock bool
+
+// Lock values.
+const (
+	NoLock    Lock = false
+	ForUpdate Lock = true
+)
+
+// ErrRetry asks a store's Write to run the body again: something it read
+// changed under it in a way no constraint reports. On SQLite, which never
+// runs two writers, a body never returns it.
+var ErrRetry = errors.New("concurrent change; retrying")
+
+// Scanner is a row being read: *sql.Row, *sql.Rows, pgx.Row and pgx.Rows all
+// are one, so one scan function serves every store.
+type Scanner interface {
+	Scan(dest ...any) error
+}
+
+// Unix turns a stored time (seconds since 1970, UTC) into a time.Time.
+func Unix(sec int64) time.Time { return time.Unix(sec, 0).UTC() }
+
+// UnixOrNil is Unix for a nullable column.
+func UnixOrNil(sec *int64) *time.Time {
+	if sec == nil {
+		return nil
+	}
+	t := Unix(*sec)
+	return &t
+}
+
+// AccountTx looks up accounts.
+type AccountTx interface {
+	// AccountID returns the id of the account with this normalised email, or
+	// 0 when there is none.
+	AccountID(ctx context.Context, email string) (int64, error)
+}
+
+// AuditRow is one audit log entry to write. AccountID 0 files it outside any
+// account (operator actions).
+type AuditRow struct {
+	AccountID int64
+	Time      time.Time
+	Actor     string
+	Action    string
+	Object    string
+	Details   []byte // a JSON object
+}
+
+// AuditTx writes the audit log, in the transaction of the change it records.
+type AuditTx interface {
+	InsertAudit(ctx context.Context, rows ...AuditRow) error
+}

@@ -1,0 +1,101 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/licensectl/licensectl/internal/app"
+)
+
+var _ app.Backend = (*Store)(nil)
+
+// Write implements app.Store: fn runs in a SERIALIZABLE transaction, again
+// when it lost a race (see write).
+func (s *Store) Write(ctx context.Context, fn func(app.Tx) error) error {
+	return s.write(ctx, func(t pgx.Tx) error { return fn(&tx{tx: t}) })
+}
+
+// Read implements app.Store: fn runs in a read-only REPEATABLE READ
+// transaction, one snapshot of the store.
+func (s *Store) Read(ctx context.Context, fn func(app.Tx) error) error {
+	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+		func(t pgx.Tx) error { return fn(&tx{tx: t}) })
+}
+
+// tx is one transaction of the store: it implements app.Tx with SQL.
+type tx struct {
+	tx pgx.Tx
+}
+
+var _ app.Tx = (*tx)(nil)
+
+func (t *tx) query(ctx context.Context, query string, args ...any) (pgx.Rows, error) {
+	return t.tx.Query(ctx, query, args...)
+}
+
+func (t *tx) queryRow(ctx context.Context, query string, args ...any) pgx.Row {
+	return t.tx.QueryRow(ctx, query, args...)
+}
+
+func (t *tx) exec(ctx context.Context, query string, args ...any) (pgconn.CommandTag, error) {
+	return t.tx.Exec(ctx, query, args...)
+}
+
+// one scans a single row with scan; no row is (nil, nil).
+func one[T any](row pgx.Row, scan func(app.Scanner) (*T, error)) (*T, error) {
+	v, err := scan(row)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	return v, err
+}
+
+// all scans every row with scan.
+func all[T any](rows pgx.Rows, err error, scan func(app.Scanner) (*T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *v)
+	}
+	return out, rows.Err()
+}
+
+// affected reports whether a statement changed exactly one row.
+func affected(tag pgconn.CommandTag, err error) (bool, error) {
+	return err == nil && tag.RowsAffected() == 1, err
+}
+
+// AccountID implements app.AccountTx.
+func (t *tx) AccountID(ctx context.Context, email string) (int64, error) {
+	var id int64
+	err := t.queryRow(ctx, "SELECT id FROM accounts WHERE email = $1", email).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	return id, err
+}
+
+// InsertAudit implements app.AuditTx.
+func (t *tx) InsertAudit(ctx context.Context, rows ...app.AuditRow) error {
+	for _, r := range rows {
+		var acct any
+		if r.AccountID != 0 {
+			acct = r.AccountID
+		}
+		if _, err := t.exec(ctx, `INSERT INTO audit (account_id, time, actor, action, object, details)
+			VALUES ($1, $2, $3, $4, $5, $6)`, acct, r.Time.Unix(), r.Actor, r.Action, r.Object, string(r.Details)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

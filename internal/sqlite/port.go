@@ -1,0 +1,133 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/licensectl/licensectl/internal/app"
+)
+
+var _ app.Backend = (*Store)(nil)
+
+// Write implements app.Store: fn runs once, in one BEGIN IMMEDIATE
+// transaction on the writer connection.
+func (s *Store) Write(ctx context.Context, fn func(app.Tx) error) error {
+	return s.write(ctx, func(t *sql.Tx) error { return fn(&tx{s: s, tx: t}) })
+}
+
+// Read implements app.Store: fn runs in a deferred transaction on the read
+// pool - one snapshot that never waits for the writer - whose queries go
+// through the statement cache.
+func (s *Store) Read(ctx context.Context, fn func(app.Tx) error) error {
+	t, err := s.r.BeginTx(ctx, nil)
+	if err != nil {
+		return s.explain(err)
+	}
+	defer t.Rollback()
+	if err := fn(&tx{s: s, tx: t, cached: true}); err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+		return s.explain(err)
+	}
+	return nil
+}
+
+// tx is one transaction of the store: it implements app.Tx with SQL.
+type tx struct {
+	s      *Store
+	tx     *sql.Tx
+	cached bool // a read transaction: statements come from the cache
+}
+
+var _ app.Tx = (*tx)(nil)
+
+func (t *tx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if !t.cached {
+		return nil
+	}
+	st, err := t.s.stmts.get(ctx, t.s.r, query)
+	if err != nil || st == nil {
+		return nil // unprepared, the query reports its own error
+	}
+	return t.tx.StmtContext(ctx, st)
+}
+
+func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return t.tx.QueryContext(ctx, query, args...)
+}
+
+func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return t.tx.QueryRowContext(ctx, query, args...)
+}
+
+func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, query, args...)
+}
+
+// one scans a single row with scan; no row is (nil, nil).
+func one[T any](row *sql.Row, scan func(app.Scanner) (*T, error)) (*T, error) {
+	v, err := scan(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return v, err
+}
+
+// all scans every row with scan.
+func all[T any](rows *sql.Rows, err error, scan func(app.Scanner) (*T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *v)
+	}
+	return out, rows.Err()
+}
+
+// affected reports whether a statement changed exactly one row.
+func affected(res sql.Result, err error) (bool, error) {
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// AccountID implements app.AccountTx.
+func (t *tx) AccountID(ctx context.Context, email string) (int64, error) {
+	var id int64
+	err := t.queryRow(ctx, "SELECT id FROM accounts WHERE email = ?", email).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return id, err
+}
+
+// InsertAudit implements app.AuditTx.
+func (t *tx) InsertAudit(ctx context.Context, rows ...app.AuditRow) error {
+	for _, r := range rows {
+		var acct any
+		if r.AccountID != 0 {
+			acct = r.AccountID
+		}
+		if _, err := t.exec(ctx, `INSERT INTO audit (account_id, time, actor, action, object, details)
+			VALUES (?, ?, ?, ?, ?, ?)`, acct, r.Time.Unix(), r.Actor, r.Action, r.Object, string(r.Details)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
