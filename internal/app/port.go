@@ -68,6 +68,26 @@ type Scanner interface {
 	Scan(dest ...any) error
 }
 
+// Rows is a result being read: *sql.Rows and pgx.Rows both are.
+type Rows interface {
+	Scanner
+	Next() bool
+	Err() error
+}
+
+// Collect scans every row of rows with scan (the caller closes rows).
+func Collect[T any](rows Rows, scan func(Scanner) (*T, error)) ([]T, error) {
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *v)
+	}
+	return out, rows.Err()
+}
+
 // Unix turns a stored time (seconds since 1970, UTC) into a time.Time.
 func Unix(sec int64) time.Time { return time.Unix(sec, 0).UTC() }
 

@@ -87,15 +87,7 @@ func all[T any](rows *sql.Rows, err error, scan func(app.Scanner) (*T, error)) (
 		return nil, err
 	}
 	defer rows.Close()
-	out := []T{}
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *v)
-	}
-	return out, rows.Err()
+	return app.Collect(rows, scan)
 }
 
 // affected reports whether a statement changed exactly one row.
