@@ -26,7 +26,6 @@ type legacy interface {
 	licensing.AuditService
 	licensing.TokenService
 	licensing.IdempotencyService
-	licensing.AttachService
 	licensing.MaintenanceService
 	licensing.RenewalService
 	Close() error

@@ -46,6 +46,7 @@ type Tx interface {
 	AuditTx
 	ActivationTx
 	SigningKeyTx
+	AttachTx
 }
 
 // Lock says whether a look-up takes the write locks of the rows it reads.

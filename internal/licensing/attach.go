@@ -2,7 +2,9 @@ package licensing
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"fmt"
 	"strings"
 	"time"
@@ -188,4 +190,184 @@ func AttachMessage(to, requester, code string, p *AttachPending, keys []string) 
 		"without it. Licenses that leave another account are recorded as a\n" +
 		"transfer in the audit logs of both accounts.\n")
 	return Mail{To: to, Subject: "licensectl confirmation code for purchase " + p.PurchaseID, Body: b.String()}
+}
+
+// AttachHistory is how far back a confirmed, voided or replaced code is still
+// recognised, to answer "already used" rather than "wrong code". It is longer
+// than a code lives, so every live request is among those it keeps.
+const AttachHistory = 24 * time.Hour
+
+// The states of an attach request. A request is made pending; it leaves that
+// state once, to one of the others, and then stays.
+const (
+	AttachStatePending     = "pending"     // the code works until it expires
+	AttachStateUsed        = "used"        // the code moved the licenses
+	AttachStateVoid        = "void"        // AttachMaxAttempts wrong codes cancelled it
+	AttachStateSuperseded  = "superseded"  // a newer code for the same target replaced it
+	AttachStateUndelivered = "undelivered" // the code could not be sent: it never works
+)
+
+// AttachTarget is what one attach request moves: every license of a
+// purchase, or one license of it.
+type AttachTarget struct {
+	PurchaseID string
+	Key        string // "": the whole purchase
+	Email      string // the purchase email, where the code goes
+}
+
+// Object names the target in the audit log.
+func (t AttachTarget) Object() string {
+	if t.Key != "" {
+		return t.Key
+	}
+	return t.PurchaseID
+}
+
+// requestCommand is the command that asks for a new code for the target.
+func (t AttachTarget) requestCommand() string {
+	if t.Key != "" {
+		return "licensectl licenses attach --key " + t.Key
+	}
+	return "licensectl licenses attach --purchase-id " + t.PurchaseID
+}
+
+// AlreadyYours is the refusal when none of the target's licenses is left to
+// move to the account logged in as login.
+func (t AttachTarget) AlreadyYours(login string) error {
+	switch {
+	case t.Email == login:
+		return Errorf(ECONFLICT, "purchase %s was bought with your login email %s: its licenses are already yours", t.PurchaseID, login).
+			WithHint("licenses bought with your login email appear in your account by themselves; see `licensectl licenses list --search %s`", t.PurchaseID)
+	case t.Key != "":
+		return Errorf(ECONFLICT, "license %s is already in your account", t.Key)
+	}
+	return Errorf(ECONFLICT, "every license of purchase %s is already in your account", t.PurchaseID).
+		WithHint("see `licensectl licenses list --search %s`", t.PurchaseID)
+}
+
+// AttachCodeHash is the keyed hash (HMAC-SHA256 under the store's secret)
+// stored instead of a code in its canonical form.
+func AttachCodeHash(secret []byte, code string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(code))
+	return m.Sum(nil)
+}
+
+// CheckAttachRate refuses one more code when AttachRateLimit requests of the
+// same account, or of the same purchase, fall in the last AttachRateWindow,
+// and says when the oldest of them leaves it. byAccount and byPurchase are
+// when the requests were made that count (every one since
+// AttachRateWindowStart that was not undelivered; the newest AttachRateLimit
+// are enough), newest first.
+func CheckAttachRate(now time.Time, byAccount, byPurchase []time.Time, purchaseID string) error {
+	if err := checkAttachRate(now, byAccount,
+		fmt.Sprintf("you requested %d confirmation codes in the last hour", AttachRateLimit)); err != nil {
+		return err
+	}
+	return checkAttachRate(now, byPurchase,
+		fmt.Sprintf("%d confirmation codes were requested for purchase %s in the last hour", AttachRateLimit, purchaseID))
+}
+
+// AttachRateWindowStart is the instant after which requests count against
+// the rate limits at now.
+func AttachRateWindowStart(now time.Time) time.Time { return now.Add(-AttachRateWindow) }
+
+func checkAttachRate(now time.Time, times []time.Time, what string) error {
+	if len(times) < AttachRateLimit {
+		return nil
+	}
+	retry := times[AttachRateLimit-1].Add(AttachRateWindow)
+	e := Errorf(ECONFLICT, "too many confirmation codes: %s; retry after %s (%s)",
+		what, retry.Format(time.RFC3339), waitText(retry.Sub(now))).
+		WithHint("the last code sent is still valid for %d minutes after it was sent", int(AttachCodeTTL/time.Minute))
+	return &RetryError{Err: e, RetryAt: retry}
+}
+
+// waitText says how long to wait, rounded up to whole minutes.
+func waitText(d time.Duration) string {
+	m := int((d + time.Minute - 1) / time.Minute)
+	if m <= 1 {
+		return "in 1 minute"
+	}
+	return fmt.Sprintf("in %d minutes", m)
+}
+
+// StoredAttach is a stored attach request as the rules see it.
+type StoredAttach struct {
+	Target    AttachTarget // Email: where the code was sent
+	State     string       // one of the AttachState constants
+	Attempts  int          // wrong codes counted while pending
+	ExpiresAt time.Time
+	ClosedAt  time.Time // when it left AttachStatePending
+}
+
+// Answers tells whether a code that hashes to this request's names it: the
+// code of an undelivered request never reached anyone, so it names nothing.
+func (r *StoredAttach) Answers() bool { return r.State != AttachStateUndelivered }
+
+// Live tells whether a wrong code counts against the request at now: it is
+// pending and its code has not expired.
+func (r *StoredAttach) Live(now time.Time) bool {
+	return r.State == AttachStatePending && now.Before(r.ExpiresAt)
+}
+
+// Refusal says why the request's own code cannot move its licenses at now;
+// nil when it can.
+func (r *StoredAttach) Refusal(now time.Time) error {
+	switch {
+	case r.State == AttachStateUsed:
+		return Errorf(ECONFLICT, "this confirmation code was already used: the licenses were attached at %s",
+			r.ClosedAt.UTC().Format(time.RFC3339)).
+			WithHint("see `licensectl licenses list --search %s`", r.Target.PurchaseID)
+	case r.State == AttachStateVoid:
+		return Errorf(EUNAUTHORIZED, "this confirmation code was cancelled after %d wrong codes", AttachMaxAttempts).
+			WithHint("request a new code: %s", r.Target.requestCommand())
+	case r.State == AttachStateSuperseded:
+		return Errorf(EUNAUTHORIZED, "this confirmation code was replaced by a newer one").
+			WithHint("use the code of the latest email")
+	case !now.Before(r.ExpiresAt):
+		return Errorf(EUNAUTHORIZED, "this confirmation code expired at %s", r.ExpiresAt.UTC().Format(time.RFC3339)).
+			WithHint("codes are valid for %d minutes; request a new one: %s", int(AttachCodeTTL/time.Minute), r.Target.requestCommand())
+	}
+	return nil
+}
+
+// WrongAttachCode tallies one wrong code over an account's requests: it
+// counts against each live one (Count), and the refusal (Err) says how many
+// attempts are left or what it cancelled.
+type WrongAttachCode struct {
+	live   int
+	left   int
+	voided []AttachTarget
+}
+
+// Count records that a live request has now seen attempts wrong codes, and
+// says whether that voids it.
+func (w *WrongAttachCode) Count(t AttachTarget, attempts int) (void bool) {
+	if w.live == 0 {
+		w.left = AttachMaxAttempts
+	}
+	w.live++
+	void = attempts >= AttachMaxAttempts
+	if void {
+		w.voided = append(w.voided, t)
+	}
+	w.left = min(w.left, AttachMaxAttempts-attempts)
+	return void
+}
+
+// Err is the refusal of the wrong code.
+func (w *WrongAttachCode) Err() error {
+	switch {
+	case w.live == 0:
+		return Errorf(EUNAUTHORIZED, "no pending attach request matches this code").
+			WithHint("codes expire after %d minutes and work only for the account that requested them; request one with `licensectl licenses attach --purchase-id ID` or `--key KEY`",
+				int(AttachCodeTTL/time.Minute))
+	case len(w.voided) > 0:
+		return Errorf(EUNAUTHORIZED, "wrong confirmation code; after %d wrong codes the pending attach of %s was cancelled",
+			AttachMaxAttempts, w.voided[0].Object()).
+			WithHint("request a new code: %s", w.voided[0].requestCommand())
+	}
+	return Errorf(EUNAUTHORIZED, "wrong confirmation code (%d attempts left)", w.left).
+		WithHint("copy the code from the latest email; after %d wrong codes the request is cancelled", AttachMaxAttempts)
 }

@@ -1,8 +1,11 @@
 package licensing
 
 import (
+	"errors"
 	"regexp"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestNewAttachCode(t *testing.T) {
@@ -66,5 +69,90 @@ func TestMaskEmail(t *testing.T) {
 		if got := MaskEmail(in); got != want {
 			t.Errorf("MaskEmail(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestCheckAttachRate(t *testing.T) {
+	now := time.Date(2025, 3, 10, 13, 30, 0, 0, time.UTC)
+	// times are newest first: the AttachRateLimit-th newest leaves the window first.
+	times := func(n int) []time.Time {
+		var out []time.Time
+		for i := range n {
+			out = append(out, now.Add(-time.Duration(i*10)*time.Minute))
+		}
+		return out
+	}
+	if err := CheckAttachRate(now, times(AttachRateLimit-1), times(AttachRateLimit-1), "P-7K3D9QX2M1AB"); err != nil {
+		t.Fatalf("%d requests refused: %v", AttachRateLimit-1, err)
+	}
+	err := CheckAttachRate(now, times(AttachRateLimit-1), times(AttachRateLimit), "P-7K3D9QX2M1AB")
+	var re *RetryError
+	if !errors.As(err, &re) || ErrorCode(err) != ECONFLICT {
+		t.Fatalf("purchase over the limit: %v", err)
+	}
+	if want := now.Add(-40 * time.Minute).Add(AttachRateWindow); !re.RetryAt.Equal(want) {
+		t.Errorf("RetryAt = %v, want %v", re.RetryAt, want)
+	}
+	if msg := ErrorMessage(err); !strings.Contains(msg, "for purchase P-7K3D9QX2M1AB") || !strings.Contains(msg, "in 20 minutes") {
+		t.Errorf("purchase limit message %q", msg)
+	}
+	// The account's limit is checked first.
+	err = CheckAttachRate(now, times(AttachRateLimit), times(AttachRateLimit), "P-7K3D9QX2M1AB")
+	if msg := ErrorMessage(err); !strings.HasPrefix(msg, "too many confirmation codes: you requested") {
+		t.Errorf("account limit message %q", msg)
+	}
+}
+
+func TestStoredAttachStates(t *testing.T) {
+	now := time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC)
+	target := AttachTarget{PurchaseID: "P-7K3D9QX2M1AB", Email: "jane@example.com"}
+	for _, c := range []struct {
+		state     string
+		expires   time.Time
+		live      bool
+		answers   bool
+		code      string // of Refusal; "" for none
+		inMessage string
+	}{
+		{AttachStatePending, now.Add(time.Second), true, true, "", ""},
+		{AttachStatePending, now, false, true, EUNAUTHORIZED, "expired"},
+		{AttachStateUsed, now.Add(time.Minute), false, true, ECONFLICT, "already used"},
+		{AttachStateVoid, now.Add(time.Minute), false, true, EUNAUTHORIZED, "cancelled"},
+		{AttachStateSuperseded, now.Add(time.Minute), false, true, EUNAUTHORIZED, "replaced"},
+		{AttachStateUndelivered, now.Add(time.Minute), false, false, "", ""},
+	} {
+		r := StoredAttach{Target: target, State: c.state, ExpiresAt: c.expires, ClosedAt: now}
+		if r.Live(now) != c.live || r.Answers() != c.answers {
+			t.Errorf("%s expiring %v: live %v answers %v", c.state, c.expires, r.Live(now), r.Answers())
+		}
+		if c.state == AttachStateUndelivered {
+			continue // never matched, so never judged
+		}
+		err := r.Refusal(now)
+		if c.code == "" && err != nil || c.code != "" && (ErrorCode(err) != c.code || !strings.Contains(ErrorMessage(err), c.inMessage)) {
+			t.Errorf("%s expiring %v: Refusal = %v", c.state, c.expires, err)
+		}
+	}
+}
+
+func TestWrongAttachCode(t *testing.T) {
+	var none WrongAttachCode
+	if msg := ErrorMessage(none.Err()); !strings.Contains(msg, "no pending attach request") {
+		t.Errorf("no live request: %q", msg)
+	}
+	var w WrongAttachCode
+	a := AttachTarget{PurchaseID: "P-7K3D9QX2M1AB"}
+	b := AttachTarget{PurchaseID: "P-7K3D9QX2M1AC", Key: "KEY"}
+	if w.Count(a, 1) || w.Count(b, 3) {
+		t.Fatal("void before AttachMaxAttempts")
+	}
+	if err := w.Err(); ErrorCode(err) != EUNAUTHORIZED || !strings.Contains(ErrorMessage(err), "(2 attempts left)") {
+		t.Errorf("fewest attempts left: %v", err)
+	}
+	if !w.Count(b, AttachMaxAttempts) {
+		t.Fatal("not void at AttachMaxAttempts")
+	}
+	if msg := ErrorMessage(w.Err()); !strings.Contains(msg, "pending attach of KEY was cancelled") {
+		t.Errorf("voided: %q", msg)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/licensectl/licensectl/internal/app"
 	"github.com/licensectl/licensectl/internal/licensing"
 )
 
@@ -144,8 +145,10 @@ type queryer interface {
 const maxAttempts = 12
 
 // errRetry makes write run the transaction again: something it read changed
-// under it in a way no constraint reports (see writePurchase).
-var errRetry = errors.New("concurrent change; retrying")
+// under it in a way no constraint reports (see writePurchase). It is the
+// port's app.ErrRetry, so a use case of internal/app asks for a rerun the
+// same way.
+var errRetry = app.ErrRetry
 
 // write runs fn in one SERIALIZABLE transaction and runs it again when it
 // lost a race with another connection: a serialization failure, a deadlock,
