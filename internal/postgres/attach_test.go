@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/licensectl/licensectl/internal/app"
 	"github.com/licensectl/licensectl/internal/contract"
 	"github.com/licensectl/licensectl/internal/licensing"
 	"github.com/licensectl/licensectl/internal/mail"
@@ -155,5 +156,23 @@ func TestRaceAttachConfirm(t *testing.T) {
 	}
 	if n := count(t, s1, "SELECT count(*) FROM audit WHERE action = 'attach.confirm'"); n != 1 {
 		t.Errorf("%d attach.confirm events", n)
+	}
+}
+
+// A body that returns app.ErrRetry - the answer of the attach use cases when
+// a guarded write finds its request closed since it was read - is run again
+// on fresh rows, not reported as an error.
+func TestWriteRerunsOnErrRetry(t *testing.T) {
+	s, _ := openSchema(t, contract.NewClock(contract.Start()))
+	runs := 0
+	err := s.Write(context.Background(), func(tx app.Tx) error {
+		runs++
+		if runs == 1 {
+			return app.ErrRetry
+		}
+		return nil
+	})
+	if err != nil || runs != 2 {
+		t.Fatalf("Write = %v after %d runs, want nil after 2", err, runs)
 	}
 }
