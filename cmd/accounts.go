@@ -33,9 +33,9 @@ func newAccountsCmd(f *Factory) *cobra.Command {
 				return err
 			}
 			return writeSlice(f, format, []output.Column[licensing.Account]{
-				{Header: "EMAIL", Value: func(a licensing.Account) string { return a.Email }},
-				{Header: "CREATED", Value: func(a licensing.Account) string { return a.CreatedAt.Format(dateTimeLayout) }},
-			}, list)
+				{Header: "EMAIL", Keep: true, Value: func(a licensing.Account) string { return a.Email }},
+				{Header: "CREATED", Priority: 1, Value: func(a licensing.Account) string { return a.CreatedAt.Format(dateTimeLayout) }},
+			}, list, "No accounts yet — create one with `licensectl accounts create EMAIL`")
 		},
 	})
 	return cmd
@@ -80,10 +80,10 @@ func newCompaniesCmd(f *Factory) *cobra.Command {
 				return err
 			}
 			return writeSlice(f, format, []output.Column[licensing.Company]{
-				{Header: "NAME", Value: func(co licensing.Company) string { return co.Name }},
-				{Header: "LICENSES", Value: func(co licensing.Company) string { return strconv.Itoa(co.Licenses) }},
-				{Header: "CREATED", Value: func(co licensing.Company) string { return co.CreatedAt.Format(dateTimeLayout) }},
-			}, list)
+				{Header: "NAME", Keep: true, Value: func(co licensing.Company) string { return co.Name }},
+				{Header: "LICENSES", Priority: 2, Value: func(co licensing.Company) string { return strconv.Itoa(co.Licenses) }},
+				{Header: "CREATED", Priority: 1, Value: func(co licensing.Company) string { return co.CreatedAt.Format(dateTimeLayout) }},
+			}, list, "No companies yet — create one with `licensectl companies create NAME`")
 		},
 	})
 	return cmd

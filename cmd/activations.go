@@ -49,18 +49,21 @@ func newActivationsCmd(f *Factory) *cobra.Command {
 }
 
 func activationColumns() []output.Column[licensing.Activation] {
-	return []output.Column[licensing.Activation]{
-		{Header: "ID", Value: func(a licensing.Activation) string { return strconv.FormatInt(a.ID, 10) }},
-		{Header: "LICENSE", Field: "license_key", Value: func(a licensing.Activation) string { return a.LicenseKey }},
-		{Header: "PRODUCT", Wide: true, Value: func(a licensing.Activation) string { return a.Product }},
-		{Header: "MACHINE", Value: func(a licensing.Activation) string { return a.Machine }},
-		{Header: "FINGERPRINT", Wide: true, Value: func(a licensing.Activation) string { return a.Fingerprint }},
-		{Header: "OS", Value: func(a licensing.Activation) string { return a.OS }},
-		{Header: "VERSION", Value: func(a licensing.Activation) string { return a.Version }},
-		{Header: "MODE", Value: func(a licensing.Activation) string { return a.Mode }},
-		{Header: "RM", Value: func(a licensing.Activation) string { return a.RM }},
-		{Header: "SINCE", Field: "activated_at", Value: func(a licensing.Activation) string { return a.ActivatedAt.Format(time.RFC3339) }},
-		{Header: "LAST SEEN", Field: "last_seen_at", Value: func(a licensing.Activation) string { return a.LastSeenAt.Format(time.RFC3339) }},
+	type A = licensing.Activation
+	return []output.Column[A]{
+		{Header: "ID", Keep: true, Value: func(a A) string { return strconv.FormatInt(a.ID, 10) }},
+		{Header: "LICENSE", Field: "license_key", Keep: true, Value: func(a A) string { return a.LicenseKey }},
+		{Header: "PRODUCT", Wide: true, Value: func(a A) string { return a.Product }},
+		{Header: "MACHINE", Priority: 9, Value: func(a A) string { return a.Machine }},
+		{Header: "FINGERPRINT", Wide: true, Value: func(a A) string { return a.Fingerprint }},
+		{Header: "OS", Enum: true, Priority: 5, Value: func(a A) string { return a.OS }},
+		{Header: "VERSION", Priority: 6, Value: func(a A) string { return a.Version }},
+		{Header: "MODE", Enum: true, Priority: 7, Value: func(a A) string { return a.Mode }},
+		{Header: "RM", Enum: true, Priority: 4, Value: func(a A) string { return a.RM }},
+		{Header: "SINCE", Field: "activated_at", Priority: 3, Whole: true, Value: func(a A) string { return a.ActivatedAt.Format(dateTimeLayout) },
+			CSV: func(a A) string { return a.ActivatedAt.Format(time.RFC3339) }},
+		{Header: "LAST SEEN", Field: "last_seen_at", Priority: 8, Whole: true, Value: func(a A) string { return a.LastSeenAt.Format(dateTimeLayout) },
+			CSV: func(a A) string { return a.LastSeenAt.Format(time.RFC3339) }},
 	}
 }
 
@@ -89,7 +92,11 @@ func newActivationsListCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return writeSlice(f, format, activationColumns(), list)
+			empty := "No machines are activated — activate one with `licensectl activations activate KEY ...`"
+			if filtered(c) {
+				empty = "No activations match these filters"
+			}
+			return writeSlice(f, format, activationColumns(), list, empty)
 		},
 	}
 	fl := c.Flags()

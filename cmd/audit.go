@@ -44,13 +44,17 @@ func newAuditCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			empty := "No audit events yet"
+			if filtered(c, "limit") {
+				empty = "No audit events match these filters"
+			}
 			return writeSlice(f, format, []output.Column[licensing.AuditEvent]{
-				{Header: "TIME", Value: func(e licensing.AuditEvent) string { return e.Time.Format(time.RFC3339) }},
-				{Header: "ACTOR", Value: func(e licensing.AuditEvent) string { return e.Actor }},
-				{Header: "ACTION", Value: func(e licensing.AuditEvent) string { return e.Action }},
-				{Header: "OBJECT", Value: func(e licensing.AuditEvent) string { return e.Object }},
+				{Header: "TIME", Keep: true, Value: func(e licensing.AuditEvent) string { return e.Time.Format(time.RFC3339) }},
+				{Header: "ACTOR", Priority: 1, Value: func(e licensing.AuditEvent) string { return e.Actor }},
+				{Header: "ACTION", Keep: true, Value: func(e licensing.AuditEvent) string { return e.Action }},
+				{Header: "OBJECT", Priority: 9, Min: 29, Value: func(e licensing.AuditEvent) string { return e.Object }},
 				{Header: "DETAILS", Wide: true, Value: func(e licensing.AuditEvent) string { return string(e.Details) }},
-			}, events)
+			}, events, empty)
 		},
 	}
 	fl := list.Flags()

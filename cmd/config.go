@@ -34,8 +34,11 @@ type Config struct {
 	Quiet     bool
 	Yes       bool
 	NoHeaders bool
-	Serve     ServeConfig
-	Mail      MailConfig
+	// Pager is the command line long tables at a terminal go through; ""
+	// when paging is off (--no-pager, pager: cat/false/"").
+	Pager string
+	Serve ServeConfig
+	Mail  MailConfig
 	// Warnings are about the config file: keys it has that nothing reads.
 	Warnings []string
 }
@@ -72,6 +75,10 @@ func configKeys() map[string]string {
 		"quiet":      "quiet",
 		"yes":        "yes",
 		"no-headers": "no-headers",
+		"no-pager":   "no-pager",
+		// The pager has no flag (--no-pager turns it off); LICENSECTL_PAGER,
+		// the file, then $PAGER set it.
+		"pager": "",
 		// Keys of one command bind to its own flags; other commands lack them.
 		"serve.addr":     "addr",
 		"serve.tls-cert": "tls-cert",
@@ -129,12 +136,16 @@ func loadConfig(flags *pflag.FlagSet) (*Config, error) {
 	c := &Config{File: file, Backend: v.GetString("backend"), DB: v.GetString("db"),
 		APIURL: v.GetString("api.url"), Token: v.GetString("api.token"),
 		Account: v.GetString("account"), Output: v.GetString("output"), Warnings: warnings}
-	for key, dst := range map[string]*bool{"no-color": &c.NoColor, "quiet": &c.Quiet, "yes": &c.Yes, "no-headers": &c.NoHeaders} {
+	var noPager bool
+	for key, dst := range map[string]*bool{"no-color": &c.NoColor, "quiet": &c.Quiet, "yes": &c.Yes, "no-headers": &c.NoHeaders, "no-pager": &noPager} {
 		b, err := parseBool(v.GetString(key))
 		if err != nil {
 			return nil, licensing.Errorf(licensing.EINVALID, "%s: %v", key, err)
 		}
 		*dst = b
+	}
+	if !noPager {
+		c.Pager = pagerCommand(v)
 	}
 	c.Serve = ServeConfig{Addr: v.GetString("serve.addr"), TLSCert: v.GetString("serve.tls-cert"),
 		TLSKey: v.GetString("serve.tls-key"), Rate: v.GetFloat64("serve.rate")}
@@ -163,6 +174,27 @@ func loadConfig(flags *pflag.FlagSet) (*Config, error) {
 		return nil, licensing.Errorf(licensing.EINVALID, "invalid backend %q: want local or http", c.Backend)
 	}
 	return c, nil
+}
+
+// pagerCommand is the pager for long tables at a terminal, as gh chooses it:
+// LICENSECTL_PAGER (even empty), the pager key, $PAGER, else less -FRX; ""
+// when the choice is to have none (empty, cat, false, off, no, 0).
+func pagerCommand(v *viper.Viper) string {
+	s, set := os.LookupEnv("LICENSECTL_PAGER")
+	if !set && v.IsSet("pager") {
+		s, set = v.GetString("pager"), true
+	}
+	if !set {
+		if s = os.Getenv("PAGER"); s == "" {
+			s = "less -FRX"
+		}
+	}
+	s = strings.TrimSpace(s)
+	switch strings.ToLower(s) {
+	case "", "cat", "false", "off", "no", "0":
+		return ""
+	}
+	return s
 }
 
 func mailConfig(v *viper.Viper) (MailConfig, error) {

@@ -95,22 +95,25 @@ memory.`,
 				if err != nil {
 					return err
 				}
-				if err := f.neverBought(c, svc, o.filter, len(groups)); err != nil {
+				empty, err := f.noLicensesNote(c, svc, o.filter, len(groups), format)
+				if err != nil {
 					return err
 				}
-				return writeSlice(f, format, groupColumns(), groups)
+				return writeSlice(f, format, groupColumns(), groups, empty)
 			}
-			l := &output.List[*licensing.License]{Format: format, Columns: licenseColumns(), NoHeaders: f.cfg.NoHeaders}
+			l := newList(f, format, licenseColumns(), "")
 			if err := l.Begin(f.IO.Out); err != nil {
 				return err
 			}
 			if err := svc.ListLicenses(ctx, o.filter, l.Add); err != nil {
 				return err
 			}
-			if err := l.End(); err != nil {
+			empty, err := f.noLicensesNote(c, svc, o.filter, l.Count(), format)
+			if err != nil {
 				return err
 			}
-			return f.neverBought(c, svc, o.filter, l.Count())
+			l.Empty = empty
+			return l.End()
 		},
 	}
 	fl := c.Flags()
@@ -131,21 +134,32 @@ memory.`,
 	return c
 }
 
-// neverBought tells the user, when a type filter finds nothing, whether the
-// account ever bought that type — the portal's "You have not purchased licenses
-// of this type".
-func (f *Factory) neverBought(c *cobra.Command, svc licensing.Services, filter licensing.LicenseFilter, found int) error {
-	if found > 0 || filter.Product == "" {
-		return nil
+// noLicensesNote says why a license list found nothing, for the table's
+// empty note: a type the account never bought (the portal's "You have not
+// purchased licenses of this type", which machine formats print on stderr
+// too, while stdout stays []), filters that match nothing, or no licenses at
+// all.
+func (f *Factory) noLicensesNote(c *cobra.Command, svc licensing.Services, filter licensing.LicenseFilter, found int, format output.Format) (string, error) {
+	if found > 0 {
+		return "", nil
 	}
-	groups, err := svc.GroupLicenses(c.Context(), licensing.LicenseFilter{Product: filter.Product})
-	if err != nil {
-		return err
+	if filter.Product != "" {
+		groups, err := svc.GroupLicenses(c.Context(), licensing.LicenseFilter{Product: filter.Product})
+		if err != nil {
+			return "", err
+		}
+		if len(groups) == 0 {
+			note := fmt.Sprintf("You have not purchased licenses of this type (%s)", filter.Product)
+			if !format.IsTable() {
+				f.info("%s\n", note)
+			}
+			return note, nil
+		}
 	}
-	if len(groups) == 0 {
-		f.info("You have not purchased licenses of this type (%s)\n", filter.Product)
+	if filtered(c, "sort", "limit", "group") {
+		return "No licenses match these filters", nil
 	}
-	return nil
+	return "No licenses yet — buy some with `licensectl licenses buy --product SKU`", nil
 }
 
 func yesNo(b bool) string {
@@ -165,19 +179,19 @@ func date(t *time.Time) string {
 func licenseColumns() []output.Column[*licensing.License] {
 	type L = *licensing.License
 	return []output.Column[L]{
-		{Header: "KEY", Value: func(l L) string { return l.Key }},
-		{Header: "PRODUCT", Value: func(l L) string { return l.Product }},
-		{Header: "KIND", Value: func(l L) string { return l.Kind }},
-		{Header: "TERM", Wide: true, Value: func(l L) string { return l.Term }},
-		{Header: "STATUS", Value: func(l L) string { return l.Status }},
-		{Header: "VALIDITY", Value: func(l L) string { return l.Validity }},
-		{Header: "USAGE", Wide: true, Value: func(l L) string { return l.Usage }},
-		{Header: "MAINTENANCE", Wide: true, Value: func(l L) string { return l.Maintenance }},
-		{Header: "MAINTENANCE TILL", Value: func(l L) string { return date(l.MaintenanceTill) }, CSV: func(l L) string { return rfc3339(l.MaintenanceTill) }},
-		{Header: "ALLOW RM", Value: func(l L) string { return yesNo(l.AllowRM) }, CSV: func(l L) string { return strconv.FormatBool(l.AllowRM) }},
-		{Header: "AUTO-RENEW", Value: func(l L) string { return yesNo(l.AutoRenew) }, CSV: func(l L) string { return strconv.FormatBool(l.AutoRenew) }},
-		{Header: "COMPANY", Value: func(l L) string { return companyName(l.Company) }, CSV: func(l L) string { return deref(l.Company) }},
-		{Header: "EXPIRES", Field: "expires_at", Value: func(l L) string { return date(l.ExpiresAt) }, CSV: func(l L) string { return rfc3339(l.ExpiresAt) }},
+		{Header: "KEY", Keep: true, Value: func(l L) string { return l.Key }},
+		{Header: "PRODUCT", Priority: 9, Whole: true, Value: func(l L) string { return l.Product }},
+		{Header: "KIND", Enum: true, Priority: 4, Value: func(l L) string { return l.Kind }},
+		{Header: "TERM", Wide: true, Enum: true, Value: func(l L) string { return l.Term }},
+		{Header: "STATUS", Enum: true, Keep: true, Value: func(l L) string { return l.Status }},
+		{Header: "VALIDITY", Enum: true, Priority: 7, Value: func(l L) string { return l.Validity }},
+		{Header: "USAGE", Wide: true, Enum: true, Value: func(l L) string { return l.Usage }},
+		{Header: "MAINTENANCE", Wide: true, Enum: true, Value: func(l L) string { return l.Maintenance }},
+		{Header: "MAINTENANCE TILL", Priority: 3, Whole: true, Value: func(l L) string { return date(l.MaintenanceTill) }, CSV: func(l L) string { return rfc3339(l.MaintenanceTill) }},
+		{Header: "ALLOW RM", Enum: true, Priority: 1, Value: func(l L) string { return strconv.FormatBool(l.AllowRM) }},
+		{Header: "AUTO-RENEW", Enum: true, Priority: 2, Value: func(l L) string { return strconv.FormatBool(l.AutoRenew) }},
+		{Header: "COMPANY", Priority: 6, Value: func(l L) string { return companyName(l.Company) }, CSV: func(l L) string { return deref(l.Company) }},
+		{Header: "EXPIRES", Field: "expires_at", Priority: 8, Whole: true, Value: func(l L) string { return date(l.ExpiresAt) }, CSV: func(l L) string { return rfc3339(l.ExpiresAt) }},
 		{Header: "SEATS", Wide: true, Value: func(l L) string { return fmt.Sprintf("%d/%d", l.SeatsUsed, l.Seats) }, CSV: func(l L) string { return strconv.Itoa(l.Seats) }},
 		{Header: "SEATS USED", CSVOnly: true, CSV: func(l L) string { return strconv.Itoa(l.SeatsUsed) }},
 		{Header: "PURCHASE", Field: "purchase_id", Wide: true, Value: func(l L) string { return l.PurchaseID }},
@@ -210,14 +224,14 @@ func groupColumns() []output.Column[licensing.LicenseGroup] {
 	type G = licensing.LicenseGroup
 	n := strconv.Itoa
 	return []output.Column[G]{
-		{Header: "PRODUCT", Value: func(g G) string { return g.Product }},
-		{Header: "NAME", Value: func(g G) string { return g.ProductName }},
-		{Header: "TOTAL", Value: func(g G) string { return n(g.Total) }},
-		{Header: "VALID", Value: func(g G) string { return n(g.Valid) }},
-		{Header: "EXPIRED", Value: func(g G) string { return n(g.Expired) }},
-		{Header: "USED", Value: func(g G) string { return n(g.Used) }},
-		{Header: "UNUSED", Value: func(g G) string { return n(g.Unused) }},
-		{Header: "TRIAL", Value: func(g G) string { return n(g.Trial) }},
+		{Header: "PRODUCT", Keep: true, Value: func(g G) string { return g.Product }},
+		{Header: "NAME", Priority: 1, Value: func(g G) string { return g.ProductName }},
+		{Header: "TOTAL", Priority: 9, Value: func(g G) string { return n(g.Total) }},
+		{Header: "VALID", Priority: 8, Value: func(g G) string { return n(g.Valid) }},
+		{Header: "EXPIRED", Priority: 7, Value: func(g G) string { return n(g.Expired) }},
+		{Header: "USED", Priority: 6, Value: func(g G) string { return n(g.Used) }},
+		{Header: "UNUSED", Priority: 5, Value: func(g G) string { return n(g.Unused) }},
+		{Header: "TRIAL", Priority: 4, Value: func(g G) string { return n(g.Trial) }},
 	}
 }
 
@@ -604,7 +618,7 @@ func writePurchase(w io.Writer, p *licensing.Purchase) error {
 		if company == "" {
 			company = "(pool)"
 		}
-		rows = append(rows, []string{it.Description, strconv.Itoa(it.Quantity), money(it.UnitPriceCents), money(it.AmountCents), it.Billing, company})
+		rows = append(rows, []string{it.Description, strconv.Itoa(it.Quantity), money(it.UnitPriceCents), money(it.AmountCents), output.Label(it.Billing), company})
 	}
 	if err := output.WriteTable(w, []string{"ITEM", "QTY", "UNIT", "AMOUNT", "BILLING", "COMPANY"}, rows, false); err != nil {
 		return err

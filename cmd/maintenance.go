@@ -231,19 +231,19 @@ func maintenanceColumns() []output.Column[licensing.MaintenancePlan] {
 	type M = licensing.MaintenancePlan
 	day := func(t *time.Time) string { return date(t) }
 	return []output.Column[M]{
-		{Header: "ID", Value: func(m M) string { return m.ID }},
-		{Header: "LICENSE", Field: "license_key", Value: func(m M) string {
+		{Header: "ID", Keep: true, Value: func(m M) string { return m.ID }},
+		{Header: "LICENSE", Field: "license_key", Keep: true, Value: func(m M) string {
 			if m.LicenseKey == nil {
 				return "(available)"
 			}
 			return *m.LicenseKey
 		}, CSV: func(m M) string { return deref(m.LicenseKey) }},
-		{Header: "PRODUCT", Value: func(m M) string { return m.Product }},
-		{Header: "STATUS", Value: func(m M) string { return m.Status }},
-		{Header: "STARTS", Field: "starts_at", Value: func(m M) string { return day(m.StartsAt) }, CSV: func(m M) string { return rfc3339(m.StartsAt) }},
-		{Header: "ENDS", Field: "ends_at", Value: func(m M) string { return day(m.EndsAt) }, CSV: func(m M) string { return rfc3339(m.EndsAt) }},
-		{Header: "AUTO-RENEW", Value: func(m M) string { return yesNo(m.AutoRenew) }, CSV: func(m M) string { return strconv.FormatBool(m.AutoRenew) }},
-		{Header: "PRICE", Field: "price_cents", Value: func(m M) string { return money(m.PriceCents) }, CSV: func(m M) string { return strconv.FormatInt(m.PriceCents, 10) }},
+		{Header: "PRODUCT", Priority: 7, Whole: true, Value: func(m M) string { return m.Product }},
+		{Header: "STATUS", Enum: true, Keep: true, Value: func(m M) string { return m.Status }},
+		{Header: "STARTS", Field: "starts_at", Priority: 4, Whole: true, Value: func(m M) string { return day(m.StartsAt) }, CSV: func(m M) string { return rfc3339(m.StartsAt) }},
+		{Header: "ENDS", Field: "ends_at", Priority: 8, Whole: true, Value: func(m M) string { return day(m.EndsAt) }, CSV: func(m M) string { return rfc3339(m.EndsAt) }},
+		{Header: "AUTO-RENEW", Enum: true, Priority: 5, Value: func(m M) string { return strconv.FormatBool(m.AutoRenew) }},
+		{Header: "PRICE", Field: "price_cents", Priority: 6, Value: func(m M) string { return money(m.PriceCents) }, CSV: func(m M) string { return strconv.FormatInt(m.PriceCents, 10) }},
 		{Header: "PURCHASE", Field: "purchase_id", Wide: true, Value: func(m M) string { return m.PurchaseID }},
 	}
 }
@@ -272,7 +272,14 @@ func newMaintenanceListCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return writeSlice(f, format, maintenanceColumns(), plans)
+			empty := "No maintenance plans yet — buy one with `licensectl maintenance buy KEY`"
+			switch {
+			case filter.License != "":
+				empty = fmt.Sprintf("License %s has no maintenance plans", filter.License)
+			case filter.Available:
+				empty = "No maintenance plans are available — buy some with `licensectl maintenance buy --unassigned --product SKU`"
+			}
+			return writeSlice(f, format, maintenanceColumns(), plans, empty)
 		},
 	}
 	c.Flags().BoolVar(&filter.Available, "available", false, "only plans not assigned to a license yet")

@@ -31,7 +31,8 @@ func newProductsCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return writeSlice(f, format, productColumns(), products)
+			return writeSlice(f, format, productColumns(), products,
+				"No products yet — run `licensectl init` to load the catalog, or `licensectl products import FILE.yaml`")
 		},
 	}, &cobra.Command{
 		Use:   "import FILE.yaml",
@@ -116,18 +117,20 @@ func money(cents int64) string {
 }
 
 func productColumns() []output.Column[licensing.Product] {
-	return []output.Column[licensing.Product]{
-		{Header: "SKU", Value: func(p licensing.Product) string { return p.SKU }},
-		{Header: "NAME", Value: func(p licensing.Product) string { return p.Name }},
-		{Header: "TERM", Value: func(p licensing.Product) string { return p.Term }},
-		{Header: "PRICE", Field: "price_cents", Value: func(p licensing.Product) string { return money(p.PriceCents) }, CSV: func(p licensing.Product) string { return strconv.FormatInt(p.PriceCents, 10) }},
-		{Header: "MONTHLY", Field: "monthly_price_cents", Value: func(p licensing.Product) string { return money(p.MonthlyPriceCents) }, CSV: func(p licensing.Product) string { return strconv.FormatInt(p.MonthlyPriceCents, 10) }},
-		{Header: "ANNUAL", Field: "annual_price_cents", Value: func(p licensing.Product) string { return money(p.AnnualPriceCents) }, CSV: func(p licensing.Product) string { return strconv.FormatInt(p.AnnualPriceCents, 10) }},
-		{Header: "MAINTENANCE", Field: "maintenance_price_cents", Value: func(p licensing.Product) string { return money(p.MaintenancePriceCents) }, CSV: func(p licensing.Product) string { return strconv.FormatInt(p.MaintenancePriceCents, 10) }},
-		{Header: "SEATS", Wide: true, Value: func(p licensing.Product) string { return strconv.Itoa(p.Seats) }},
-		{Header: "PLATFORMS", Value: func(p licensing.Product) string { return strings.Join(p.Platforms, ",") }},
-		{Header: "LATEST", Wide: true, Value: func(p licensing.Product) string { return p.LatestVersion }},
-		{Header: "CURRENCY", Wide: true, Value: func(p licensing.Product) string { return p.Currency }},
+	type P = licensing.Product
+	cents := func(c int64) string { return strconv.FormatInt(c, 10) }
+	return []output.Column[P]{
+		{Header: "SKU", Keep: true, Value: func(p P) string { return p.SKU }},
+		{Header: "NAME", Priority: 8, Value: func(p P) string { return p.Name }},
+		{Header: "TERM", Enum: true, Priority: 7, Value: func(p P) string { return p.Term }},
+		{Header: "PRICE", Field: "price_cents", Priority: 9, Value: func(p P) string { return money(p.PriceCents) }, CSV: func(p P) string { return cents(p.PriceCents) }},
+		{Header: "MONTHLY", Field: "monthly_price_cents", Priority: 6, Value: func(p P) string { return money(p.MonthlyPriceCents) }, CSV: func(p P) string { return cents(p.MonthlyPriceCents) }},
+		{Header: "ANNUAL", Field: "annual_price_cents", Priority: 5, Value: func(p P) string { return money(p.AnnualPriceCents) }, CSV: func(p P) string { return cents(p.AnnualPriceCents) }},
+		{Header: "MAINTENANCE", Field: "maintenance_price_cents", Priority: 4, Value: func(p P) string { return money(p.MaintenancePriceCents) }, CSV: func(p P) string { return cents(p.MaintenancePriceCents) }},
+		{Header: "SEATS", Wide: true, Value: func(p P) string { return strconv.Itoa(p.Seats) }},
+		{Header: "PLATFORMS", Priority: 3, Value: func(p P) string { return output.Labels(p.Platforms) }, CSV: func(p P) string { return strings.Join(p.Platforms, ",") }},
+		{Header: "LATEST", Wide: true, Value: func(p P) string { return p.LatestVersion }},
+		{Header: "CURRENCY", Wide: true, Value: func(p P) string { return p.Currency }},
 	}
 }
 
@@ -143,20 +146,6 @@ func (f *Factory) begin(c *cobra.Command) (licensing.Services, output.Format, er
 	}
 	c.SetContext(f.withAccount(c.Context()))
 	return svc, format, nil
-}
-
-// writeSlice writes a slice in the chosen format.
-func writeSlice[T any](f *Factory, format output.Format, cols []output.Column[T], items []T) error {
-	l := &output.List[T]{Format: format, Columns: cols, NoHeaders: f.cfg.NoHeaders}
-	if err := l.Begin(f.IO.Out); err != nil {
-		return err
-	}
-	for _, it := range items {
-		if err := l.Add(it); err != nil {
-			return err
-		}
-	}
-	return l.End()
 }
 
 // info prints a message for people on stderr unless --quiet.

@@ -77,6 +77,8 @@ func mailKeyUsage(key string) string {
 		return "sender address (default licensectl@localhost)"
 	case "mail.outbox":
 		return "directory of .eml files, one per message (default: `outbox` beside the store)"
+	case "pager":
+		return "command that long tables at a terminal go through (default: $PAGER, else `less -FRX`); empty, `cat` or `false`: none"
 	}
 	return ""
 }

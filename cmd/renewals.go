@@ -100,14 +100,14 @@ func writeRenewalTable(w io.Writer, format output.Format, rs []licensing.Renewal
 func renewalColumns() []output.Column[licensing.Renewal] {
 	type R = licensing.Renewal
 	return []output.Column[R]{
-		{Header: "DUE", Field: "due_at", Value: func(r R) string { return r.DueAt.Format(dateLayout) }, CSV: func(r R) string { return r.DueAt.Format(time.RFC3339) }},
-		{Header: "ACTION", Value: func(r R) string { return r.Action }},
-		{Header: "KIND", Value: func(r R) string { return r.Kind }},
-		{Header: "OBJECT", Value: func(r R) string { return r.Object }},
+		{Header: "DUE", Field: "due_at", Priority: 8, Whole: true, Value: func(r R) string { return r.DueAt.Format(dateLayout) }, CSV: func(r R) string { return r.DueAt.Format(time.RFC3339) }},
+		{Header: "ACTION", Enum: true, Keep: true, Value: func(r R) string { return r.Action }},
+		{Header: "KIND", Enum: true, Priority: 5, Value: func(r R) string { return r.Kind }},
+		{Header: "OBJECT", Keep: true, Value: func(r R) string { return r.Object }},
 		{Header: "LICENSE", Field: "license_key", Wide: true, Value: func(r R) string { return r.LicenseKey }},
-		{Header: "PRODUCT", Value: func(r R) string { return r.Product }},
-		{Header: "NEW END", Field: "new_end", Value: func(r R) string { return date(r.NewEnd) }, CSV: func(r R) string { return rfc3339(r.NewEnd) }},
-		{Header: "PRICE", Field: "price_cents", Value: func(r R) string { return money(r.PriceCents) }, CSV: func(r R) string { return strconv.FormatInt(r.PriceCents, 10) }},
+		{Header: "PRODUCT", Priority: 6, Whole: true, Value: func(r R) string { return r.Product }},
+		{Header: "NEW END", Field: "new_end", Priority: 4, Whole: true, Value: func(r R) string { return date(r.NewEnd) }, CSV: func(r R) string { return rfc3339(r.NewEnd) }},
+		{Header: "PRICE", Field: "price_cents", Priority: 7, Value: func(r R) string { return money(r.PriceCents) }, CSV: func(r R) string { return strconv.FormatInt(r.PriceCents, 10) }},
 		{Header: "ACCOUNT", Wide: true, Value: func(r R) string { return r.Account }},
 		{Header: "PURCHASE", Field: "purchase_id", Wide: true, Value: func(r R) string { return r.PurchaseID }},
 	}
@@ -138,22 +138,18 @@ func newRenewalsListCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := writeSlice(f, format, renewalColumns(), rs); err != nil {
-				return err
-			}
-			if format.IsTable() && len(rs) > 0 {
-				var total int64
-				renew := 0
-				for _, r := range rs {
-					if r.Action == licensing.RenewalRenew {
-						total += r.PriceCents
-						renew++
-					}
+			l := newList(f, format, renewalColumns(), fmt.Sprintf("Nothing renews or ends by %s", at.Add(d).Format(time.RFC3339)))
+			var total int64
+			renew := 0
+			for _, r := range rs {
+				if r.Action == licensing.RenewalRenew {
+					total += r.PriceCents
+					renew++
 				}
-				fmt.Fprintf(f.IO.Out, "\n%d renewal(s) for $%s, %d end(s) by %s\n", renew, licensing.FormatCents(total),
-					len(rs)-renew, at.Add(d).Format(time.RFC3339))
 			}
-			return nil
+			l.Footer = fmt.Sprintf("%d renewal(s) for $%s, %d end(s) by %s", renew, licensing.FormatCents(total),
+				len(rs)-renew, at.Add(d).Format(time.RFC3339))
+			return writeList(l, f, rs)
 		},
 	}
 	c.Flags().StringVar(&within, "due-within", "30d", "how far ahead to look: 30d, 2w, 36h")

@@ -244,6 +244,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 	pf.StringP("output", "o", "", "output format: table|wide|json|yaml|csv (default table at a terminal, json otherwise)")
 	pf.Bool("no-color", false, "disable colour")
 	pf.Bool("no-headers", false, "omit table and CSV headers")
+	pf.Bool("no-pager", false, "never send long tables through the pager ($PAGER, default less -FRX)")
 	pf.BoolP("quiet", "q", false, "print only errors")
 	pf.BoolP("yes", "y", false, "answer yes to every question")
 	pf.String("jq", "", "filter JSON output with a jq expression; implies -o json, prints strings raw, and collects lists before filtering instead of streaming them")

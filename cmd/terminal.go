@@ -16,39 +16,51 @@ import (
 
 // startOutput sets up stdout for this invocation, once, for every command:
 // --jq diverts it through a filter; a table at a terminal gets an
-// output.Terminal, so lists show relative dates, status colours and fit the
-// window. Tables in a pipe (and the golden tests) stay plain and exact.
+// output.Terminal, so lists show relative dates, status colours, fit the
+// window and page when longer than it. Tables in a pipe (and the golden
+// tests) stay plain and exact, only fitted to $COLUMNS when it is set.
 func (f *Factory) startOutput(c *cobra.Command) error {
 	if err := f.startJQ(c); err != nil {
 		return err
-	}
-	if !f.IO.StdoutTTY {
-		return nil
 	}
 	format, err := f.Format()
 	if err != nil || !format.IsTable() {
 		return nil // the command reports a bad -o itself
 	}
+	if !f.IO.StdoutTTY {
+		// -o table in a pipe: plain, but fitted to $COLUMNS when set.
+		if width, _ := terminalSize(nil); width > 0 {
+			f.IO.Out = &output.Terminal{Writer: f.IO.Out, Width: width}
+		}
+		return nil
+	}
+	width, height := terminalSize(f.IO.Out)
 	f.IO.Out = &output.Terminal{
 		Writer: f.IO.Out,
 		Color:  !f.cfg.NoColor && os.Getenv("TERM") != "dumb",
-		Width:  terminalWidth(f.IO.Out),
+		Width:  width,
+		Height: height,
 		Now:    f.Clock.Now(),
+		Pager:  f.cfg.Pager,
+		Stderr: f.IO.ErrOut,
 	}
 	return nil
 }
 
-// terminalWidth asks the terminal, then $COLUMNS; 0 means unknown.
-func terminalWidth(w any) int {
+// terminalSize is the window's columns and rows: $COLUMNS and $LINES when
+// set (tests, `COLUMNS=100 licensectl ... -o table | less`), else what the
+// terminal says; 0 means unknown.
+func terminalSize(w any) (width, height int) {
 	if file, ok := w.(*os.File); ok {
-		if width, _, err := term.GetSize(int(file.Fd())); err == nil && width > 0 {
-			return width
-		}
+		width, height, _ = term.GetSize(int(file.Fd()))
 	}
 	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
-		return n
+		width = n
 	}
-	return 0
+	if n, err := strconv.Atoi(os.Getenv("LINES")); err == nil && n > 0 {
+		height = n
+	}
+	return max(width, 0), max(height, 0)
 }
 
 // confirm asks question (without "[y/N]") on stderr and reads the answer

@@ -61,11 +61,11 @@ func newTokenCmd(f *Factory) *cobra.Command {
 				return t.Format(dateTimeLayout)
 			}
 			return writeSlice(f, format, []output.Column[licensing.Token]{
-				{Header: "PREFIX", Value: func(t licensing.Token) string { return t.Prefix }},
-				{Header: "CREATED", Value: func(t licensing.Token) string { return t.CreatedAt.Format(dateTimeLayout) }},
-				{Header: "LAST USED", Value: func(t licensing.Token) string { return when(t.LastUsed) }},
-				{Header: "REVOKED", Value: func(t licensing.Token) string { return when(t.RevokedAt) }},
-			}, ts)
+				{Header: "PREFIX", Keep: true, Value: func(t licensing.Token) string { return t.Prefix }},
+				{Header: "CREATED", Priority: 2, Value: func(t licensing.Token) string { return t.CreatedAt.Format(dateTimeLayout) }},
+				{Header: "LAST USED", Priority: 1, Value: func(t licensing.Token) string { return when(t.LastUsed) }},
+				{Header: "REVOKED", Priority: 3, Value: func(t licensing.Token) string { return when(t.RevokedAt) }},
+			}, ts, "No API tokens — create one with `licensectl accounts token create`")
 		},
 	}, &cobra.Command{
 		Use:     "revoke PREFIX",

@@ -3,6 +3,7 @@ package licensing
 import (
 	"fmt"
 	"net/mail"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -296,11 +297,26 @@ func PurchaseBilling(items []LineItem) string {
 	return b
 }
 
-// FormatCents renders cents as "299.00".
+// FormatCents renders cents for people, with thousands separators:
+// "299.00", "4,999,000.00". Machine formats carry the integer cents.
 func FormatCents(c int64) string {
 	sign := ""
 	if c < 0 {
-		sign, c = "-", -c
+		sign = "-"
 	}
-	return fmt.Sprintf("%s%d.%02d", sign, c/100, c%100)
+	units, rest := c/100, c%100
+	if units < 0 {
+		units, rest = -units, -rest
+	} else if rest < 0 {
+		rest = -rest
+	}
+	digits := strconv.FormatInt(units, 10)
+	var b strings.Builder
+	for i, d := range digits {
+		if i > 0 && (len(digits)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(d)
+	}
+	return fmt.Sprintf("%s%s.%02d", sign, b.String(), rest)
 }

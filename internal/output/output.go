@@ -12,9 +12,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/renderer"
-	"github.com/olekukonko/tablewriter/tw"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -51,6 +48,15 @@ func (f Format) IsTable() bool { return f == Table || f == Wide }
 // default the header in snake case), whether it shows only in wide mode, how
 // to render a cell for people, and, when that differs, for CSV (RFC 3339
 // dates, true/false, empty for none).
+//
+// Enum columns hold stable tokens (not_activated, perpetual, true): CSV shows
+// the token, a table its Label ("Not activated", "One-time", "Yes").
+//
+// At a terminal a table fits the window: Keep columns (the key, the status)
+// are never dropped nor cut; the others are dropped, lowest Priority first,
+// until the rest fits, and then cut, never below Min columns (default 10) —
+// Whole columns (identifiers, dates) are dropped rather than cut. -o wide
+// shows every column, uncut.
 type Column[T any] struct {
 	Header string
 	Field  string
@@ -59,6 +65,12 @@ type Column[T any] struct {
 	CSV    func(T) string
 	// CSVOnly columns are left out of tables.
 	CSVOnly bool
+
+	Enum     bool
+	Keep     bool
+	Whole    bool
+	Priority int
+	Min      int
 }
 
 func (c Column[T]) shown(all bool, f Format) bool {
@@ -75,11 +87,20 @@ type List[T any] struct {
 	Format    Format
 	Columns   []Column[T]
 	NoHeaders bool
+	// Empty is the note a table without rows prints on Notes (stderr)
+	// instead of a lone header: "No licenses match these filters".
+	Empty string
+	Notes io.Writer
+	// Footer follows the rows of a table (a total); not in machine formats.
+	Footer string
+	// Page sends a table longer than the terminal through its pager. For
+	// a list that is a command's whole output, not one inside a summary.
+	Page bool
 
 	w     *bufio.Writer
 	out   io.Writer
 	n     int
-	rows  [][]string
+	rows  [][]cell
 	items []T
 	csv   *csv.Writer
 	term  *Terminal
@@ -97,22 +118,16 @@ func (l *List[T]) Begin(w io.Writer) error {
 	case CSV:
 		l.csv = csv.NewWriter(l.w)
 		if !l.NoHeaders {
-			return l.csv.Write(l.headers(true))
+			return l.csv.Write(l.csvHeaders())
 		}
 	}
 	return nil
 }
 
-func (l *List[T]) headers(all bool) []string {
+func (l *List[T]) csvHeaders() []string {
 	var h []string
 	for _, c := range l.Columns {
-		if c.shown(all, l.Format) {
-			if all {
-				h = append(h, c.csvHeader())
-			} else {
-				h = append(h, c.Header)
-			}
-		}
+		h = append(h, c.csvHeader())
 	}
 	return h
 }
@@ -124,19 +139,51 @@ func (c Column[T]) csvHeader() string {
 	return strings.NewReplacer(" ", "_", "-", "_").Replace(strings.ToLower(c.Header))
 }
 
-func (l *List[T]) cells(v T, all bool) []string {
-	var r []string
+// machine is a cell for CSV.
+func (c Column[T]) machine(v T) string {
+	if c.CSV != nil {
+		return c.CSV(v)
+	}
+	return c.Value(v)
+}
+
+func (l *List[T]) csvCells(v T) []string {
+	r := make([]string, 0, len(l.Columns))
 	for _, c := range l.Columns {
+		r = append(r, c.machine(v))
+	}
+	return r
+}
+
+// tableCells renders a row for people: labels for tokens, and at a terminal
+// dates relative to now.
+func (l *List[T]) tableCells(v T) []cell {
+	var r []cell
+	for _, c := range l.Columns {
+		if !c.shown(false, l.Format) {
+			continue
+		}
 		switch {
-		case all && c.CSV != nil:
-			r = append(r, c.CSV(v))
-		case c.shown(all, l.Format) && l.term != nil && c.CSV != nil:
-			r = append(r, l.term.cell(c.Value(v), c.CSV(v)))
-		case c.shown(all, l.Format):
-			r = append(r, c.Value(v))
+		case c.Enum:
+			token := c.machine(v)
+			r = append(r, cell{text: Label(token), token: token})
+		case l.term != nil && c.CSV != nil:
+			r = append(r, cell{text: l.term.cell(c.Value(v), c.CSV(v))})
+		default:
+			r = append(r, cell{text: c.Value(v)})
 		}
 	}
 	return r
+}
+
+func (l *List[T]) tableColumns() []tableColumn {
+	var cols []tableColumn
+	for _, c := range l.Columns {
+		if c.shown(false, l.Format) {
+			cols = append(cols, tableColumn{header: c.Header, keep: c.Keep, whole: c.Whole, priority: c.Priority, min: c.Min})
+		}
+	}
+	return cols
 }
 
 // Add writes or collects one row.
@@ -160,11 +207,11 @@ func (l *List[T]) Add(v T) error {
 		_, err = l.w.Write(b)
 		return err
 	case CSV:
-		return l.csv.Write(l.cells(v, true))
+		return l.csv.Write(l.csvCells(v))
 	case YAML:
 		l.items = append(l.items, v)
 	default:
-		l.rows = append(l.rows, l.cells(v, false))
+		l.rows = append(l.rows, l.tableCells(v))
 	}
 	return nil
 }
@@ -196,57 +243,40 @@ func (l *List[T]) End() error {
 			return err
 		}
 	default:
-		if l.term != nil {
-			l.term.dress(l.headers(false), l.rows)
-		}
-		if err := WriteTable(l.w, l.headers(false), l.rows, l.NoHeaders); err != nil {
-			return err
-		}
+		return l.endTable()
 	}
 	return l.w.Flush()
 }
 
-// WriteTable renders a borderless, left-aligned table like kubectl and gh do.
-func WriteTable(w io.Writer, headers []string, rows [][]string, noHeaders bool) error {
-	opts := []tablewriter.Option{
-		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
-			Borders: tw.BorderNone,
-			Symbols: tw.NewSymbols(tw.StyleNone),
-			Settings: tw.Settings{
-				Separators: tw.Separators{BetweenRows: tw.Off, BetweenColumns: tw.Off},
-				Lines:      tw.Lines{ShowHeaderLine: tw.Off},
-			},
-		})),
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithHeaderAlignment(tw.AlignLeft),
-		tablewriter.WithRowAlignment(tw.AlignLeft),
-		tablewriter.WithRowAutoWrap(tw.WrapNone),
-		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
-		tablewriter.WithPadding(tw.Padding{Left: "", Right: "  ", Overwrite: true}),
-		tablewriter.WithTrimSpace(tw.Off),
-	}
-	var buf bytes.Buffer
-	t := tablewriter.NewTable(&buf, opts...)
-	if !noHeaders {
-		t.Header(headers)
-	}
-	if err := t.Bulk(rows); err != nil {
-		return err
-	}
-	if err := t.Render(); err != nil {
-		return err
-	}
-	// The renderer pads the last column too; trailing blanks only hurt diffs.
-	for _, line := range strings.SplitAfter(buf.String(), "\n") {
-		trimmed := strings.TrimRight(line, " \n")
-		if trimmed == "" && line == "" {
-			continue
-		}
-		if _, err := io.WriteString(w, trimmed+"\n"); err != nil {
+// endTable renders the collected rows: fitted, coloured and paged at a
+// terminal; with no rows, no header but the Empty note.
+func (l *List[T]) endTable() error {
+	if l.n == 0 {
+		if l.Empty != "" && l.Notes != nil {
+			_, err := io.WriteString(l.Notes, l.Empty+"\n")
 			return err
 		}
+		return nil
 	}
-	return nil
+	st := tableStyle{noHeaders: l.NoHeaders}
+	if l.term != nil {
+		st.color = l.term.Color
+		if l.Format != Wide {
+			st.width = l.term.Width
+		}
+	}
+	var buf bytes.Buffer
+	if err := renderTable(&buf, l.tableColumns(), l.rows, st); err != nil {
+		return err
+	}
+	if l.Footer != "" {
+		buf.WriteString("\n" + strings.TrimSuffix(l.Footer, "\n") + "\n")
+	}
+	if l.term != nil && l.Page {
+		return l.term.Show(buf.Bytes())
+	}
+	_, err := l.out.Write(buf.Bytes())
+	return err
 }
 
 // Object writes one value: JSON (indented), YAML, or the result of table for

@@ -14,10 +14,10 @@ type lic struct {
 
 func licCols() []Column[lic] {
 	return []Column[lic]{
-		{Header: "KEY", Value: func(l lic) string { return l.Key }},
-		{Header: "PRODUCT", Value: func(l lic) string { return l.Product }},
-		{Header: "STATUS", Value: func(l lic) string { return l.Status }},
-		{Header: "EXPIRES", Value: func(l lic) string { return l.Expires.Format("2006-01-02") },
+		{Header: "KEY", Keep: true, Value: func(l lic) string { return l.Key }},
+		{Header: "PRODUCT", Priority: 2, Value: func(l lic) string { return l.Product }},
+		{Header: "STATUS", Keep: true, Enum: true, Value: func(l lic) string { return l.Status }},
+		{Header: "EXPIRES", Priority: 1, Whole: true, Value: func(l lic) string { return l.Expires.Format("2006-01-02") },
 			CSV: func(l lic) string { return l.Expires.Format(time.RFC3339) }},
 	}
 }
@@ -49,17 +49,17 @@ var rows = []lic{
 
 func TestTerminalTable(t *testing.T) {
 	var buf bytes.Buffer
-	renderTo(t, &Terminal{Writer: &buf, Color: true, Width: 70, Now: now}, Table, rows)
+	renderTo(t, &Terminal{Writer: &buf, Color: true, Width: 80, Now: now}, Table, rows)
 	out := buf.String()
-	for _, want := range []string{"\x1b[32mactivated\x1b[0m", "\x1b[31mnot_activated\x1b[0m", "in 3 months", "2 days ago",
+	for _, want := range []string{"\x1b[32mActivated\x1b[0m", "\x1b[31mNot activated\x1b[0m", "in 3 months", "2 days ago",
 		"NRDV2-K79AY-WWP1H-J14B8-T6B1K", "…"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("terminal table lacks %q:\n%s", want, out)
 		}
 	}
 	for _, line := range strings.Split(strings.TrimSpace(stripANSI(out)), "\n") {
-		if n := len([]rune(line)); n > 70 {
-			t.Errorf("line of %d columns in a 70-column terminal: %q", n, line)
+		if n := displayWidth(line); n > 80 {
+			t.Errorf("line of %d columns in an 80-column terminal: %q", n, line)
 		}
 	}
 }
@@ -106,18 +106,4 @@ func TestRelative(t *testing.T) {
 			t.Errorf("Relative(%v) = %q, want %q", tc.d, got, tc.want)
 		}
 	}
-}
-
-func stripANSI(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == 0x1b {
-			for i < len(s) && s[i] != 'm' {
-				i++
-			}
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
