@@ -1,6 +1,10 @@
 package output
 
 import (
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+
 	"bytes"
 	"io"
 	"strings"
@@ -140,41 +144,67 @@ func renderTable(w io.Writer, cols []tableColumn, rows [][]cell, st tableStyle) 
 		}
 	}
 	shown, widths := layout(cols, natural, st.width)
-	var buf bytes.Buffer
-	line := func(cells []cell) {
-		var b strings.Builder
-		pad, started := 0, false
+	// The layout decided which columns show and how wide; tablewriter draws
+	// the fitted cells (borderless, left-aligned, two blanks between columns).
+	fitted := func(cells []cell, header bool) []string {
+		var out []string
 		for i, c := range cells {
 			if !shown[i] {
 				continue
 			}
-			if started {
-				b.WriteString(strings.Repeat(" ", pad+columnGap))
+			text := truncate(c.text, widths[i])
+			if style, ok := statusStyles[c.token]; ok && st.color && !header {
+				text = style + text + "\x1b[0m"
 			}
-			started = true
-			text := c.text
-			text = truncate(text, widths[i])
-			if style, ok := statusStyles[c.token]; ok && st.color {
-				b.WriteString(style + text + "\x1b[0m")
-			} else {
-				b.WriteString(text)
-			}
-			pad = widths[i] - displayWidth(text)
+			out = append(out, text)
 		}
-		buf.WriteString(strings.TrimRight(b.String(), " "))
-		buf.WriteByte('\n')
+		return out
 	}
+	var buf bytes.Buffer
+	t := tablewriter.NewTable(&buf,
+		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
+			Borders: tw.BorderNone,
+			Symbols: tw.NewSymbols(tw.StyleNone),
+			Settings: tw.Settings{
+				Separators: tw.Separators{BetweenRows: tw.Off, BetweenColumns: tw.Off},
+				Lines:      tw.Lines{ShowHeaderLine: tw.Off},
+			},
+		})),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithHeaderAlignment(tw.AlignLeft),
+		tablewriter.WithRowAlignment(tw.AlignLeft),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
+		tablewriter.WithPadding(tw.Padding{Left: "", Right: strings.Repeat(" ", columnGap), Overwrite: true}),
+		tablewriter.WithTrimSpace(tw.Off),
+	)
 	if !st.noHeaders {
 		hs := make([]cell, len(cols))
 		for i, c := range cols {
-			hs[i] = cell{text: truncate(c.header, widths[i])}
+			hs[i] = cell{text: c.header}
 		}
-		line(hs)
+		t.Header(fitted(hs, true))
 	}
-	for _, r := range rows {
-		line(r)
+	body := make([][]string, len(rows))
+	for i, r := range rows {
+		body[i] = fitted(r, false)
 	}
-	_, err := w.Write(buf.Bytes())
+	if err := t.Bulk(body); err != nil {
+		return err
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	// The renderer pads the last column too; trailing blanks only hurt diffs.
+	var out bytes.Buffer
+	for _, line := range strings.SplitAfter(buf.String(), "\n") {
+		if line == "" {
+			continue
+		}
+		out.WriteString(strings.TrimRight(line, " \n"))
+		out.WriteByte('\n')
+	}
+	_, err := w.Write(out.Bytes())
 	return err
 }
 
