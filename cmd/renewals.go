@@ -126,7 +126,7 @@ func newRenewalsListCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			d, err := parseDueWithin(within)
+			ahead, err := parseDueWithin(within)
 			if err != nil {
 				return err
 			}
@@ -134,7 +134,8 @@ func newRenewalsListCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rs, err := svc.DueRenewals(c.Context(), at.Add(d))
+			until := ahead.from(at)
+			rs, err := svc.DueRenewals(c.Context(), until)
 			if err != nil {
 				return err
 			}
@@ -151,42 +152,71 @@ func newRenewalsListCmd(f *Factory) *cobra.Command {
 					}
 				}
 				fmt.Fprintf(f.IO.Out, "\n%d renewal(s) for $%s, %d end(s) by %s\n", renew, licensing.FormatCents(total),
-					len(rs)-renew, at.Add(d).Format(time.RFC3339))
+					len(rs)-renew, until.Format(time.RFC3339))
 			}
 			return nil
 		},
 	}
-	c.Flags().StringVar(&within, "due-within", "30d", "how far ahead to look: 30d, 2w, 36h")
+	c.Flags().StringVar(&within, "due-within", "30d", "how far ahead to look: 1y, 6mo, 2w, 30d, 36h (combined as in 1y6mo)")
 	c.Flags().StringVar(&asOf, "as-of", "", "look ahead from this time (RFC 3339 or YYYY-MM-DD; default now)")
 	return c
 }
 
-// parseDueWithin reads a look-ahead: days (30d) and weeks (2w), which
-// time.ParseDuration lacks, or any Go duration.
-func parseDueWithin(s string) (time.Duration, error) {
+// lookAhead is a --due-within period: calendar years, months, weeks and
+// days (1y, 6mo, 2w, 30d, which time.ParseDuration lacks), then any Go
+// duration (36h, 90m), in that order and combined as in 1y6mo or 1d12h.
+type lookAhead struct {
+	years, months, days int
+	d                   time.Duration
+}
+
+// from is the end of the period that starts at t.
+func (l lookAhead) from(t time.Time) time.Time {
+	return t.AddDate(l.years, l.months, l.days).Add(l.d)
+}
+
+// parseDueWithin reads a --due-within period (see lookAhead), at most 100
+// years long.
+func parseDueWithin(s string) (lookAhead, error) {
 	s = strings.TrimSpace(s)
-	bad := licensing.Errorf(licensing.EINVALID, "invalid --due-within %q: want e.g. 30d, 2w or 36h", clipArg(s))
-	var d time.Duration
-	if n, unit := strings.TrimRight(s, "dw"), strings.TrimLeft(s, "0123456789"); len(unit) == 1 && (unit == "d" || unit == "w") {
-		days, err := strconv.Atoi(n)
-		if err != nil {
-			return 0, bad
+	bad := licensing.Errorf(licensing.EINVALID, "invalid --due-within %q: want e.g. 1y, 6mo, 2w, 30d or 36h", clipArg(s))
+	var l lookAhead
+	rest := s
+	for rest != "" {
+		digits := len(rest) - len(strings.TrimLeft(rest, "0123456789"))
+		if digits == 0 || digits > 6 {
+			break
 		}
-		if unit == "w" {
-			days *= 7
+		n, _ := strconv.Atoi(rest[:digits])
+		unit := strings.ToLower(rest[digits:])
+		var size int
+		switch {
+		case strings.HasPrefix(unit, "mo"):
+			l.months, size = l.months+n, 2
+		case strings.HasPrefix(unit, "y"):
+			l.years, size = l.years+n, 1
+		case strings.HasPrefix(unit, "w"):
+			l.days, size = l.days+7*n, 1
+		case strings.HasPrefix(unit, "d"):
+			l.days, size = l.days+n, 1
 		}
-		if days > 36600 {
-			return 0, bad
+		if size == 0 {
+			break // a Go duration unit: the rest is for time.ParseDuration
 		}
-		d = time.Duration(days) * 24 * time.Hour
-	} else {
-		var err error
-		if d, err = time.ParseDuration(s); err != nil {
-			return 0, bad
-		}
+		rest = rest[digits+size:]
 	}
-	if d < 0 {
-		return 0, bad
+	if rest == s && s == "" {
+		return lookAhead{}, bad
 	}
-	return d, nil
+	if rest != "" {
+		d, err := time.ParseDuration(rest)
+		if err != nil || d < 0 {
+			return lookAhead{}, bad
+		}
+		l.d = d
+	}
+	if ref := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC); l.from(ref).After(ref.AddDate(100, 0, 0)) {
+		return lookAhead{}, bad
+	}
+	return l, nil
 }

@@ -192,7 +192,11 @@ func (s *Server) capabilityRoutes() []route {
 			return svc.ValidateLicense(ctx, r.PathValue("key"), q.Get("fingerprint"), q.Get("version"))
 		}), false},
 		{"GET /v1/licenses/{key}/download", true, withQuery(s, func(ctx context.Context, svc activations, r *http.Request) (*licensing.Download, error) {
-			return svc.LatestDownload(ctx, r.PathValue("key"), r.URL.Query().Get("os"))
+			os, err := licensing.OSEnum().Parse(r.URL.Query().Get("os"))
+			if err != nil {
+				return nil, err
+			}
+			return svc.LatestDownload(ctx, r.PathValue("key"), os)
 		}), false},
 		{"POST /v1/offline-activations", true, withBody(s, http.StatusCreated,
 			func(ctx context.Context, svc activations, b fileBody, _ *http.Request) (*licensing.OfflineActivation, error) {

@@ -70,7 +70,8 @@ func LicenseSortFields() []string {
 		"allow_rm", "auto_renew", "company", "expires_at", "created_at", "purchase_id"}
 }
 
-// ParseSort parses "field[,-field]" into sort fields.
+// ParseSort parses "field[,-field]" into sort fields; field names are read
+// like every enumerated value (any case).
 func ParseSort(s string) ([]SortField, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, nil
@@ -84,10 +85,14 @@ func ParseSort(s string) ([]SortField, error) {
 		} else if strings.HasPrefix(part, "+") {
 			f.Field = part[1:]
 		}
-		if !contains(LicenseSortFields(), f.Field) {
-			return nil, Errorf(EINVALID, "cannot sort by %q", clip(f.Field)).
-				WithHint("sortable fields: %s", strings.Join(LicenseSortFields(), ", "))
+		if strings.TrimSpace(f.Field) == "" {
+			return nil, Errorf(EINVALID, "empty sort field in %q: want %s", clip(s), SortFieldEnum().Want())
 		}
+		field, err := SortFieldEnum().Parse(f.Field)
+		if err != nil {
+			return nil, err
+		}
+		f.Field = field
 		out = append(out, f)
 	}
 	return out, nil
@@ -102,25 +107,24 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func oneOf(field, v string, allowed ...string) error {
-	if v == "" || contains(allowed, v) {
-		return nil
-	}
-	return Errorf(EINVALID, "invalid %s %q: want %s", field, clip(v), strings.Join(allowed, " or "))
-}
-
-// Validate checks the filter's enumerated values.
+// Validate checks the filter's enumerated values and puts them in their
+// canonical form ("Trial" is trial, "all" no filter).
 func (f *LicenseFilter) Validate() error {
-	for _, err := range []error{
-		oneOf("kind", f.Kind, KindCommercial, KindTrial),
-		oneOf("validity", f.Validity, ValidityValid, ValidityExpired),
-		oneOf("usage", f.Usage, UsageUsed, UsageUnused),
-		oneOf("status", f.Status, StatusActivated, StatusNotActivated),
-		oneOf("maintenance", f.Maintenance, MaintenanceActive, MaintenanceExpired, MaintenanceNone),
+	for _, v := range []struct {
+		dst *string
+		e   Enum
+	}{
+		{&f.Kind, KindFilter()},
+		{&f.Validity, ValidityFilter()},
+		{&f.Usage, UsageFilter()},
+		{&f.Status, StatusFilter()},
+		{&f.Maintenance, MaintenanceStateFilter()},
 	} {
+		val, err := v.e.Parse(*v.dst)
 		if err != nil {
 			return err
 		}
+		*v.dst = val
 	}
 	if f.Pool && f.Company != "" {
 		return Errorf(EINVALID, "--pool and --company cannot be combined")
@@ -154,7 +158,6 @@ func (r *BuyRequest) Normalize() error {
 	for i := range r.Lines {
 		l := &r.Lines[i]
 		l.Product = strings.ToLower(strings.TrimSpace(l.Product))
-		l.Billing = strings.ToLower(strings.TrimSpace(l.Billing))
 		if l.Product == "" {
 			return Errorf(EINVALID, "product is required")
 		}
@@ -169,9 +172,11 @@ func (r *BuyRequest) Normalize() error {
 			}
 			l.Company = c
 		}
-		if err := oneOf("billing", l.Billing, BillingMonthly, BillingAnnual); err != nil {
+		billing, err := BillingEnum().Parse(l.Billing)
+		if err != nil {
 			return err
 		}
+		l.Billing = billing
 		if r.Trial && (l.PremiumSupport || l.Onboarding) {
 			return Errorf(EINVALID, "add-ons cannot be bought with a trial")
 		}
