@@ -121,13 +121,30 @@ func Execute(ctx context.Context, build BuildInfo, clock licensing.Clock, args [
 		code = ExitInterrupted
 		err = errors.New("interrupted")
 	}
-	fmt.Fprintf(io.ErrOut, "error: %s\n", oneLineMessage(err))
+	for _, msg := range errorMessages(err) {
+		fmt.Fprintf(io.ErrOut, "error: %s\n", msg)
+	}
 	if hint := licensing.ErrorHint(err); hint != "" {
 		fmt.Fprintf(io.ErrOut, "hint: %s\n", hint)
 	} else if code == ExitUsage && !f.preRan {
 		fmt.Fprintf(io.ErrOut, "hint: run `licensectl %s --help` for usage\n", commandPath(root, args))
 	}
 	return code
+}
+
+// errorMessages is what Execute prints, an "error: " line each: one line,
+// or one per problem for an error that lists several (a purchase file's
+// bad rows).
+func errorMessages(err error) []string {
+	var many interface{ Messages() []string }
+	if errors.As(err, &many) {
+		var out []string
+		for _, m := range many.Messages() {
+			out = append(out, strings.Join(strings.Fields(m), " "))
+		}
+		return out
+	}
+	return []string{oneLineMessage(err)}
 }
 
 func oneLineMessage(err error) string {

@@ -76,6 +76,11 @@ func (r *ActivationRequest) Normalize() error {
 			return Errorf(EINVALID, "%s must be at most 200 printable characters", f[0])
 		}
 	}
+	machine, err := NormalizeMachineName(r.Machine)
+	if err != nil {
+		return err
+	}
+	r.Machine = machine
 	os, err := OSEnum().Parse(r.OS)
 	if err != nil {
 		return err

@@ -136,8 +136,8 @@ func (s *Store) activate(ctx context.Context, tx pgx.Tx, acct int64, email strin
 		}
 		if _, err := tx.Exec(ctx, `UPDATE activations SET machine = $1, os = $2, version = $3, last_seen_at = $4,
 				mode = CASE WHEN $5::text = 'offline' THEN 'offline' ELSE mode END,
-				nonce = coalesce($6, nonce), machine_key = coalesce($7, machine_key) WHERE id = $8`,
-			r.Machine, r.OS, r.Version, now.Unix(), mode, nonce, key, existing.ID); err != nil {
+				nonce = coalesce($6, nonce), machine_key = coalesce($7, machine_key), machine_folded = $9 WHERE id = $8`,
+			r.Machine, r.OS, r.Version, now.Unix(), mode, nonce, key, existing.ID, licensing.FoldName(r.Machine)); err != nil {
 			return nil, err
 		}
 		if mk != nil {
@@ -157,9 +157,9 @@ func (s *Store) activate(ctx context.Context, tx pgx.Tx, acct int64, email strin
 		return nil, err
 	}
 	var id int64
-	if err := tx.QueryRow(ctx, `INSERT INTO activations (license_id, machine, fingerprint, os, version, mode,
-			nonce, machine_key, activated_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
-		l.id, r.Machine, r.Fingerprint, r.OS, r.Version, mode, nonce, key, now.Unix(), now.Unix()).Scan(&id); err != nil {
+	if err := tx.QueryRow(ctx, `INSERT INTO activations (license_id, machine, machine_folded, fingerprint, os, version, mode,
+			nonce, machine_key, activated_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+		l.id, r.Machine, licensing.FoldName(r.Machine), r.Fingerprint, r.OS, r.Version, mode, nonce, key, now.Unix(), now.Unix()).Scan(&id); err != nil {
 		return nil, err
 	}
 	// The guard repeats the seat rule in SQL: the count can never pass the seats.
@@ -289,8 +289,8 @@ func (s *Store) ListActivations(ctx context.Context, f licensing.ActivationFilte
 		where += " AND l.key = " + a.add(key)
 	}
 	if f.Machine != "" {
-		// lower() of "C"-collated text folds ASCII letters only: SQLite's NOCASE.
-		where += " AND lower(a.machine) = lower(" + a.add(f.Machine) + `::text COLLATE "C")`
+		// Folded names (licensing.FoldName): any case, in any script.
+		where += " AND a.machine_folded = " + a.add(licensing.FoldName(f.Machine))
 	}
 	if f.Offline {
 		where += " AND a.mode = 'offline'"

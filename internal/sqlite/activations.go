@@ -130,8 +130,8 @@ func (s *Store) activate(ctx context.Context, tx *sql.Tx, acct int64, email stri
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE activations SET machine = ?1, os = ?2, version = ?3, last_seen_at = ?4,
 				mode = CASE WHEN ?5 = 'offline' THEN 'offline' ELSE mode END,
-				nonce = coalesce(?6, nonce), machine_key = coalesce(?7, machine_key) WHERE id = ?8`,
-			r.Machine, r.OS, r.Version, now.Unix(), mode, nonce, key, existing.ID); err != nil {
+				nonce = coalesce(?6, nonce), machine_key = coalesce(?7, machine_key), machine_folded = ?9 WHERE id = ?8`,
+			r.Machine, r.OS, r.Version, now.Unix(), mode, nonce, key, existing.ID, licensing.FoldName(r.Machine)); err != nil {
 			return nil, err
 		}
 		if mk != nil {
@@ -150,9 +150,9 @@ func (s *Store) activate(ctx context.Context, tx *sql.Tx, acct int64, email stri
 	if err := licensing.CheckActivation(l.seat(), r.OS, now); err != nil {
 		return nil, err
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO activations (license_id, machine, fingerprint, os, version, mode,
-			nonce, machine_key, activated_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		l.id, r.Machine, r.Fingerprint, r.OS, r.Version, mode, nonce, key, now.Unix(), now.Unix())
+	res, err := tx.ExecContext(ctx, `INSERT INTO activations (license_id, machine, machine_folded, fingerprint, os, version, mode,
+			nonce, machine_key, activated_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		l.id, r.Machine, licensing.FoldName(r.Machine), r.Fingerprint, r.OS, r.Version, mode, nonce, key, now.Unix(), now.Unix())
 	if err != nil {
 		return nil, err
 	}
@@ -286,7 +286,8 @@ func (s *Store) ListActivations(ctx context.Context, f licensing.ActivationFilte
 		where, args = where+" AND l.key = ?", append(args, key)
 	}
 	if f.Machine != "" {
-		where, args = where+" AND a.machine = ? COLLATE NOCASE", append(args, f.Machine)
+		// Folded names (licensing.FoldName): any case, in any script.
+		where, args = where+" AND a.machine_folded = ?", append(args, licensing.FoldName(f.Machine))
 	}
 	if f.Offline {
 		where += " AND a.mode = 'offline'"
