@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -44,44 +46,136 @@ func (f *Factory) asOf(s string) (time.Time, error) {
 
 func newRenewalsRunCmd(f *Factory) *cobra.Command {
 	var asOf string
+	var dryRun bool
 	c := &cobra.Command{
-		Use:   "run [--as-of DATE]",
-		Short: "Renew and expire everything due as of now (or DATE)",
+		Use:   "run [--as-of DATE] [--dry-run]",
+		Short: "Renew and expire everything due as of now (or an earlier DATE)",
+		Long: `Renew and expire everything due as of now, or as of an earlier --as-of
+(catching up on a day the engine did not run). A run never goes past now: it
+would charge periods that have not begun and end what has not ended.
+
+--dry-run previews a run, as of now or any --as-of, future dates included:
+what would renew or end, per account, with totals. Nothing changes, and the
+run made later as of that date does exactly what it showed.
+
+A run that renews a plan or subscription for more than one period at once
+(a backlog) asks first at a terminal, showing the total; --yes skips the
+question and is required when stdin or stderr is not a terminal.`,
 		Example: `  licensectl renewals run
-  licensectl renewals run --as-of 2027-01-01`,
+  licensectl renewals run --dry-run --as-of 2031-01-01
+  licensectl renewals run --as-of 2026-11-30 --yes`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			at, err := f.asOf(asOf)
 			if err != nil {
 				return err
 			}
+			if !dryRun {
+				if err := licensing.CheckRunAsOf(at, f.now()); err != nil {
+					return err
+				}
+			}
 			svc, format, err := service[licensing.RenewalService](f, c)
 			if err != nil {
 				return err
 			}
-			run, err := svc.RunRenewals(c.Context(), at)
-			if err != nil {
-				return err
+			var run *licensing.RenewalRun
+			if dryRun || !f.cfg.Yes {
+				due, err := svc.DueRenewals(c.Context(), at)
+				if err != nil {
+					return err
+				}
+				preview := licensing.SummarizeRenewals(at, due)
+				preview.DryRun = true
+				if dryRun {
+					run = preview
+				} else if err := f.confirmRenewals(preview); err != nil {
+					return err
+				}
+			}
+			if run == nil {
+				if run, err = svc.RunRenewals(c.Context(), at); err != nil {
+					return err
+				}
 			}
 			if f.cfg.Quiet {
 				return nil
 			}
 			return output.Object(f.IO.Out, format, run, func(w io.Writer) error {
-				fmt.Fprintf(w, "Renewals as of %s: %d renewed for $%s, %d ended\n", run.AsOf.Format(time.RFC3339),
-					run.Renewed, licensing.FormatCents(run.TotalCents), run.Expired)
-				if len(run.Purchases) > 0 {
-					fmt.Fprintf(w, "Renewal purchase(s): %s\n", strings.Join(run.Purchases, ", "))
-				}
-				if len(run.Renewals) == 0 {
-					return nil
-				}
-				fmt.Fprintln(w)
-				return writeRenewalTable(w, format, run.Renewals)
+				return writeRenewalRun(w, format, run)
 			})
 		},
 	}
-	c.Flags().StringVar(&asOf, "as-of", "", "process what is due at this time (RFC 3339 or YYYY-MM-DD; default now)")
+	c.Flags().StringVar(&asOf, "as-of", "", "process what is due at this time, not later than now (RFC 3339 or YYYY-MM-DD; default now)")
+	c.Flags().BoolVar(&dryRun, "dry-run", false, "show what would renew or end, per account, with totals; change nothing (any --as-of)")
 	return c
+}
+
+// now is the clock's time.
+func (f *Factory) now() time.Time {
+	if f.Clock == nil {
+		return time.Now()
+	}
+	return f.Clock.Now()
+}
+
+// confirmRenewals asks before a run that renews anything for more than one
+// period at once, showing what it would charge; other runs go ahead.
+// Without a terminal to ask at, --yes must say it up front.
+func (f *Factory) confirmRenewals(preview *licensing.RenewalRun) error {
+	most := licensing.MostPeriods(preview.Renewals)
+	if most <= 1 {
+		return nil
+	}
+	what := fmt.Sprintf("%d renewal(s) for $%s, up to %d periods of one plan or subscription at once", preview.Renewed,
+		licensing.FormatCents(preview.TotalCents), most)
+	if !f.IO.StdinTTY || !f.IO.StderrTTY {
+		return licensing.Errorf(licensing.EINVALID, "this run would charge %s: confirm with --yes (no terminal to ask at)", what).
+			WithHint("nothing was done; preview it with `licensectl renewals run --dry-run`, then pass --yes")
+	}
+	if err := writeRenewalTotals(f.IO.ErrOut, preview); err != nil {
+		return err
+	}
+	fmt.Fprintf(f.IO.ErrOut, "\nCharge %s? [y/N] ", what)
+	answer, _ := bufio.NewReader(f.IO.In).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(answer)) {
+	case "y", "yes":
+		return nil
+	}
+	return errors.New("nothing was done") // declined: exit 1
+}
+
+// writeRenewalRun prints a run or its preview: the summary line, the totals
+// per account and every renewal and end.
+func writeRenewalRun(w io.Writer, format output.Format, run *licensing.RenewalRun) error {
+	if run.DryRun {
+		fmt.Fprintf(w, "Renewals as of %s (dry run: nothing was changed): %d would renew for $%s, %d would end\n",
+			run.AsOf.Format(time.RFC3339), run.Renewed, licensing.FormatCents(run.TotalCents), run.Expired)
+	} else {
+		fmt.Fprintf(w, "Renewals as of %s: %d renewed for $%s, %d ended\n", run.AsOf.Format(time.RFC3339),
+			run.Renewed, licensing.FormatCents(run.TotalCents), run.Expired)
+	}
+	if len(run.Purchases) > 0 {
+		fmt.Fprintf(w, "Renewal purchase(s): %s\n", strings.Join(run.Purchases, ", "))
+	}
+	if len(run.Renewals) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	if err := writeRenewalTotals(w, run); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	return writeRenewalTable(w, format, run.Renewals)
+}
+
+// writeRenewalTotals prints a run's totals per account.
+func writeRenewalTotals(w io.Writer, run *licensing.RenewalRun) error {
+	rows := make([][]string, 0, len(run.Accounts))
+	for _, t := range run.Accounts {
+		rows = append(rows, []string{t.Account, strconv.Itoa(t.Renewed), strconv.Itoa(t.Expired), money(t.TotalCents) + " " + t.Currency})
+	}
+	return output.WriteTable(w, []string{"ACCOUNT", "RENEWALS", "ENDS", "TOTAL"}, rows, false)
 }
 
 func writeRenewalTable(w io.Writer, format output.Format, rs []licensing.Renewal) error {

@@ -72,6 +72,7 @@ func Run(t *testing.T, open Opener) {
 		{"MaintenanceFollowsLicense", testMaintenanceFollowsLicense},
 		{"RenewalsEngine", testRenewals},
 		{"RenewalsScope", testRenewalsScope},
+		{"RenewalsFutureAndPreview", testRenewalsFutureAndPreview},
 		{"AttachByPurchase", testAttachByPurchase},
 		{"AttachByKeyTransfers", testAttachByKeyTransfers},
 		{"AttachWrongCodes", testAttachWrongCodes},
