@@ -406,7 +406,7 @@ original purchase back, never a second one.`,
 				}
 				o.req.Lines = []licensing.BuyLine{o.line}
 			}
-			if o.file == nil || len(o.file.Rows) > 0 {
+			if o.file == nil { // a file's rows are checked whole, below
 				if err := o.req.Normalize(); err != nil {
 					return err
 				}
