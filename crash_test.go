@@ -186,11 +186,15 @@ func TestKilledRenewalsRunIsAllOrNothing(t *testing.T) {
 	const qty = 10000
 	mustRun(t, db, "licenses", "buy", "--product", "backup-server", "--quantity", fmt.Sprint(qty), "-q")
 	mustRun(t, db, "maintenance", "buy", "--all", "--yes", "-q")
-	// Each year's run renews every plan's period once.
+	// Each year's run renews every plan's period once. A run never goes
+	// past now: the clock (the test binary's LICENSECTL_TEST_NOW) moves to
+	// each run's date.
 	year := time.Now().UTC().Year() + 1
+	t.Setenv("LICENSECTL_TEST_NOW", fmt.Sprintf("%d-12-31T00:00:00Z", year))
 	run := timed(t, db, "renewals", "run", "--as-of", fmt.Sprintf("%d-12-31", year), "-q")
 	for i, sig := range crashSignals {
 		asOf := fmt.Sprintf("%d-12-31", year+1+i)
+		t.Setenv("LICENSECTL_TEST_NOW", asOf+"T00:00:00Z")
 		before := checkLedger(t, db)
 		killAtRandom(t, db, sig, run, "renewals", "run", "--as-of", asOf, "-q")
 		got := checkLedger(t, db).renewals - before.renewals

@@ -157,7 +157,7 @@ func TestTablesFitAnEightyColumnTerminal(t *testing.T) {
 		{args: []string{"activations", "list"}},
 		{args: []string{"audit", "list"}},
 		{args: []string{"renewals", "list", "--due-within", "400d"}, status: "ACTION"},
-		{args: []string{"renewals", "run"}, env: yearOn, status: "ACTION"},
+		{args: []string{"renewals", "run", "--yes"}, env: yearOn, status: "ACTION"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			out, errOut := e.tty(80, 200, tc.env, tc.args...)

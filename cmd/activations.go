@@ -784,9 +784,8 @@ ended (or, never having had maintenance, before they were bought).`,
 			if err != nil {
 				return err
 			}
-			osName = strings.ToLower(strings.TrimSpace(osName))
-			if osName != "" && osName != licensing.OSWindows && osName != licensing.OSMacOS && osName != licensing.OSLinux {
-				return licensing.Errorf(licensing.EINVALID, "invalid os %q: want windows, macos or linux", clipArg(osName))
+			if osName, err = licensing.OSEnum().Parse(osName); err != nil {
+				return err
 			}
 			svc, format, err := f.begin(c)
 			if err != nil {

@@ -157,6 +157,9 @@ func loadConfig(flags *pflag.FlagSet) (*Config, error) {
 	if os.Getenv("NO_COLOR") != "" {
 		c.NoColor = true
 	}
+	if c.Backend, err = (licensing.Enum{Name: "backend", Values: []string{"local", "http"}}).Parse(c.Backend); err != nil {
+		return nil, err
+	}
 	switch c.Backend {
 	case "local":
 		if c.DB == "" {

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -119,15 +120,15 @@ memory.`,
 	fl := c.Flags()
 	fl.StringVar(&o.filter.Company, "company", "", "only licenses matched to this company")
 	fl.BoolVar(&o.filter.Pool, "pool", false, "only licenses in the global pool")
-	fl.StringVar(&o.filter.Kind, "kind", "", "commercial or trial")
-	fl.StringVar(&o.filter.Validity, "validity", "", "valid or expired")
-	fl.StringVar(&o.filter.Usage, "usage", "", "used or unused")
-	fl.StringVar(&o.filter.Status, "status", "", "activated or not_activated")
-	fl.StringVar(&o.filter.Maintenance, "maintenance", "", "active, expired or none")
+	fl.StringVar(&o.filter.Kind, "kind", "", "commercial, trial or all (any case)")
+	fl.StringVar(&o.filter.Validity, "validity", "", "valid, expired or all")
+	fl.StringVar(&o.filter.Usage, "usage", "", "used, unused or all")
+	fl.StringVar(&o.filter.Status, "status", "", "activated, not_activated or all")
+	fl.StringVar(&o.filter.Maintenance, "maintenance", "", "active, expired, none or all")
 	fl.BoolVar(&o.filter.AutoRenew, "auto-renew", false, "only licenses with auto-renew on")
 	fl.StringVar(&o.filter.Product, "product", "", "only this license type (SKU)")
 	fl.StringVar(&o.filter.Search, "search", "", "free text over key, product, company and purchase id")
-	fl.StringVar(&o.sort, "sort", "", "sort by "+strings.Join(licensing.LicenseSortFields(), ", ")+"; -field for descending")
+	fl.StringVar(&o.sort, "sort", "", "sort by "+strings.Join(licensing.LicenseSortFields(), ", ")+"; -field for descending (any case)")
 	fl.IntVar(&o.filter.Limit, "limit", 0, "at most this many licenses (0: all)")
 	fl.IntVar(&o.filter.Offset, "offset", 0, "skip this many licenses")
 	fl.BoolVar(&o.group, "group", false, "one row per license type with counts")
@@ -463,6 +464,7 @@ type buyOptions struct {
 	line    licensing.BuyLine
 	req     licensing.BuyRequest
 	csvFile string
+	file    *purchasecsv.File
 	dryRun  bool
 }
 
@@ -478,7 +480,9 @@ first purchase of that type; later purchases reuse it.
 
 --from-csv buys many lines in one purchase; its header is
 product,quantity,company,billing,premium_support,onboarding. Every row is
-checked first: one bad row and nothing is bought.
+checked first, against the catalog and your earlier purchases too: each bad
+row is reported as FILE:LINE: column "NAME": what is wrong, all at once and
+in file order, and nothing is bought (exit 2).
 
 Every purchase carries an idempotency key (one is made up if you give none):
 run the same command with the same --idempotency-key again and you get the
@@ -496,11 +500,12 @@ original purchase back, never a second one.`,
 						return licensing.Errorf(licensing.EINVALID, "--%s cannot be combined with --from-csv: put it in the file", name)
 					}
 				}
-				lines, err := readPurchaseCSV(o.csvFile)
+				file, err := readPurchaseCSV(o.csvFile)
 				if err != nil {
 					return err
 				}
-				o.req.Lines = lines
+				o.file = file
+				o.req.Lines = file.Lines()
 			} else {
 				if o.line.Product == "" {
 					return licensing.Errorf(licensing.EINVALID, "--product is required").
@@ -508,16 +513,18 @@ original purchase back, never a second one.`,
 				}
 				o.req.Lines = []licensing.BuyLine{o.line}
 			}
-			if err := o.req.Normalize(); err != nil {
-				return err
+			if o.file == nil { // a file's rows are checked whole, below
+				if err := o.req.Normalize(); err != nil {
+					return err
+				}
 			}
 			svc, format, err := f.begin(c)
 			if err != nil {
 				return err
 			}
 			ctx := c.Context()
-			if o.csvFile != "" {
-				if err := checkCSVReferences(c, svc, o.csvFile, o.req.Lines); err != nil {
+			if o.file != nil {
+				if err := checkPurchaseFile(ctx, svc, o.file, o.req); err != nil {
 					return err
 				}
 			}
@@ -566,7 +573,7 @@ func totalQuantity(lines []licensing.BuyLine) int {
 	return n
 }
 
-func readPurchaseCSV(path string) ([]licensing.BuyLine, error) {
+func readPurchaseCSV(path string) (*purchasecsv.File, error) {
 	file, err := os.Open(path)
 	if err != nil {
 		return nil, licensing.Errorf(licensing.EINVALID, "cannot read %s: %v", path, unwrapPathError(err))
@@ -575,28 +582,26 @@ func readPurchaseCSV(path string) ([]licensing.BuyLine, error) {
 	return purchasecsv.Parse(file, path)
 }
 
-// checkCSVReferences names the line of an unknown product or company; the
-// purchase itself checks them again inside its transaction.
-func checkCSVReferences(c *cobra.Command, svc licensing.Services, path string, lines []licensing.BuyLine) error {
-	companies, err := svc.ListCompanies(c.Context())
-	if err != nil {
-		return err
-	}
-	known := map[string]bool{}
-	for _, co := range companies {
-		known[strings.ToLower(co.Name)] = true
-	}
-	for i, l := range lines {
-		if _, err := svc.FindProduct(c.Context(), l.Product); err != nil {
-			return licensing.Errorf(licensing.ErrorCode(err), "%s:%d: %s", path, i+2, licensing.ErrorMessage(err)).
-				WithHint("nothing was bought; see `licensectl products list`")
-		}
-		if l.Company != "" && !known[strings.ToLower(l.Company)] {
-			return licensing.Errorf(licensing.ENOTFOUND, "%s:%d: no company %q", path, i+2, l.Company).
-				WithHint("nothing was bought; create it with `licensectl companies create`")
+// checkPurchaseFile checks the good rows of a purchase file against the
+// store with the rules a purchase applies (a quote: unknown products and
+// companies, payment modes fixed by earlier purchases) and answers every
+// bad row of the file at once, in file order. The purchase itself applies
+// the rules again in its own transaction.
+func checkPurchaseFile(ctx context.Context, svc licensing.Services, file *purchasecsv.File, req licensing.BuyRequest) error {
+	if len(file.Rows) > 0 {
+		if _, err := svc.Quote(ctx, req); err != nil {
+			lines := licensing.ErrorLines(err)
+			switch {
+			case lines != nil:
+				file.Add(lines)
+			case len(file.Bad) == 0 || !licensing.IsDomain(err) || licensing.Temporary(err):
+				return err // about the whole purchase, or the store's own failure
+			default:
+				file.Bad = append(file.Bad, purchasecsv.RowError{Message: licensing.ErrorMessage(err)})
+			}
 		}
 	}
-	return nil
+	return file.Err()
 }
 
 func writePurchase(w io.Writer, p *licensing.Purchase) error {

@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -44,44 +46,136 @@ func (f *Factory) asOf(s string) (time.Time, error) {
 
 func newRenewalsRunCmd(f *Factory) *cobra.Command {
 	var asOf string
+	var dryRun bool
 	c := &cobra.Command{
-		Use:   "run [--as-of DATE]",
-		Short: "Renew and expire everything due as of now (or DATE)",
+		Use:   "run [--as-of DATE] [--dry-run]",
+		Short: "Renew and expire everything due as of now (or an earlier DATE)",
+		Long: `Renew and expire everything due as of now, or as of an earlier --as-of
+(catching up on a day the engine did not run). A run never goes past now: it
+would charge periods that have not begun and end what has not ended.
+
+--dry-run previews a run, as of now or any --as-of, future dates included:
+what would renew or end, per account, with totals. Nothing changes, and the
+run made later as of that date does exactly what it showed.
+
+A run that renews a plan or subscription for more than one period at once
+(a backlog) asks first at a terminal, showing the total; --yes skips the
+question and is required when stdin or stderr is not a terminal.`,
 		Example: `  licensectl renewals run
-  licensectl renewals run --as-of 2027-01-01`,
+  licensectl renewals run --dry-run --as-of 2031-01-01
+  licensectl renewals run --as-of 2026-11-30 --yes`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			at, err := f.asOf(asOf)
 			if err != nil {
 				return err
 			}
+			if !dryRun {
+				if err := licensing.CheckRunAsOf(at, f.now()); err != nil {
+					return err
+				}
+			}
 			svc, format, err := f.begin(c)
 			if err != nil {
 				return err
 			}
-			run, err := svc.RunRenewals(c.Context(), at)
-			if err != nil {
-				return err
+			var run *licensing.RenewalRun
+			if dryRun || !f.cfg.Yes {
+				due, err := svc.DueRenewals(c.Context(), at)
+				if err != nil {
+					return err
+				}
+				preview := licensing.SummarizeRenewals(at, due)
+				preview.DryRun = true
+				if dryRun {
+					run = preview
+				} else if err := f.confirmRenewals(preview); err != nil {
+					return err
+				}
+			}
+			if run == nil {
+				if run, err = svc.RunRenewals(c.Context(), at); err != nil {
+					return err
+				}
 			}
 			if f.cfg.Quiet {
 				return nil
 			}
 			return output.Object(f.IO.Out, format, run, func(w io.Writer) error {
-				fmt.Fprintf(w, "Renewals as of %s: %d renewed for $%s, %d ended\n", run.AsOf.Format(time.RFC3339),
-					run.Renewed, licensing.FormatCents(run.TotalCents), run.Expired)
-				if len(run.Purchases) > 0 {
-					fmt.Fprintf(w, "Renewal purchase(s): %s\n", strings.Join(run.Purchases, ", "))
-				}
-				if len(run.Renewals) == 0 {
-					return nil
-				}
-				fmt.Fprintln(w)
-				return writeRenewalTable(w, format, run.Renewals)
+				return writeRenewalRun(w, format, run)
 			})
 		},
 	}
-	c.Flags().StringVar(&asOf, "as-of", "", "process what is due at this time (RFC 3339 or YYYY-MM-DD; default now)")
+	c.Flags().StringVar(&asOf, "as-of", "", "process what is due at this time, not later than now (RFC 3339 or YYYY-MM-DD; default now)")
+	c.Flags().BoolVar(&dryRun, "dry-run", false, "show what would renew or end, per account, with totals; change nothing (any --as-of)")
 	return c
+}
+
+// now is the clock's time.
+func (f *Factory) now() time.Time {
+	if f.Clock == nil {
+		return time.Now()
+	}
+	return f.Clock.Now()
+}
+
+// confirmRenewals asks before a run that renews anything for more than one
+// period at once, showing what it would charge; other runs go ahead.
+// Without a terminal to ask at, --yes must say it up front.
+func (f *Factory) confirmRenewals(preview *licensing.RenewalRun) error {
+	most := licensing.MostPeriods(preview.Renewals)
+	if most <= 1 {
+		return nil
+	}
+	what := fmt.Sprintf("%d renewal(s) for $%s, up to %d periods of one plan or subscription at once", preview.Renewed,
+		licensing.FormatCents(preview.TotalCents), most)
+	if !f.IO.StdinTTY || !f.IO.StderrTTY {
+		return licensing.Errorf(licensing.EINVALID, "this run would charge %s: confirm with --yes (no terminal to ask at)", what).
+			WithHint("nothing was done; preview it with `licensectl renewals run --dry-run`, then pass --yes")
+	}
+	if err := writeRenewalTotals(f.IO.ErrOut, preview); err != nil {
+		return err
+	}
+	fmt.Fprintf(f.IO.ErrOut, "\nCharge %s? [y/N] ", what)
+	answer, _ := bufio.NewReader(f.IO.In).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(answer)) {
+	case "y", "yes":
+		return nil
+	}
+	return errors.New("nothing was done") // declined: exit 1
+}
+
+// writeRenewalRun prints a run or its preview: the summary line, the totals
+// per account and every renewal and end.
+func writeRenewalRun(w io.Writer, format output.Format, run *licensing.RenewalRun) error {
+	if run.DryRun {
+		fmt.Fprintf(w, "Renewals as of %s (dry run: nothing was changed): %d would renew for $%s, %d would end\n",
+			run.AsOf.Format(time.RFC3339), run.Renewed, licensing.FormatCents(run.TotalCents), run.Expired)
+	} else {
+		fmt.Fprintf(w, "Renewals as of %s: %d renewed for $%s, %d ended\n", run.AsOf.Format(time.RFC3339),
+			run.Renewed, licensing.FormatCents(run.TotalCents), run.Expired)
+	}
+	if len(run.Purchases) > 0 {
+		fmt.Fprintf(w, "Renewal purchase(s): %s\n", strings.Join(run.Purchases, ", "))
+	}
+	if len(run.Renewals) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	if err := writeRenewalTotals(w, run); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	return writeRenewalTable(w, format, run.Renewals)
+}
+
+// writeRenewalTotals prints a run's totals per account.
+func writeRenewalTotals(w io.Writer, run *licensing.RenewalRun) error {
+	rows := make([][]string, 0, len(run.Accounts))
+	for _, t := range run.Accounts {
+		rows = append(rows, []string{t.Account, strconv.Itoa(t.Renewed), strconv.Itoa(t.Expired), money(t.TotalCents) + " " + t.Currency})
+	}
+	return output.WriteTable(w, []string{"ACCOUNT", "RENEWALS", "ENDS", "TOTAL"}, rows, false)
 }
 
 func writeRenewalTable(w io.Writer, format output.Format, rs []licensing.Renewal) error {
@@ -126,7 +220,7 @@ func newRenewalsListCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			d, err := parseDueWithin(within)
+			ahead, err := parseDueWithin(within)
 			if err != nil {
 				return err
 			}
@@ -134,11 +228,12 @@ func newRenewalsListCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rs, err := svc.DueRenewals(c.Context(), at.Add(d))
+			until := ahead.from(at)
+			rs, err := svc.DueRenewals(c.Context(), until)
 			if err != nil {
 				return err
 			}
-			l := newList(f, format, renewalColumns(), fmt.Sprintf("Nothing renews or ends by %s", at.Add(d).Format(time.RFC3339)))
+			l := newList(f, format, renewalColumns(), fmt.Sprintf("Nothing renews or ends by %s", until.Format(time.RFC3339)))
 			var total int64
 			renew := 0
 			for _, r := range rs {
@@ -148,41 +243,70 @@ func newRenewalsListCmd(f *Factory) *cobra.Command {
 				}
 			}
 			l.Footer = fmt.Sprintf("%d renewal(s) for $%s, %d end(s) by %s", renew, licensing.FormatCents(total),
-				len(rs)-renew, at.Add(d).Format(time.RFC3339))
+				len(rs)-renew, until.Format(time.RFC3339))
 			return writeList(l, f, rs)
 		},
 	}
-	c.Flags().StringVar(&within, "due-within", "30d", "how far ahead to look: 30d, 2w, 36h")
+	c.Flags().StringVar(&within, "due-within", "30d", "how far ahead to look: 1y, 6mo, 2w, 30d, 36h (combined as in 1y6mo)")
 	c.Flags().StringVar(&asOf, "as-of", "", "look ahead from this time (RFC 3339 or YYYY-MM-DD; default now)")
 	return c
 }
 
-// parseDueWithin reads a look-ahead: days (30d) and weeks (2w), which
-// time.ParseDuration lacks, or any Go duration.
-func parseDueWithin(s string) (time.Duration, error) {
+// lookAhead is a --due-within period: calendar years, months, weeks and
+// days (1y, 6mo, 2w, 30d, which time.ParseDuration lacks), then any Go
+// duration (36h, 90m), in that order and combined as in 1y6mo or 1d12h.
+type lookAhead struct {
+	years, months, days int
+	d                   time.Duration
+}
+
+// from is the end of the period that starts at t.
+func (l lookAhead) from(t time.Time) time.Time {
+	return t.AddDate(l.years, l.months, l.days).Add(l.d)
+}
+
+// parseDueWithin reads a --due-within period (see lookAhead), at most 100
+// years long.
+func parseDueWithin(s string) (lookAhead, error) {
 	s = strings.TrimSpace(s)
-	bad := licensing.Errorf(licensing.EINVALID, "invalid --due-within %q: want e.g. 30d, 2w or 36h", clipArg(s))
-	var d time.Duration
-	if n, unit := strings.TrimRight(s, "dw"), strings.TrimLeft(s, "0123456789"); len(unit) == 1 && (unit == "d" || unit == "w") {
-		days, err := strconv.Atoi(n)
-		if err != nil {
-			return 0, bad
+	bad := licensing.Errorf(licensing.EINVALID, "invalid --due-within %q: want e.g. 1y, 6mo, 2w, 30d or 36h", clipArg(s))
+	var l lookAhead
+	rest := s
+	for rest != "" {
+		digits := len(rest) - len(strings.TrimLeft(rest, "0123456789"))
+		if digits == 0 || digits > 6 {
+			break
 		}
-		if unit == "w" {
-			days *= 7
+		n, _ := strconv.Atoi(rest[:digits])
+		unit := strings.ToLower(rest[digits:])
+		var size int
+		switch {
+		case strings.HasPrefix(unit, "mo"):
+			l.months, size = l.months+n, 2
+		case strings.HasPrefix(unit, "y"):
+			l.years, size = l.years+n, 1
+		case strings.HasPrefix(unit, "w"):
+			l.days, size = l.days+7*n, 1
+		case strings.HasPrefix(unit, "d"):
+			l.days, size = l.days+n, 1
 		}
-		if days > 36600 {
-			return 0, bad
+		if size == 0 {
+			break // a Go duration unit: the rest is for time.ParseDuration
 		}
-		d = time.Duration(days) * 24 * time.Hour
-	} else {
-		var err error
-		if d, err = time.ParseDuration(s); err != nil {
-			return 0, bad
-		}
+		rest = rest[digits+size:]
 	}
-	if d < 0 {
-		return 0, bad
+	if rest == s && s == "" {
+		return lookAhead{}, bad
 	}
-	return d, nil
+	if rest != "" {
+		d, err := time.ParseDuration(rest)
+		if err != nil || d < 0 {
+			return lookAhead{}, bad
+		}
+		l.d = d
+	}
+	if ref := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC); l.from(ref).After(ref.AddDate(100, 0, 0)) {
+		return lookAhead{}, bad
+	}
+	return l, nil
 }

@@ -130,7 +130,9 @@ func Execute(ctx context.Context, build BuildInfo, clock licensing.Clock, args [
 	if errors.As(err, &reported) && reported.Silent() {
 		return code
 	}
-	fmt.Fprintf(io.ErrOut, "error: %s\n", oneLineMessage(err))
+	for _, msg := range errorMessages(err) {
+		fmt.Fprintf(io.ErrOut, "error: %s\n", msg)
+	}
 	var unknown *unknownCommandError
 	if errors.As(err, &unknown) {
 		unknown.writeDetails(io.ErrOut)
@@ -140,6 +142,21 @@ func Execute(ctx context.Context, build BuildInfo, clock licensing.Clock, args [
 		fmt.Fprintf(io.ErrOut, "hint: %s\n", usageErrorHint("licensectl "+commandPath(root, args)))
 	}
 	return code
+}
+
+// errorMessages is what Execute prints, an "error: " line each: one line,
+// or one per problem for an error that lists several (a purchase file's
+// bad rows).
+func errorMessages(err error) []string {
+	var many interface{ Messages() []string }
+	if errors.As(err, &many) {
+		var out []string
+		for _, m := range many.Messages() {
+			out = append(out, strings.Join(strings.Fields(m), " "))
+		}
+		return out
+	}
+	return []string{oneLineMessage(err)}
 }
 
 func oneLineMessage(err error) string {

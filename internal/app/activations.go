@@ -43,15 +43,17 @@ type ActivationRecord struct {
 // machine's existing one (RefreshActivation keeps a recorded offline key
 // when Nonce is empty).
 type NewActivation struct {
-	LicenseID   int64
-	Machine     string
-	Fingerprint string
-	OS          string
-	Version     string
-	Mode        string
-	Nonce       string
-	MachineKey  []byte
-	At          time.Time
+	LicenseID int64
+	Machine   string
+	// MachineFolded is the machine name as names compare (licensing.FoldName).
+	MachineFolded string
+	Fingerprint   string
+	OS            string
+	Version       string
+	Mode          string
+	Nonce         string
+	MachineKey    []byte
+	At            time.Time
 }
 
 // ActivationWhere names activations of one account to look up.
@@ -82,7 +84,9 @@ type ActivationTx interface {
 	TakeSeat(ctx context.Context, licenseID int64) (bool, error)
 	// FreeSeat counts one seat fewer (never below zero).
 	FreeSeat(ctx context.Context, licenseID int64) error
-	// ListActivations lists the account's activations, oldest first.
+	// ListActivations lists the account's activations, oldest first;
+	// f.Machine, when set, is a folded name matched against the folded
+	// column.
 	ListActivations(ctx context.Context, acct int64, f licensing.ActivationFilter) ([]licensing.Activation, error)
 	// TouchActivation records that the machine was seen at a time.
 	TouchActivation(ctx context.Context, id int64, at time.Time) error
@@ -221,7 +225,7 @@ type machineKey struct {
 // count the winner left.
 func activate(ctx context.Context, tx Tx, now time.Time, acct account, l *SeatLicense,
 	r licensing.ActivationRequest, mk *machineKey) (*licensing.Activation, error) {
-	row := NewActivation{LicenseID: l.ID, Machine: r.Machine, Fingerprint: r.Fingerprint, OS: r.OS,
+	row := NewActivation{LicenseID: l.ID, Machine: r.Machine, MachineFolded: licensing.FoldName(r.Machine), Fingerprint: r.Fingerprint, OS: r.OS,
 		Version: r.Version, Mode: licensing.ModeOnline, At: now}
 	if mk != nil {
 		row.Mode, row.Nonce, row.MachineKey = licensing.ModeOffline, mk.nonce, []byte(mk.key)
@@ -372,6 +376,9 @@ func (a *App) ListActivations(ctx context.Context, f licensing.ActivationFilter)
 			if _, err := seatLicense(ctx, tx, acct.id, f.LicenseKey, NoLock); err != nil {
 				return nil, err // a typo'd key says so rather than list nothing
 			}
+		}
+		if f.Machine != "" {
+			f.Machine = licensing.FoldName(f.Machine)
 		}
 		return tx.ListActivations(ctx, acct.id, f)
 	})

@@ -314,3 +314,68 @@ func testFailedBuy(t *testing.T, e *env) {
 	trial.Lines = trial.Lines[:1]
 	e.buy(a, trial)
 }
+
+// A purchase of many lines (a purchase file) answers every bad line at
+// once, in order, each with its field, code and message; one bad line and
+// nothing is bought. A payment mode that conflicts with an earlier line of
+// the same purchase says so (no purchase fixed it yet).
+func testBuyReportsEveryBadLine(t *testing.T, e *env) {
+	a := e.account("a@example.com")
+	e.company(a, "Acme")
+	e.buy(a, req(billed(line("mbs-server", 1), licensing.BillingMonthly)))
+	before := e.state(a)
+	r := req(
+		line("backup-desktop", 1),
+		line("backup-nothing", 1),
+		billed(line("mbs-server", 1), licensing.BillingAnnual),
+		inCompany(line("backup-desktop", 1), "Nowhere"),
+		line("mbs-vm", 1),
+		billed(line("mbs-exchange", 1), licensing.BillingMonthly),
+		billed(line("mbs-exchange", 2), licensing.BillingAnnual),
+		billed(line("backup-server", 1), licensing.BillingAnnual),
+		line("premium-support", 1),
+		inCompany(line("backup-server", 1), "ACME"),
+	)
+	want := []licensing.LineError{
+		{Line: 1, Field: "product", Code: licensing.ENOTFOUND, Message: "unknown product backup-nothing"},
+		{Line: 2, Field: "billing", Code: licensing.ECONFLICT, Message: "the payment mode for mbs-server is monthly: it was fixed by your first purchase of this type"},
+		{Line: 3, Field: "company", Code: licensing.ENOTFOUND, Message: `no company "Nowhere"`},
+		{Line: 4, Field: "billing", Code: licensing.EINVALID, Message: "first purchase of mbs-vm: choose the payment mode, monthly or annual"},
+		{Line: 6, Field: "billing", Code: licensing.ECONFLICT, Message: "annual conflicts with monthly on line 6 of this purchase for mbs-exchange"},
+		{Line: 7, Field: "billing", Code: licensing.EINVALID, Message: "backup-server is a lifetime license: it has no payment mode"},
+		{Line: 8, Field: "product", Code: licensing.EINVALID, Message: "premium-support is an add-on, not a license type"},
+	}
+	for name, call := range map[string]func() error{
+		"quote": func() error { _, err := e.svc.Quote(a, r); return err },
+		"buy":   func() error { _, err := e.svc.Buy(a, r, nil); return err },
+	} {
+		err := call()
+		wantCode(t, err, licensing.EINVALID, name+" with bad lines")
+		got := licensing.ErrorLines(err)
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d bad lines, want %d: %+v", name, len(got), len(want), got)
+		}
+		for i := range want {
+			if g := got[i]; g.Line != want[i].Line || g.Field != want[i].Field || g.Code != want[i].Code || g.Message != want[i].Message {
+				t.Errorf("%s: bad line %d = %+v\nwant %+v", name, i, g, want[i])
+			}
+		}
+	}
+	if now := e.state(a); now != before {
+		t.Errorf("a purchase with bad lines changed %+v to %+v", before, now)
+	}
+	// Normalize's checks (before any look-up) report every line too.
+	_, err := e.svc.Quote(a, req(line("backup-desktop", 0), billed(line("mbs-vm", 1), "weekly"), line("backup-desktop", 1)))
+	if got := licensing.ErrorLines(err); len(got) != 2 || got[0].Field != "quantity" || got[1].Field != "billing" || got[1].Line != 1 {
+		t.Errorf("malformed lines = %+v (%v)", got, err)
+	}
+	// One bad line keeps its own code; the company a line names is shown as stored.
+	_, err = e.svc.Buy(a, req(line("backup-nothing", 1)), nil)
+	wantCode(t, err, licensing.ENOTFOUND, "one unknown product")
+	if got := licensing.ErrorLines(err); len(got) != 1 || got[0].Field != "product" {
+		t.Errorf("one bad line = %+v", got)
+	}
+	if p := e.buy(a, req(inCompany(line("backup-server", 1), "ACME"))); p.Items[0].Company != "Acme" {
+		t.Errorf("item company = %q, want the company's name as stored", p.Items[0].Company)
+	}
+}

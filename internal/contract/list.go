@@ -88,6 +88,11 @@ func testListFilters(t *testing.T, e *env) {
 		{"pool and commercial", licensing.LicenseFilter{Pool: true, Kind: licensing.KindCommercial}, f.desktop},
 		{"company, auto-renew, valid", licensing.LicenseFilter{Company: "Acme", AutoRenew: true, Validity: licensing.ValidityValid}, f.server},
 		{"no match", licensing.LicenseFilter{Company: "Beta", Kind: licensing.KindTrial}, none},
+		// Enumerated values in any case, and "all" for no filter.
+		{"kind in other case", licensing.LicenseFilter{Kind: "Trial"}, f.trial},
+		{"all of every filter", licensing.LicenseFilter{Kind: "all", Validity: "ALL", Usage: "All", Status: "all", Maintenance: "all"}, f.all},
+		{"status in words", licensing.LicenseFilter{Status: "Not Activated", Usage: "UNUSED"}, f.all},
+		{"maintenance in other case", licensing.LicenseFilter{Maintenance: "Active"}, none},
 	} {
 		e.wantKeys(f.a, c.name, c.filter, c.want)
 	}

@@ -2,14 +2,21 @@ package contract
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/licensectl/licensectl/internal/licensing"
 )
 
+// runRenewals runs the engine as of asOf, moving the clock there first when
+// asOf is ahead of it: a run never goes past now.
 func (e *env) runRenewals(ctx context.Context, asOf time.Time) *licensing.RenewalRun {
 	e.t.Helper()
+	if asOf.After(e.clock.Now()) {
+		e.clock.Set(asOf)
+	}
 	run, err := e.renewals().RunRenewals(ctx, asOf)
 	if err != nil {
 		e.t.Fatalf("RunRenewals(%v): %v", asOf, err)
@@ -176,6 +183,74 @@ func testRenewalsScope(t *testing.T, e *env) {
 	if evs := e.audit(a, licensing.AuditFilter{Object: kb}); len(evs) != 0 {
 		t.Errorf("a sees b's renewal: %+v", evs)
 	}
-	_, err := e.renewals().RunRenewals(licensing.WithAccount(context.Background(), "ghost@example.com"), month)
+	_, err := e.renewals().RunRenewals(licensing.WithAccount(context.Background(), "ghost@example.com"), e.clock.Now())
 	wantCode(t, err, licensing.EUNAUTHORIZED, "unknown acting account")
+}
+
+// A run as of a time later than now is refused and changes nothing: it would
+// charge periods not begun and record ends not happened. The preview may
+// look that far ahead; run later, the run does exactly what it showed.
+func testRenewalsFutureAndPreview(t *testing.T, e *env) {
+	a := e.account("a@example.com")
+	b := e.account("b@example.com")
+	monthly := e.buy(a, req(billed(line("mbs-desktop", 2), licensing.BillingMonthly))).Licenses
+	trial := e.buy(a, licensing.BuyRequest{Lines: []licensing.BuyLine{line("mbs-vm", 1)}, Trial: true}).Licenses[0]
+	server := e.buy(b, req(line("backup-server", 1))).Licenses[0]
+	e.buyMaintenance(b, forKey(server))
+	e.buy(b, req(billed(line("mbs-server", 1), licensing.BillingAnnual)))
+	r := e.renewals()
+	later := Start().AddDate(2, 0, 0)
+
+	beforeA, beforeB := e.state(a), e.state(b)
+	for _, ctx := range []context.Context{a, context.Background()} {
+		_, err := r.RunRenewals(ctx, later)
+		wantCode(t, err, licensing.EINVALID, "a run as of a future date")
+		if !strings.Contains(licensing.ErrorHint(err), "--dry-run") {
+			t.Errorf("hint %q does not offer the preview", licensing.ErrorHint(err))
+		}
+		_, err = r.RunRenewals(ctx, e.clock.Now().Add(time.Second))
+		wantCode(t, err, licensing.EINVALID, "a run a second ahead")
+	}
+	if a2, b2 := e.state(a), e.state(b); a2 != beforeA || b2 != beforeB {
+		t.Errorf("refused runs changed %+v/%+v to %+v/%+v", beforeA, beforeB, a2, b2)
+	}
+	if l := e.license(a, trial); l.Validity != licensing.ValidityValid {
+		t.Errorf("the trial ended early: %s", l.Validity)
+	}
+	if evs := e.audit(a, licensing.AuditFilter{Action: "renewal."}); len(evs) != 0 {
+		t.Errorf("refused runs recorded %+v", evs)
+	}
+
+	// The preview of every account two years on, then the run once it is due.
+	due, err := r.DueRenewals(context.Background(), later)
+	if err != nil {
+		t.Fatal(err)
+	}
+	preview := licensing.SummarizeRenewals(later, due)
+	if licensing.MostPeriods(due) != 24 || preview.Renewed != 2*24+2+2 || preview.Expired != 1 {
+		t.Errorf("preview = renewed %d, expired %d, most periods %d", preview.Renewed, preview.Expired, licensing.MostPeriods(due))
+	}
+	run := e.runRenewals(context.Background(), later)
+	if run.TotalCents != preview.TotalCents || run.Renewed != preview.Renewed || run.Expired != preview.Expired ||
+		!slices.Equal(run.Accounts, preview.Accounts) || len(run.Renewals) != len(due) {
+		t.Fatalf("run = %d renewed %d expired for %d %+v;\npreview %d renewed %d expired for %d %+v",
+			run.Renewed, run.Expired, run.TotalCents, run.Accounts, preview.Renewed, preview.Expired, preview.TotalCents, preview.Accounts)
+	}
+	for i := range due {
+		got, want := run.Renewals[i], due[i]
+		got.PurchaseID = ""
+		if got.Object != want.Object || !got.DueAt.Equal(want.DueAt) || got.Action != want.Action || got.PriceCents != want.PriceCents {
+			t.Errorf("renewal %d = %+v, previewed %+v", i, got, want)
+		}
+	}
+	if len(run.Accounts) != 2 || run.Accounts[0].Account != "a@example.com" || run.Accounts[0].Renewed != 48 ||
+		run.Accounts[0].Expired != 1 || run.Accounts[0].TotalCents != 48*299 || run.Accounts[1].Account != "b@example.com" {
+		t.Errorf("per account = %+v", run.Accounts)
+	}
+	if l := e.license(a, monthly[0]); !sameTime(l.ExpiresAt, later.AddDate(0, 1, 0)) {
+		t.Errorf("monthly subscription expires %v", l.ExpiresAt)
+	}
+	if again, err := r.DueRenewals(context.Background(), later); err != nil || len(again) != 0 {
+		t.Errorf("due after the run = %+v, %v", again, err)
+	}
 }

@@ -81,7 +81,8 @@ type (
 		Key string `json:"key"`
 	}
 	renewalRunBody struct {
-		AsOf string `json:"as_of,omitempty"`
+		AsOf   string `json:"as_of,omitempty"`
+		DryRun bool   `json:"dry_run,omitempty"` // a preview: any as_of, nothing changes
 	}
 	// deactivateBody is DeactivateRequest on the wire.
 	deactivateBody struct {
@@ -167,7 +168,17 @@ func (s *Server) capabilityRoutes() []route {
 				if err != nil {
 					return nil, err
 				}
-				return svc.RunRenewals(ctx, asOf)
+				if req.DryRun {
+					asOf = asOf.Truncate(time.Second)
+					due, err := svc.DueRenewals(ctx, asOf)
+					if err != nil {
+						return nil, err
+					}
+					run := licensing.SummarizeRenewals(asOf, due)
+					run.DryRun = true
+					return run, nil
+				}
+				return svc.RunRenewals(ctx, asOf) // never past the store's now
 			}), false},
 
 		{"POST /v1/activations", true, withBody(s, http.StatusCreated,
@@ -192,7 +203,11 @@ func (s *Server) capabilityRoutes() []route {
 			return svc.ValidateLicense(ctx, r.PathValue("key"), q.Get("fingerprint"), q.Get("version"))
 		}), false},
 		{"GET /v1/licenses/{key}/download", true, withQuery(s, func(ctx context.Context, svc activations, r *http.Request) (*licensing.Download, error) {
-			return svc.LatestDownload(ctx, r.PathValue("key"), r.URL.Query().Get("os"))
+			os, err := licensing.OSEnum().Parse(r.URL.Query().Get("os"))
+			if err != nil {
+				return nil, err
+			}
+			return svc.LatestDownload(ctx, r.PathValue("key"), os)
 		}), false},
 		{"POST /v1/offline-activations", true, withBody(s, http.StatusCreated,
 			func(ctx context.Context, svc activations, b fileBody, _ *http.Request) (*licensing.OfflineActivation, error) {

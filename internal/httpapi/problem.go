@@ -25,6 +25,8 @@ type Problem struct {
 	Hint   string `json:"hint,omitempty"`
 	// RetryAt is when a refusal that time lifts (429) lifts.
 	RetryAt *time.Time `json:"retry_at,omitempty"`
+	// Errors lists every bad line of a multi-line request (a purchase).
+	Errors []licensing.LineError `json:"errors,omitempty"`
 }
 
 // problemTypeBase prefixes problem type URIs; one per error code.
@@ -62,7 +64,7 @@ func problemFor(err error) Problem {
 	}
 	status := statusFor(code)
 	return Problem{Type: problemTypeBase + code, Title: http.StatusText(status), Status: status,
-		Detail: msg, Code: code, Hint: licensing.ErrorHint(err)}
+		Detail: msg, Code: code, Hint: licensing.ErrorHint(err), Errors: licensing.ErrorLines(err)}
 }
 
 func writeProblem(w http.ResponseWriter, p Problem) {
@@ -78,7 +80,7 @@ func (p *Problem) errorOf() error {
 	if !licensing.KnownCode(code) {
 		code = licensing.EINTERNAL
 	}
-	e := &licensing.Error{Code: code, Message: p.Detail, Hint: p.Hint}
+	e := &licensing.Error{Code: code, Message: p.Detail, Hint: p.Hint, Lines: p.Errors}
 	if p.RetryAt != nil {
 		return &licensing.RetryError{Err: e, RetryAt: *p.RetryAt}
 	}

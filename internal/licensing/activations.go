@@ -66,7 +66,7 @@ type ActivationRequest struct {
 func (r *ActivationRequest) Normalize() error {
 	r.Machine = strings.TrimSpace(r.Machine)
 	r.Fingerprint = strings.TrimSpace(r.Fingerprint)
-	r.OS = strings.ToLower(strings.TrimSpace(r.OS))
+	r.OS = strings.TrimSpace(r.OS)
 	r.Version = strings.TrimPrefix(strings.TrimSpace(r.Version), "v")
 	for _, f := range [][2]string{{"machine", r.Machine}, {"fingerprint", r.Fingerprint}, {"os", r.OS}, {"version", r.Version}} {
 		if f[1] == "" {
@@ -76,9 +76,16 @@ func (r *ActivationRequest) Normalize() error {
 			return Errorf(EINVALID, "%s must be at most 200 printable characters", f[0])
 		}
 	}
-	if err := oneOf("os", r.OS, OSWindows, OSMacOS, OSLinux); err != nil {
+	machine, err := NormalizeMachineName(r.Machine)
+	if err != nil {
 		return err
 	}
+	r.Machine = machine
+	os, err := OSEnum().Parse(r.OS)
+	if err != nil {
+		return err
+	}
+	r.OS = os
 	if _, ok := parseVersion(r.Version); !ok {
 		return Errorf(EINVALID, "invalid version %q: want MAJOR.MINOR[.PATCH]", clip(r.Version))
 	}

@@ -41,9 +41,13 @@ func (p *Product) Validate() error {
 	case p.Name == "" || hasControl(p.Name):
 		return Errorf(EINVALID, "product %s: name is required", p.SKU)
 	}
-	if err := oneOf("term of "+p.SKU, p.Term, TermPerpetual, TermSubscription, TermAddon); err != nil {
+	term := TermEnum()
+	term.Name = "term of " + p.SKU
+	t, err := term.Parse(p.Term)
+	if err != nil {
 		return err
 	}
+	p.Term = t
 	if p.Term == "" {
 		return Errorf(EINVALID, "product %s: term is required (perpetual, subscription or addon)", p.SKU)
 	}
@@ -53,10 +57,17 @@ func (p *Product) Validate() error {
 	if p.Term == TermSubscription && (p.MonthlyPriceCents == 0 || p.AnnualPriceCents == 0) {
 		return Errorf(EINVALID, "product %s: a subscription needs monthly_price_cents and annual_price_cents", p.SKU)
 	}
-	for _, os := range p.Platforms {
-		if err := oneOf("platform of "+p.SKU, os, OSWindows, OSMacOS, OSLinux); err != nil {
+	platform := OSEnum()
+	platform.Name = "platform of " + p.SKU
+	for i, os := range p.Platforms {
+		v, err := platform.Parse(os)
+		if err != nil {
 			return err
 		}
+		if v == "" {
+			return Errorf(EINVALID, "product %s: empty platform", p.SKU)
+		}
+		p.Platforms[i] = v
 	}
 	if p.Seats == 0 {
 		p.Seats = 1

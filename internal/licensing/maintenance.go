@@ -198,14 +198,28 @@ type Renewal struct {
 	PurchaseID string     `json:"purchase_id,omitempty"`
 }
 
-// RenewalRun is what one run of the renewals engine did.
+// RenewalRun is what one run of the renewals engine did or, as a dry run
+// (a preview), would do.
 type RenewalRun struct {
 	AsOf       time.Time `json:"as_of"`
+	DryRun     bool      `json:"dry_run"`
 	Renewed    int       `json:"renewed"`
 	Expired    int       `json:"expired"`
 	TotalCents int64     `json:"total_cents"`
-	Purchases  []string  `json:"purchases"`
-	Renewals   []Renewal `json:"renewals"`
+	// Accounts sums the run per account and currency, in the order the
+	// accounts first fall due.
+	Accounts  []RenewalTotal `json:"accounts"`
+	Purchases []string       `json:"purchases"`
+	Renewals  []Renewal      `json:"renewals"`
+}
+
+// RenewalTotal is one account's part of a renewals run, in one currency.
+type RenewalTotal struct {
+	Account    string `json:"account"`
+	Renewed    int    `json:"renewed"`
+	Expired    int    `json:"expired"`
+	TotalCents int64  `json:"total_cents"`
+	Currency   string `json:"currency"`
 }
 
 // RenewalService runs the renewals engine. Without an acting account in the

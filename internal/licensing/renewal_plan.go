@@ -101,3 +101,64 @@ func renewalTerms(it DueItem, p *Product) (int64, func(time.Time) time.Time, err
 	}
 	return 0, nil, fmt.Errorf("license %s: term %q cannot renew", it.Key, it.Term)
 }
+
+// SummarizeRenewals is the run that renews and ends rs as of asOf: its
+// counts and totals, overall and per account. A real run and its dry run
+// are summed alike, so the preview's totals are the run's.
+func SummarizeRenewals(asOf time.Time, rs []Renewal) *RenewalRun {
+	run := &RenewalRun{AsOf: asOf, Accounts: []RenewalTotal{}, Purchases: []string{}, Renewals: rs}
+	if run.Renewals == nil {
+		run.Renewals = []Renewal{}
+	}
+	index := map[[2]string]int{}
+	for _, r := range rs {
+		k := [2]string{r.Account, r.Currency}
+		i, ok := index[k]
+		if !ok {
+			i = len(run.Accounts)
+			index[k] = i
+			run.Accounts = append(run.Accounts, RenewalTotal{Account: r.Account, Currency: r.Currency})
+		}
+		t := &run.Accounts[i]
+		if r.Action == RenewalRenew {
+			run.Renewed++
+			run.TotalCents += r.PriceCents
+			t.Renewed++
+			t.TotalCents += r.PriceCents
+		} else {
+			run.Expired++
+			t.Expired++
+		}
+	}
+	return run
+}
+
+// MostPeriods is the largest number of periods rs renews one plan or
+// subscription for: more than one means a run charges for time past due
+// at once (a backlog, or a date far ahead), which deserves a question.
+func MostPeriods(rs []Renewal) int {
+	n := map[string]int{}
+	most := 0
+	for _, r := range rs {
+		if r.Action != RenewalRenew {
+			continue
+		}
+		k := r.Kind + "/" + r.Object
+		n[k]++
+		most = max(most, n[k])
+	}
+	return most
+}
+
+// CheckRunAsOf refuses a renewals run as of a time later than now: it would
+// charge periods that have not begun and record ends that have not
+// happened. A preview (DueRenewals, a dry run) may look ahead.
+func CheckRunAsOf(asOf, now time.Time) error {
+	if asOf.After(now) {
+		at := asOf.UTC().Format(time.RFC3339)
+		return Errorf(EINVALID, "cannot run renewals as of %s, later than now (%s): that would charge and end what is not due yet",
+			at, now.UTC().Truncate(time.Second).Format(time.RFC3339)).
+			WithHint("preview it with `licensectl renewals run --dry-run --as-of %s`", at)
+	}
+	return nil
+}

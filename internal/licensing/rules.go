@@ -1,6 +1,7 @@
 package licensing
 
 import (
+	"errors"
 	"fmt"
 	"net/mail"
 	"strconv"
@@ -35,25 +36,6 @@ func NormalizeEmail(s string) (string, error) {
 	return strings.ToLower(s), nil
 }
 
-// NormalizeCompanyName validates a company name: 1 to 100 printable characters,
-// trimmed.
-func NormalizeCompanyName(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	switch {
-	case s == "":
-		return "", Errorf(EINVALID, "company name is empty")
-	case !utf8.ValidString(s) || hasControl(s):
-		return "", Errorf(EINVALID, "company name %q contains control characters", clip(s))
-	case strings.ContainsFunc(s, func(r rune) bool { return unicode.Is(unicode.Cf, r) }):
-		// Right-to-left overrides and zero-width characters would let two
-		// companies look alike in a table.
-		return "", Errorf(EINVALID, "company name %q contains invisible formatting characters", clip(s))
-	case utf8.RuneCountInString(s) > 100:
-		return "", Errorf(EINVALID, "company name is longer than 100 characters")
-	}
-	return s, nil
-}
-
 func hasControl(s string) bool {
 	return strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) || r == utf8.RuneError })
 }
@@ -71,7 +53,8 @@ func LicenseSortFields() []string {
 		"allow_rm", "auto_renew", "company", "expires_at", "created_at", "purchase_id"}
 }
 
-// ParseSort parses "field[,-field]" into sort fields.
+// ParseSort parses "field[,-field]" into sort fields; field names are read
+// like every enumerated value (any case).
 func ParseSort(s string) ([]SortField, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, nil
@@ -85,10 +68,14 @@ func ParseSort(s string) ([]SortField, error) {
 		} else if strings.HasPrefix(part, "+") {
 			f.Field = part[1:]
 		}
-		if !contains(LicenseSortFields(), f.Field) {
-			return nil, Errorf(EINVALID, "cannot sort by %q", clip(f.Field)).
-				WithHint("sortable fields: %s", strings.Join(LicenseSortFields(), ", "))
+		if strings.TrimSpace(f.Field) == "" {
+			return nil, Errorf(EINVALID, "empty sort field in %q: want %s", clip(s), SortFieldEnum().Want())
 		}
+		field, err := SortFieldEnum().Parse(f.Field)
+		if err != nil {
+			return nil, err
+		}
+		f.Field = field
 		out = append(out, f)
 	}
 	return out, nil
@@ -103,25 +90,24 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func oneOf(field, v string, allowed ...string) error {
-	if v == "" || contains(allowed, v) {
-		return nil
-	}
-	return Errorf(EINVALID, "invalid %s %q: want %s", field, clip(v), strings.Join(allowed, " or "))
-}
-
-// Validate checks the filter's enumerated values.
+// Validate checks the filter's enumerated values and puts them in their
+// canonical form ("Trial" is trial, "all" no filter).
 func (f *LicenseFilter) Validate() error {
-	for _, err := range []error{
-		oneOf("kind", f.Kind, KindCommercial, KindTrial),
-		oneOf("validity", f.Validity, ValidityValid, ValidityExpired),
-		oneOf("usage", f.Usage, UsageUsed, UsageUnused),
-		oneOf("status", f.Status, StatusActivated, StatusNotActivated),
-		oneOf("maintenance", f.Maintenance, MaintenanceActive, MaintenanceExpired, MaintenanceNone),
+	for _, v := range []struct {
+		dst *string
+		e   Enum
+	}{
+		{&f.Kind, KindFilter()},
+		{&f.Validity, ValidityFilter()},
+		{&f.Usage, UsageFilter()},
+		{&f.Status, StatusFilter()},
+		{&f.Maintenance, MaintenanceStateFilter()},
 	} {
+		val, err := v.e.Parse(*v.dst)
 		if err != nil {
 			return err
 		}
+		*v.dst = val
 	}
 	if f.Pool && f.Company != "" {
 		return Errorf(EINVALID, "--pool and --company cannot be combined")
@@ -136,7 +122,8 @@ func (f *LicenseFilter) Validate() error {
 }
 
 // Normalize validates a purchase request and fills defaults. It does not need
-// the catalog; PriceLines checks products.
+// the catalog; PriceLines checks products. Every bad line is reported (see
+// LineError), not only the first.
 func (r *BuyRequest) Normalize() error {
 	if len(r.Lines) == 0 {
 		return Errorf(EINVALID, "nothing to buy")
@@ -151,34 +138,17 @@ func (r *BuyRequest) Normalize() error {
 		}
 		r.PurchaseEmail = e
 	}
+	var bad lineErrors
 	total := 0
 	for i := range r.Lines {
-		l := &r.Lines[i]
-		l.Product = strings.ToLower(strings.TrimSpace(l.Product))
-		l.Billing = strings.ToLower(strings.TrimSpace(l.Billing))
-		if l.Product == "" {
-			return Errorf(EINVALID, "product is required")
+		if err := r.normalizeLine(i); err != nil {
+			bad = append(bad, *err)
+			continue
 		}
-		if l.Quantity < 1 || l.Quantity > MaxQuantity {
-			return Errorf(EINVALID, "quantity must be between 1 and %d, got %d", MaxQuantity, l.Quantity)
-		}
-		total += l.Quantity
-		if l.Company != "" {
-			c, err := NormalizeCompanyName(l.Company)
-			if err != nil {
-				return err
-			}
-			l.Company = c
-		}
-		if err := oneOf("billing", l.Billing, BillingMonthly, BillingAnnual); err != nil {
-			return err
-		}
-		if r.Trial && (l.PremiumSupport || l.Onboarding) {
-			return Errorf(EINVALID, "add-ons cannot be bought with a trial")
-		}
-		if r.Trial && l.Billing != "" {
-			return Errorf(EINVALID, "a trial has no payment mode: drop --billing")
-		}
+		total += r.Lines[i].Quantity
+	}
+	if err := bad.err(); err != nil {
+		return err
 	}
 	if total > MaxQuantity {
 		return Errorf(EINVALID, "one purchase may buy at most %d licenses, this one asks for %d", MaxQuantity, total)
@@ -186,95 +156,193 @@ func (r *BuyRequest) Normalize() error {
 	return nil
 }
 
-// PriceLines prices a normalized request against the catalog. fixedBilling
-// reports the payment mode the account fixed on its first purchase of a
-// subscription type. It returns the priced line items, the billing of each
-// request line (the term its licenses get) and the total.
-func PriceLines(r BuyRequest, find func(sku string) (*Product, error), fixedBilling func(sku string) (string, error)) ([]LineItem, []string, int64, error) {
+// normalizeLine checks line i of the request on its own.
+func (r *BuyRequest) normalizeLine(i int) *LineError {
+	l := &r.Lines[i]
+	l.Product = strings.ToLower(strings.TrimSpace(l.Product))
+	if l.Product == "" {
+		return lineError(i, "product", Errorf(EINVALID, "product is required"))
+	}
+	if l.Quantity < 1 || l.Quantity > MaxQuantity {
+		return lineError(i, "quantity", Errorf(EINVALID, "quantity must be between 1 and %d, got %d", MaxQuantity, l.Quantity))
+	}
+	if l.Company != "" {
+		c, err := NormalizeCompanyName(l.Company)
+		if err != nil {
+			return lineError(i, "company", err)
+		}
+		l.Company = c
+	}
+	billing, err := BillingEnum().Parse(l.Billing)
+	if err != nil {
+		return lineError(i, "billing", err)
+	}
+	l.Billing = billing
+	switch {
+	case r.Trial && l.PremiumSupport:
+		return lineError(i, "premium_support", Errorf(EINVALID, "add-ons cannot be bought with a trial"))
+	case r.Trial && l.Onboarding:
+		return lineError(i, "onboarding", Errorf(EINVALID, "add-ons cannot be bought with a trial"))
+	case r.Trial && l.Billing != "":
+		return lineError(i, "billing", Errorf(EINVALID, "a trial has no payment mode").WithHint("drop --billing"))
+	}
+	return nil
+}
+
+// BuyLookups are the store's answers the purchase rules need.
+type BuyLookups struct {
+	// Product finds a catalog entry (ENOTFOUND when there is none).
+	Product func(sku string) (*Product, error)
+	// FixedBilling reports the payment mode the account fixed on its first
+	// purchase of a subscription type ("" when it has none).
+	FixedBilling func(sku string) (string, error)
+	// Company returns the name, as stored, of the buyer's company that
+	// name names (ENOTFOUND when there is none). Nil: companies are not
+	// checked here.
+	Company func(name string) (string, error)
+}
+
+// PriceLines prices a normalized request against the catalog and the
+// account's payment modes and companies. It returns the priced line items,
+// the billing of each request line (the term its licenses get) and the
+// total. Every bad line is reported at once (see LineError), so that a
+// purchase file says everything that is wrong with it in one go; errors of
+// the store itself end the check.
+func PriceLines(r BuyRequest, look BuyLookups) ([]LineItem, []string, int64, error) {
 	var items []LineItem
 	terms := make([]string, len(r.Lines))
-	chosen := map[string]string{}
-	var total int64
+	// The payment mode of each subscription type is the one the first line
+	// naming one chose; lines without one take it too.
+	chosen := map[string]chosenBilling{}
 	for i, l := range r.Lines {
-		p, err := find(l.Product)
+		if _, ok := chosen[l.Product]; !ok && l.Billing != "" {
+			chosen[l.Product] = chosenBilling{l.Billing, i}
+		}
+	}
+	var total int64
+	var bad lineErrors
+	for i := range r.Lines {
+		lineItems, term, err := priceLine(r, i, look, chosen)
 		if err != nil {
-			return nil, nil, 0, err
+			var le *LineError
+			if !errors.As(err, &le) {
+				return nil, nil, 0, err // the store's own failure
+			}
+			bad = append(bad, *le)
+			continue
 		}
-		if p.Term == TermAddon {
-			return nil, nil, 0, Errorf(EINVALID, "%s is an add-on, not a license type", p.SKU).
-				WithHint("add it to a purchase with --premium-support or --onboarding")
+		terms[i] = term
+		for _, it := range lineItems {
+			items = append(items, it)
+			total += it.AmountCents
 		}
-		item := LineItem{SKU: p.SKU, Description: p.Name, Quantity: l.Quantity, Company: l.Company}
-		switch {
-		case r.Trial:
-			item.Description += " (trial)"
-			terms[i] = LicenseTermPerpetual
-			if p.Term == TermSubscription {
-				terms[i] = LicenseTermMonthly
-			}
-		case p.Term == TermSubscription:
-			billing, err := subscriptionBilling(p, l.Billing, chosen, fixedBilling)
-			if err != nil {
-				return nil, nil, 0, err
-			}
-			chosen[p.SKU] = billing
-			item.Billing, terms[i] = billing, billing
-			item.UnitPriceCents = p.MonthlyPriceCents
-			if billing == BillingAnnual {
-				item.UnitPriceCents = p.AnnualPriceCents
-			}
-		default:
-			if l.Billing != "" {
-				return nil, nil, 0, Errorf(EINVALID, "%s is a lifetime license: it has no payment mode", p.SKU).
-					WithHint("drop --billing; it applies to subscription (Managed Backup) types only")
-			}
-			terms[i] = LicenseTermPerpetual
-			item.UnitPriceCents = p.PriceCents
-		}
-		item.AmountCents = item.UnitPriceCents * int64(item.Quantity)
-		items = append(items, item)
-		total += item.AmountCents
-		for _, addon := range []struct {
-			want bool
-			sku  string
-		}{{l.PremiumSupport, SKUPremiumSupport}, {l.Onboarding, SKUOnboarding}} {
-			if !addon.want {
-				continue
-			}
-			a, err := find(addon.sku)
-			if err != nil {
-				return nil, nil, 0, err
-			}
-			qty := 1
-			if a.PerLicense {
-				qty = l.Quantity
-			}
-			ai := LineItem{SKU: a.SKU, Description: a.Name + " for " + p.Name, Quantity: qty,
-				UnitPriceCents: a.PriceCents, AmountCents: a.PriceCents * int64(qty), Company: l.Company}
-			items = append(items, ai)
-			total += ai.AmountCents
-		}
+	}
+	if err := bad.err(); err != nil {
+		return nil, nil, 0, err
 	}
 	return items, terms, total, nil
 }
 
-func subscriptionBilling(p *Product, asked string, chosen map[string]string, fixedBilling func(string) (string, error)) (string, error) {
+// chosenBilling is the payment mode an earlier line of the same purchase
+// chose for a subscription type.
+type chosenBilling struct {
+	billing string
+	line    int
+}
+
+// priceLine prices line i: its items (the licenses, then the add-ons) and
+// the term of its licenses. A rule it breaks is a *LineError.
+func priceLine(r BuyRequest, i int, look BuyLookups, chosen map[string]chosenBilling) ([]LineItem, string, error) {
+	l := r.Lines[i]
+	p, err := look.Product(l.Product)
+	if err != nil {
+		return nil, "", asLineError(i, "product", err)
+	}
+	if p.Term == TermAddon {
+		return nil, "", lineError(i, "product", Errorf(EINVALID, "%s is an add-on, not a license type", p.SKU).
+			WithHint("add it to a purchase with --premium-support or --onboarding"))
+	}
+	company := l.Company
+	if company != "" && look.Company != nil {
+		if company, err = look.Company(l.Company); err != nil {
+			return nil, "", asLineError(i, "company", err)
+		}
+	}
+	item := LineItem{SKU: p.SKU, Description: p.Name, Quantity: l.Quantity, Company: company}
+	var term string
+	switch {
+	case r.Trial:
+		item.Description += " (trial)"
+		term = LicenseTermPerpetual
+		if p.Term == TermSubscription {
+			term = LicenseTermMonthly
+		}
+	case p.Term == TermSubscription:
+		billing, err := subscriptionBilling(p, l.Billing, chosen[l.Product], look.FixedBilling)
+		if err != nil {
+			return nil, "", asLineError(i, "billing", err)
+		}
+		item.Billing, term = billing, billing
+		item.UnitPriceCents = p.MonthlyPriceCents
+		if billing == BillingAnnual {
+			item.UnitPriceCents = p.AnnualPriceCents
+		}
+	default:
+		if l.Billing != "" {
+			return nil, "", lineError(i, "billing", Errorf(EINVALID, "%s is a lifetime license: it has no payment mode", p.SKU).
+				WithHint("drop --billing; it applies to subscription (Managed Backup) types only"))
+		}
+		term = LicenseTermPerpetual
+		item.UnitPriceCents = p.PriceCents
+	}
+	item.AmountCents = item.UnitPriceCents * int64(item.Quantity)
+	items := []LineItem{item}
+	for _, addon := range []struct {
+		want       bool
+		sku, field string
+	}{{l.PremiumSupport, SKUPremiumSupport, "premium_support"}, {l.Onboarding, SKUOnboarding, "onboarding"}} {
+		if !addon.want {
+			continue
+		}
+		a, err := look.Product(addon.sku)
+		if err != nil {
+			return nil, "", asLineError(i, addon.field, err)
+		}
+		qty := 1
+		if a.PerLicense {
+			qty = l.Quantity
+		}
+		items = append(items, LineItem{SKU: a.SKU, Description: a.Name + " for " + p.Name, Quantity: qty,
+			UnitPriceCents: a.PriceCents, AmountCents: a.PriceCents * int64(qty), Company: company})
+	}
+	return items, term, nil
+}
+
+// subscriptionBilling is the payment mode of a subscription line: the
+// one the account's first purchase of the type fixed, else the one the
+// purchase chose (on line chosen.line), else none, which a first purchase
+// must not leave open.
+func subscriptionBilling(p *Product, asked string, chosen chosenBilling, fixedBilling func(string) (string, error)) (string, error) {
 	fixed, err := fixedBilling(p.SKU)
 	if err != nil {
 		return "", err
 	}
-	if fixed == "" {
-		fixed = chosen[p.SKU] // an earlier line of this same purchase
-	}
+	earlier, inThisPurchase := chosen, chosen.billing != ""
 	switch {
 	case fixed != "" && asked != "" && asked != fixed:
 		return "", Errorf(ECONFLICT, "the payment mode for %s is %s: it was fixed by your first purchase of this type", p.SKU, fixed).
 			WithHint("drop --billing or use --billing %s", fixed)
 	case fixed != "":
 		return fixed, nil
+	case inThisPurchase && asked != "" && asked != earlier.billing:
+		// Not "fixed by your first purchase": there is none yet.
+		return "", Errorf(ECONFLICT, "%s conflicts with %s on line %d of this purchase for %s", asked, earlier.billing, earlier.line+1, p.SKU).
+			WithHint("a license type has one payment mode: use %s on every line of %s", earlier.billing, p.SKU)
+	case inThisPurchase:
+		return earlier.billing, nil
 	case asked == "":
-		return "", Errorf(EINVALID, "first purchase of %s: choose the payment mode with --billing monthly|annual", p.SKU).
-			WithHint("the mode is fixed for this license type after the first purchase")
+		return "", Errorf(EINVALID, "first purchase of %s: choose the payment mode, monthly or annual", p.SKU).
+			WithHint("pass --billing monthly or --billing annual; the mode is fixed for this license type after the first purchase")
 	}
 	return asked, nil
 }

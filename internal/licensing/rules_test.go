@@ -1,6 +1,7 @@
 package licensing
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -40,18 +41,18 @@ func TestPriceLinesBillingRule(t *testing.T) {
 		}
 		return nil, Errorf(ENOTFOUND, "unknown product %s", s)
 	}
-	none := func(string) (string, error) { return "", nil }
-	annual := func(string) (string, error) { return BillingAnnual, nil }
+	none := BuyLookups{Product: find, FixedBilling: func(string) (string, error) { return "", nil }}
+	annual := BuyLookups{Product: find, FixedBilling: func(string) (string, error) { return BillingAnnual, nil }}
 
 	req := BuyRequest{Lines: []BuyLine{{Product: "mbs-server", Quantity: 3, PremiumSupport: true, Onboarding: true}}}
-	if _, _, _, err := PriceLines(req, find, none); ErrorCode(err) != EINVALID {
+	if _, _, _, err := PriceLines(req, none); ErrorCode(err) != EINVALID {
 		t.Fatalf("first purchase without billing: %v", err)
 	}
 	req.Lines[0].Billing = BillingMonthly
-	if _, _, _, err := PriceLines(req, find, annual); ErrorCode(err) != ECONFLICT {
+	if _, _, _, err := PriceLines(req, annual); ErrorCode(err) != ECONFLICT {
 		t.Fatalf("other mode than fixed: %v", err)
 	}
-	items, terms, total, err := PriceLines(req, find, none)
+	items, terms, total, err := PriceLines(req, none)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,11 +61,11 @@ func TestPriceLinesBillingRule(t *testing.T) {
 		t.Fatalf("total %d items %d terms %v; want %d", total, len(items), terms, want)
 	}
 	req.Lines[0].Billing = ""
-	if _, terms, _, err := PriceLines(req, find, annual); err != nil || terms[0] != BillingAnnual {
+	if _, terms, _, err := PriceLines(req, annual); err != nil || terms[0] != BillingAnnual {
 		t.Fatalf("reuse fixed mode: %v %v", terms, err)
 	}
 	perp := BuyRequest{Lines: []BuyLine{{Product: "backup-ultimate", Quantity: 1, Billing: BillingAnnual}}}
-	if _, _, _, err := PriceLines(perp, find, none); ErrorCode(err) != EINVALID {
+	if _, _, _, err := PriceLines(perp, none); ErrorCode(err) != EINVALID {
 		t.Fatalf("billing on lifetime product: %v", err)
 	}
 }
@@ -100,5 +101,63 @@ func TestNormalizeCompanyName(t *testing.T) {
 		if _, err := NormalizeCompanyName(bad); ErrorCode(err) != EINVALID {
 			t.Errorf("NormalizeCompanyName(%q) = %v", bad, err)
 		}
+	}
+}
+
+// PriceLines reports every bad line, in order; a payment mode chosen on one
+// line of a first purchase holds for the others, before and after it, and
+// another one conflicts with that line, not with a first purchase.
+func TestPriceLinesReportsEveryLine(t *testing.T) {
+	cat := map[string]Product{}
+	for _, p := range DefaultCatalog() {
+		cat[p.SKU] = p
+	}
+	look := BuyLookups{
+		Product: func(s string) (*Product, error) {
+			if p, ok := cat[s]; ok {
+				return &p, nil
+			}
+			return nil, Errorf(ENOTFOUND, "unknown product %s", s)
+		},
+		FixedBilling: func(string) (string, error) { return "", nil },
+		Company: func(name string) (string, error) {
+			if FoldName(name) == "acme" {
+				return "Acme", nil
+			}
+			return "", Errorf(ENOTFOUND, "no company %q", name)
+		},
+	}
+	r := BuyRequest{Lines: []BuyLine{
+		{Product: "mbs-server", Quantity: 1},
+		{Product: "mbs-server", Quantity: 1, Billing: BillingMonthly},
+		{Product: "nope", Quantity: 1},
+		{Product: "mbs-server", Quantity: 1, Billing: BillingAnnual},
+		{Product: "backup-desktop", Quantity: 1, Company: "ACME"},
+		{Product: "backup-desktop", Quantity: 1, Company: "Initech"},
+	}}
+	_, _, _, err := PriceLines(r, look)
+	got := ErrorLines(err)
+	want := []string{
+		"line 3: product: unknown product nope",
+		"line 4: billing: annual conflicts with monthly on line 2 of this purchase for mbs-server",
+		`line 6: company: no company "Initech"`,
+	}
+	if ErrorCode(err) != EINVALID || len(got) != len(want) {
+		t.Fatalf("PriceLines = %v; lines %+v", err, got)
+	}
+	for i, w := range want {
+		if got[i].Error() != w {
+			t.Errorf("bad line %d = %q, want %q", i, got[i].Error(), w)
+		}
+	}
+	r.Lines = []BuyLine{r.Lines[0], r.Lines[1], r.Lines[4]}
+	items, terms, _, err := PriceLines(r, look)
+	if err != nil || terms[0] != BillingMonthly || terms[1] != BillingMonthly || items[2].Company != "Acme" {
+		t.Errorf("PriceLines = %+v %v, %v", items, terms, err)
+	}
+	// A failure of the store ends the check.
+	look.Company = func(string) (string, error) { return "", errors.New("disk on fire") }
+	if _, _, _, err := PriceLines(r, look); err == nil || err.Error() != "disk on fire" {
+		t.Errorf("store failure = %v", err)
 	}
 }

@@ -48,3 +48,11 @@ func Load(fsys fs.FS, pattern string) ([]Migration, error) {
 	}
 	return out, nil
 }
+
+// Topic is a migration's name without its number and extension
+// ("0006_unicode_names.sql" is "unicode_names"): what a store keys the Go
+// part of a migration by, so that renumbering a file keeps its step.
+func Topic(name string) string {
+	_, topic, _ := strings.Cut(path.Base(name), "_")
+	return strings.TrimSuffix(topic, ".sql")
+}

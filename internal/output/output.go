@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/licensectl/licensectl/internal/licensing"
 )
 
 // Format is an output format.
@@ -27,18 +29,20 @@ const (
 	CSV   Format = "csv"
 )
 
-// ParseFormat reads -o. Empty means table at a terminal and JSON in a pipe.
+// ParseFormat reads -o (any case, like every enumerated value). Empty means
+// table at a terminal and JSON in a pipe.
 func ParseFormat(s string, stdoutTTY bool) (Format, error) {
-	switch f := Format(strings.ToLower(strings.TrimSpace(s))); f {
-	case "":
+	v, err := licensing.Enum{Name: "output format", Values: []string{string(Table), string(Wide), string(JSON), string(YAML), string(CSV)}}.Parse(s)
+	if err != nil {
+		return "", err
+	}
+	if v == "" {
 		if stdoutTTY {
 			return Table, nil
 		}
 		return JSON, nil
-	case Table, Wide, JSON, YAML, CSV:
-		return f, nil
 	}
-	return "", fmt.Errorf("invalid output format %q: want table, wide, json, yaml or csv", s)
+	return Format(v), nil
 }
 
 // IsTable reports whether the format is for people.

@@ -79,15 +79,15 @@ func (s *Store) CreateCompany(ctx context.Context, name string) (*licensing.Comp
 			return err
 		}
 		var existing string
-		err = tx.QueryRow(ctx, `SELECT name FROM companies WHERE account_id = $1 AND name_key = lower($2::text COLLATE "C")`,
-			acct, name).Scan(&existing)
+		err = tx.QueryRow(ctx, `SELECT name FROM companies WHERE account_id = $1 AND name_folded = $2`,
+			acct, licensing.FoldName(name)).Scan(&existing)
 		if err == nil {
 			return licensing.Errorf(licensing.ECONFLICT, "company %q already exists", existing)
 		} else if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
-		if _, err := tx.Exec(ctx, "INSERT INTO companies (account_id, name, created_at) VALUES ($1, $2, $3)",
-			acct, name, c.CreatedAt.Unix()); err != nil {
+		if _, err := tx.Exec(ctx, "INSERT INTO companies (account_id, name, name_folded, created_at) VALUES ($1, $2, $3, $4)",
+			acct, name, licensing.FoldName(name), c.CreatedAt.Unix()); err != nil {
 			return err
 		}
 		return audit(ctx, tx, acct, c.CreatedAt, email, "company.create", name, struct{}{})
@@ -98,8 +98,8 @@ func (s *Store) CreateCompany(ctx context.Context, name string) (*licensing.Comp
 	return c, nil
 }
 
-// ListCompanies returns the acting account's companies by name (ignoring
-// ASCII case), each with the number of licenses matched to it.
+// ListCompanies returns the acting account's companies by folded name, each
+// with the number of licenses matched to it.
 func (s *Store) ListCompanies(ctx context.Context) ([]licensing.Company, error) {
 	acct, _, err := actingAccount(ctx, s.pool)
 	if err != nil {
@@ -107,7 +107,7 @@ func (s *Store) ListCompanies(ctx context.Context) ([]licensing.Company, error) 
 	}
 	rows, err := s.pool.Query(ctx, `SELECT c.name, c.created_at,
 			(SELECT count(*) FROM licenses l WHERE l.account_id = c.account_id AND l.company_id = c.id)
-		FROM companies c WHERE c.account_id = $1 ORDER BY c.name_key`, acct)
+		FROM companies c WHERE c.account_id = $1 ORDER BY c.name_folded, c.id`, acct)
 	if err != nil {
 		return nil, err
 	}

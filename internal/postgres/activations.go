@@ -58,9 +58,9 @@ func nullString(s string) *string {
 // InsertActivation implements app.ActivationTx.
 func (t *tx) InsertActivation(ctx context.Context, a app.NewActivation) (int64, error) {
 	var id int64
-	err := t.queryRow(ctx, `INSERT INTO activations (license_id, machine, fingerprint, os, version, mode,
-			nonce, machine_key, activated_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
-		a.LicenseID, a.Machine, a.Fingerprint, a.OS, a.Version, a.Mode, nullString(a.Nonce), a.MachineKey, a.At.Unix(), a.At.Unix()).Scan(&id)
+	err := t.queryRow(ctx, `INSERT INTO activations (license_id, machine, machine_folded, fingerprint, os, version, mode,
+			nonce, machine_key, activated_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+		a.LicenseID, a.Machine, a.MachineFolded, a.Fingerprint, a.OS, a.Version, a.Mode, nullString(a.Nonce), a.MachineKey, a.At.Unix(), a.At.Unix()).Scan(&id)
 	return id, err
 }
 
@@ -68,8 +68,8 @@ func (t *tx) InsertActivation(ctx context.Context, a app.NewActivation) (int64, 
 func (t *tx) RefreshActivation(ctx context.Context, id int64, a app.NewActivation) error {
 	_, err := t.exec(ctx, `UPDATE activations SET machine = $1, os = $2, version = $3, last_seen_at = $4,
 			mode = CASE WHEN $5::text = 'offline' THEN 'offline' ELSE mode END,
-			nonce = coalesce($6, nonce), machine_key = coalesce($7, machine_key) WHERE id = $8`,
-		a.Machine, a.OS, a.Version, a.At.Unix(), a.Mode, nullString(a.Nonce), a.MachineKey, id)
+			nonce = coalesce($6, nonce), machine_key = coalesce($7, machine_key), machine_folded = $9 WHERE id = $8`,
+		a.Machine, a.OS, a.Version, a.At.Unix(), a.Mode, nullString(a.Nonce), a.MachineKey, id, a.MachineFolded)
 	return err
 }
 
@@ -97,8 +97,7 @@ func (t *tx) ListActivations(ctx context.Context, acct int64, f licensing.Activa
 		where += " AND l.key = " + a.add(f.LicenseKey)
 	}
 	if f.Machine != "" {
-		// lower() of "C"-collated text folds ASCII letters only: SQLite's NOCASE.
-		where += " AND lower(a.machine) = lower(" + a.add(f.Machine) + `::text COLLATE "C")`
+		where += " AND a.machine_folded = " + a.add(f.Machine)
 	}
 	if f.Offline {
 		where += " AND a.mode = 'offline'"

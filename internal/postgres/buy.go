@@ -193,7 +193,18 @@ func preparePurchase(ctx context.Context, q queryer, req licensing.BuyRequest, b
 		}
 		return b, err
 	}
-	items, terms, total, err := licensing.PriceLines(req, find, fixedBilling)
+	forSelf := req.PurchaseEmail == buyer
+	companies := map[string]int64{} // by the name as asked
+	lookUp := func(name string) (string, error) {
+		if !forSelf {
+			return "", licensing.Errorf(licensing.EINVALID, "--company applies to licenses bought for your own account, not for %s", req.PurchaseEmail).
+				WithHint("drop --company: the owner of %s matches the licenses to companies", req.PurchaseEmail)
+		}
+		id, stored, err := company(ctx, q, buyerID, name)
+		companies[name] = id
+		return stored, err
+	}
+	items, terms, total, err := licensing.PriceLines(req, licensing.BuyLookups{Product: find, FixedBilling: fixedBilling, Company: lookUp})
 	if err != nil {
 		return nil, err
 	}
@@ -208,20 +219,11 @@ func preparePurchase(ctx context.Context, q queryer, req licensing.BuyRequest, b
 		}
 	}
 
-	forSelf := req.PurchaseEmail == buyer
 	trialSeen := map[string]bool{}
 	for i, l := range req.Lines {
 		pl := planLine{product: products[l.Product], quantity: l.Quantity, term: terms[i]}
 		if l.Company != "" {
-			if !forSelf {
-				return nil, licensing.Errorf(licensing.EINVALID, "--company applies to licenses bought for your own account, not for %s", req.PurchaseEmail).
-					WithHint("drop --company: the owner of %s matches the licenses to companies", req.PurchaseEmail)
-			}
-			id, err := companyID(ctx, q, buyerID, l.Company)
-			if err != nil {
-				return nil, err
-			}
-			pl.companyID = id
+			pl.companyID = companies[l.Company]
 		}
 		if req.Trial {
 			sku := pl.product.SKU

@@ -51,17 +51,26 @@ func audit(ctx context.Context, tx pgx.Tx, accountID any, at time.Time, actor, a
 	return err
 }
 
-// companyID finds a company of the account by name, ignoring ASCII case as
-// SQLite's NOCASE does (name_key is lower(name) in the "C" collation).
+// companyID finds a company of the account by its folded name
+// (licensing.FoldName), as the SQLite store does; the exact name finds the
+// companies that fold alike but were created before names were folded (see
+// foldNames).
 func companyID(ctx context.Context, q queryer, accountID int64, name string) (int64, error) {
+	id, _, err := company(ctx, q, accountID, name)
+	return id, err
+}
+
+// company is companyID with the company's name as stored.
+func company(ctx context.Context, q queryer, accountID int64, name string) (int64, string, error) {
 	var id int64
-	err := q.QueryRow(ctx, `SELECT id FROM companies WHERE account_id = $1 AND name_key = lower($2::text COLLATE "C")`,
-		accountID, name).Scan(&id)
+	var stored string
+	err := q.QueryRow(ctx, `SELECT id, name FROM companies WHERE account_id = $1 AND (name_folded = $2 OR name = $3)
+		ORDER BY name = $3 DESC, id LIMIT 1`, accountID, licensing.FoldName(name), name).Scan(&id, &stored)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, licensing.Errorf(licensing.ENOTFOUND, "no company %q", name).
+		return 0, "", licensing.Errorf(licensing.ENOTFOUND, "no company %q", name).
 			WithHint("create it with `licensectl companies create %q`", name)
 	}
-	return id, err
+	return id, stored, err
 }
 
 const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

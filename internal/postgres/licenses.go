@@ -97,12 +97,15 @@ func licenseWhere(ctx context.Context, q queryer, a *args, acct int64, f *licens
 		conds = append(conds, "l.product = "+a.add(p.SKU))
 	}
 	if f.Search != "" {
-		// ILIKE on "C"-collated text folds ASCII letters only: SQLite's LIKE.
-		n := a.add("%" + escapeLike(f.Search) + "%")
+		// Folded text (licensing.FoldName) against the folded names; ILIKE on
+		// "C"-collated text ignores ASCII case in the other columns, as
+		// SQLite's LIKE does.
+		n := a.add("%" + escapeLike(licensing.FoldName(f.Search)) + "%")
 		var or []string
-		for _, col := range []string{"l.key", "l.product", "p.name", "c.name", "l.purchase_id"} {
+		for _, col := range []string{"l.key", "l.product", "p.name", "c.name_folded", "l.purchase_id"} {
 			or = append(or, col+" ILIKE "+n+` ESCAPE '\'`)
 		}
+		or = append(or, "(l.seats_used > 0 AND EXISTS (SELECT 1 FROM activations a WHERE a.license_id = l.id AND a.machine_folded ILIKE "+n+` ESCAPE '\'))`)
 		conds = append(conds, "("+strings.Join(or, " OR ")+")")
 	}
 	return " WHERE " + strings.Join(conds, " AND "), nil
@@ -137,7 +140,7 @@ func sortColumn(field string, a *args, now int64) (string, bool) {
 	case "auto_renew":
 		return "l.auto_renew", true
 	case "company":
-		return "c.name_key", true
+		return "c.name_folded", true
 	case "expires_at":
 		return "l.expires_at", true
 	case "created_at":

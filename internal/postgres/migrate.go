@@ -29,9 +29,19 @@ var errNoStore = errors.New("no store")
 // start at once take turns, and the later ones find the work done. A failed
 // upgrade leaves the store as it was (PostgreSQL's DDL is transactional).
 func migrate(ctx context.Context, pool *pgxpool.Pool, schema string, create bool, clock licensing.Clock) error {
+	return migrateTo(ctx, pool, schema, create, clock, 0)
+}
+
+// migrateTo brings the store up to schema version target (0: the latest);
+// tests make stores of older versions with it.
+func migrateTo(ctx context.Context, pool *pgxpool.Pool, schema string, create bool, clock licensing.Clock, target int) error {
 	ms, err := migrations()
 	if err != nil {
 		return err
+	}
+	known := len(ms)
+	if target > 0 && target < len(ms) {
+		ms = ms[:target]
 	}
 	latest := len(ms)
 	tx, err := pool.Begin(ctx)
@@ -62,19 +72,87 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schema string, create bool
 	if err := tx.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM schema_migrations").Scan(&have); err != nil {
 		return err
 	}
+	if have > known {
+		return licensing.Errorf(licensing.EINVALID, "store schema version %d is newer than this licensectl supports (%d); upgrade licensectl", have, known)
+	}
 	if have > latest {
-		return licensing.Errorf(licensing.EINVALID, "store schema version %d is newer than this licensectl supports (%d); upgrade licensectl", have, latest)
+		return nil
 	}
 	now := clock.Now().Unix()
 	for _, m := range ms[have:] {
 		if _, err := tx.Exec(ctx, m.SQL); err != nil {
 			return fmt.Errorf("migration %s: %w", m.Name, err)
 		}
+		if step := goSteps()[migration.Topic(m.Name)]; step != nil {
+			if err := step(ctx, tx); err != nil {
+				return fmt.Errorf("migration %s: %w", m.Name, err)
+			}
+		}
 		if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)", m.Version, now); err != nil {
 			return err
 		}
 	}
 	return tx.Commit(ctx)
+}
+
+// goSteps are the parts of migrations that SQL cannot do, by migration
+// topic (the name without its number). Each runs right after its
+// migration's SQL, in the same transaction.
+func goSteps() map[string]func(context.Context, pgx.Tx) error {
+	return map[string]func(context.Context, pgx.Tx) error{"unicode_names": foldNames}
+}
+
+// foldNames fills in the folded company and machine names
+// (licensing.FoldName) of the rows that existed before migration
+// unicode_names, as the SQLite store's step does: of names that only fold
+// alike (lower() in "C" folds ASCII only), the oldest keeps the folded name
+// and later ones get one no input folds to (it holds U+2060, an invisible
+// character that names refuse), so every company stays reachable by its
+// exact name.
+func foldNames(ctx context.Context, tx pgx.Tx) error {
+	type company struct {
+		id, account int64
+		name        string
+	}
+	rows, err := tx.Query(ctx, "SELECT id, account_id, name FROM companies WHERE name_folded IS NULL ORDER BY id")
+	if err != nil {
+		return err
+	}
+	cs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (company, error) {
+		var c company
+		err := r.Scan(&c.id, &c.account, &c.name)
+		return c, err
+	})
+	if err != nil {
+		return err
+	}
+	taken := map[string]bool{}
+	for _, c := range cs {
+		folded := licensing.FoldName(c.name)
+		if k := fmt.Sprint(c.account, "/", folded); taken[k] {
+			folded += fmt.Sprint("\u2060", c.id)
+		} else {
+			taken[k] = true
+		}
+		if _, err := tx.Exec(ctx, "UPDATE companies SET name_folded = $1 WHERE id = $2", folded, c.id); err != nil {
+			return err
+		}
+	}
+	rows, err = tx.Query(ctx, "SELECT DISTINCT machine FROM activations WHERE machine_folded IS NULL")
+	if err != nil {
+		return err
+	}
+	machines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	for _, m := range machines {
+		if _, err := tx.Exec(ctx, "UPDATE activations SET machine_folded = $1 WHERE machine = $2 AND machine_folded IS NULL",
+			licensing.FoldName(m), m); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SchemaVersion returns the highest migration applied to the store.

@@ -24,9 +24,9 @@ type parityStore struct {
 }
 
 // TestParityWithSQLite feeds SQLite and PostgreSQL the same purchases and
-// compares every list: sort orders (NULLs, ASCII-only case folding of
-// company names, the id tie-break), search (LIKE folds ASCII only), filters,
-// pages and groups must come out the same.
+// compares every list: sort orders (NULLs, Unicode case folding of company
+// names, the id tie-break), search (folded company names, ASCII case in the
+// other columns), filters, pages and groups must come out the same.
 func TestParityWithSQLite(t *testing.T) {
 	ctx := context.Background()
 	var stores []*parityStore
@@ -48,7 +48,8 @@ func TestParityWithSQLite(t *testing.T) {
 		stores = append(stores, &parityStore{name: "postgres", svc: services(s), clock: clock, ordinal: map[string]int{}})
 	}
 	a := licensing.WithAccount(ctx, "a@example.com")
-	companies := []string{"acme", "Beta", "Ärzte", "ärzte", "zeta", "Émile", "under_score%", "ACME West"}
+	// "ärzte" below is "Ärzte": names are unique in their folded form.
+	companies := []string{"acme", "Beta", "Ärzte", "Straße", "zeta", "Émile", "under_score%", "ACME West"}
 	type step struct {
 		company string
 		req     licensing.BuyRequest
@@ -71,6 +72,7 @@ func TestParityWithSQLite(t *testing.T) {
 		{req: line("mbs-vm", 1, "", "")},
 		{req: line("backup-server", 1, "under_score%", ""), advance: time.Second},
 		{req: line("backup-desktop", 1, "acme west", "")},
+		{req: line("backup-desktop", 1, "STRASSE", "")},
 	}
 	for _, s := range stores {
 		if _, err := s.svc.CreateAccount(ctx, "a@example.com"); err != nil {
@@ -115,12 +117,13 @@ func TestParityWithSQLite(t *testing.T) {
 			filters = append(filters, licensing.LicenseFilter{Sort: []licensing.SortField{{Field: field, Desc: desc}}})
 		}
 	}
-	for _, search := range []string{"a", "ACME", "ä", "Ä", "É", "é", "_", "%", "mbs", "backup-S", "zzz"} {
+	for _, search := range []string{"a", "ACME", "ä", "Ä", "É", "é", "ÄRZTE", "strasse", "_", "%", "mbs", "backup-S", "zzz"} {
 		filters = append(filters, licensing.LicenseFilter{Search: search, Sort: []licensing.SortField{{Field: "company"}}})
 	}
 	filters = append(filters,
 		licensing.LicenseFilter{Company: "ACME"},
 		licensing.LicenseFilter{Company: "ärzte", Sort: []licensing.SortField{{Field: "created_at", Desc: true}}},
+		licensing.LicenseFilter{Company: "STRASSE"},
 		licensing.LicenseFilter{Pool: true},
 		licensing.LicenseFilter{Kind: licensing.KindTrial},
 		licensing.LicenseFilter{Validity: licensing.ValidityExpired},

@@ -148,6 +148,9 @@ func (s *Store) DueRenewals(ctx context.Context, until time.Time) ([]licensing.R
 // finds the first one's rows, and does only what is left (usually nothing).
 func (s *Store) RunRenewals(ctx context.Context, asOf time.Time) (*licensing.RenewalRun, error) {
 	asOf = asOf.UTC().Truncate(time.Second)
+	if err := licensing.CheckRunAsOf(asOf, s.now()); err != nil {
+		return nil, err
+	}
 	var run *licensing.RenewalRun
 	err := s.write(ctx, func(tx pgx.Tx) error {
 		run = &licensing.RenewalRun{AsOf: asOf, Purchases: []string{}, Renewals: []licensing.Renewal{}}
@@ -165,15 +168,13 @@ func (s *Store) RunRenewals(ctx context.Context, asOf time.Time) (*licensing.Ren
 		if err := s.applyRenewals(ctx, tx, steps); err != nil {
 			return err
 		}
+		rs := make([]licensing.Renewal, 0, len(steps))
 		for _, st := range steps {
-			run.Renewals = append(run.Renewals, st.Renewal)
-			if st.Action == licensing.RenewalRenew {
-				run.Renewed++
-				run.TotalCents += st.PriceCents
-			} else {
-				run.Expired++
-			}
+			rs = append(rs, st.Renewal)
 		}
+		purchases := run.Purchases
+		run = licensing.SummarizeRenewals(asOf, rs)
+		run.Purchases = purchases
 		return nil
 	})
 	if err != nil {

@@ -70,7 +70,8 @@ func (s *Store) ListAccounts(ctx context.Context) ([]licensing.Account, error) {
 }
 
 // CreateCompany adds a client company to the acting account. Names are unique
-// per account regardless of case ("ACME" is "Acme").
+// per account in their folded form (licensing.FoldName: "ZÜRICH AG" is
+// "Zürich AG").
 func (s *Store) CreateCompany(ctx context.Context, name string) (*licensing.Company, error) {
 	name, err := licensing.NormalizeCompanyName(name)
 	if err != nil {
@@ -83,14 +84,15 @@ func (s *Store) CreateCompany(ctx context.Context, name string) (*licensing.Comp
 			return err
 		}
 		var existing string
-		err = tx.QueryRowContext(ctx, "SELECT name FROM companies WHERE account_id = ? AND name = ?", acct, name).Scan(&existing)
+		err = tx.QueryRowContext(ctx, "SELECT name FROM companies WHERE account_id = ? AND name_folded = ?", acct,
+			licensing.FoldName(name)).Scan(&existing)
 		if err == nil {
 			return licensing.Errorf(licensing.ECONFLICT, "company %q already exists", existing)
 		} else if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO companies (account_id, name, created_at) VALUES (?, ?, ?)",
-			acct, name, c.CreatedAt.Unix()); err != nil {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO companies (account_id, name, name_folded, created_at) VALUES (?, ?, ?, ?)",
+			acct, name, licensing.FoldName(name), c.CreatedAt.Unix()); err != nil {
 			return err
 		}
 		return audit(ctx, tx, acct, c.CreatedAt, email, "company.create", name, struct{}{})
@@ -101,8 +103,8 @@ func (s *Store) CreateCompany(ctx context.Context, name string) (*licensing.Comp
 	return c, nil
 }
 
-// ListCompanies returns the acting account's companies by name, each with the
-// number of licenses matched to it.
+// ListCompanies returns the acting account's companies by folded name, each
+// with the number of licenses matched to it.
 func (s *Store) ListCompanies(ctx context.Context) ([]licensing.Company, error) {
 	acct, _, err := actingAccount(ctx, s.r)
 	if err != nil {
@@ -110,7 +112,7 @@ func (s *Store) ListCompanies(ctx context.Context) ([]licensing.Company, error) 
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT c.name, c.created_at,
 			(SELECT count(*) FROM licenses l WHERE l.account_id = c.account_id AND l.company_id = c.id)
-		FROM companies c WHERE c.account_id = ? ORDER BY c.name`, acct)
+		FROM companies c WHERE c.account_id = ? ORDER BY c.name_folded, c.id`, acct)
 	if err != nil {
 		return nil, err
 	}

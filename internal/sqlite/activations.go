@@ -66,9 +66,9 @@ func nullBytes(b []byte) any {
 
 // InsertActivation implements app.ActivationTx.
 func (t *tx) InsertActivation(ctx context.Context, a app.NewActivation) (int64, error) {
-	res, err := t.exec(ctx, `INSERT INTO activations (license_id, machine, fingerprint, os, version, mode,
-			nonce, machine_key, activated_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.LicenseID, a.Machine, a.Fingerprint, a.OS, a.Version, a.Mode, nullString(a.Nonce), nullBytes(a.MachineKey), a.At.Unix(), a.At.Unix())
+	res, err := t.exec(ctx, `INSERT INTO activations (license_id, machine, machine_folded, fingerprint, os, version, mode,
+			nonce, machine_key, activated_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.LicenseID, a.Machine, a.MachineFolded, a.Fingerprint, a.OS, a.Version, a.Mode, nullString(a.Nonce), nullBytes(a.MachineKey), a.At.Unix(), a.At.Unix())
 	if err != nil {
 		return 0, err
 	}
@@ -79,8 +79,8 @@ func (t *tx) InsertActivation(ctx context.Context, a app.NewActivation) (int64, 
 func (t *tx) RefreshActivation(ctx context.Context, id int64, a app.NewActivation) error {
 	_, err := t.exec(ctx, `UPDATE activations SET machine = ?1, os = ?2, version = ?3, last_seen_at = ?4,
 			mode = CASE WHEN ?5 = 'offline' THEN 'offline' ELSE mode END,
-			nonce = coalesce(?6, nonce), machine_key = coalesce(?7, machine_key) WHERE id = ?8`,
-		a.Machine, a.OS, a.Version, a.At.Unix(), a.Mode, nullString(a.Nonce), nullBytes(a.MachineKey), id)
+			nonce = coalesce(?6, nonce), machine_key = coalesce(?7, machine_key), machine_folded = ?9 WHERE id = ?8`,
+		a.Machine, a.OS, a.Version, a.At.Unix(), a.Mode, nullString(a.Nonce), nullBytes(a.MachineKey), id, a.MachineFolded)
 	return err
 }
 
@@ -107,7 +107,7 @@ func (t *tx) ListActivations(ctx context.Context, acct int64, f licensing.Activa
 		where, args = where+" AND l.key = ?", append(args, f.LicenseKey)
 	}
 	if f.Machine != "" {
-		where, args = where+" AND a.machine = ? COLLATE NOCASE", append(args, f.Machine)
+		where, args = where+" AND a.machine_folded = ?", append(args, f.Machine)
 	}
 	if f.Offline {
 		where += " AND a.mode = 'offline'"

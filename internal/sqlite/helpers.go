@@ -109,15 +109,25 @@ func audit(ctx context.Context, tx *sql.Tx, accountID any, at time.Time, actor, 
 	return err
 }
 
-// companyID finds a company of the account by name, case-insensitively.
+// companyID finds a company of the account by its folded name
+// (licensing.FoldName); the exact name finds the companies that fold alike
+// but were created before names were folded (see foldNames).
 func companyID(ctx context.Context, q queryer, accountID int64, name string) (int64, error) {
+	id, _, err := company(ctx, q, accountID, name)
+	return id, err
+}
+
+// company is companyID with the company's name as stored.
+func company(ctx context.Context, q queryer, accountID int64, name string) (int64, string, error) {
 	var id int64
-	err := q.QueryRowContext(ctx, "SELECT id FROM companies WHERE account_id = ? AND name = ?", accountID, name).Scan(&id)
+	var stored string
+	err := q.QueryRowContext(ctx, `SELECT id, name FROM companies WHERE account_id = ?1 AND (name_folded = ?2 OR name = ?3)
+		ORDER BY name = ?3 COLLATE BINARY DESC, id LIMIT 1`, accountID, licensing.FoldName(name), name).Scan(&id, &stored)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, licensing.Errorf(licensing.ENOTFOUND, "no company %q", name).
+		return 0, "", licensing.Errorf(licensing.ENOTFOUND, "no company %q", name).
 			WithHint("create it with `licensectl companies create %q`", name)
 	}
-	return id, err
+	return id, stored, err
 }
 
 const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

@@ -169,9 +169,13 @@ func licenseWhere(ctx context.Context, q queryer, acct int64, f *licensing.Licen
 		add("l.product = ?", true, p.SKU)
 	}
 	if f.Search != "" {
-		pat := "%" + escapeLike(f.Search) + "%"
+		// Folded text (licensing.FoldName) against the folded names; LIKE
+		// ignores ASCII case in the other columns.
+		pat := "%" + escapeLike(licensing.FoldName(f.Search)) + "%"
 		add(`(l.key LIKE ? ESCAPE '\' OR l.product LIKE ? ESCAPE '\' OR p.name LIKE ? ESCAPE '\'
-			OR c.name LIKE ? ESCAPE '\' OR l.purchase_id LIKE ? ESCAPE '\')`, false, pat, pat, pat, pat, pat)
+			OR c.name_folded LIKE ? ESCAPE '\' OR l.purchase_id LIKE ? ESCAPE '\'
+			OR (l.seats_used > 0 AND EXISTS (SELECT 1 FROM activations a WHERE a.license_id = l.id AND a.machine_folded LIKE ? ESCAPE '\')))`,
+			false, pat, pat, pat, pat, pat, pat)
 	}
 	w.sql = " WHERE " + strings.Join(conds, " AND ")
 	return w, nil
@@ -207,7 +211,7 @@ func sortColumn(field string) (expr string, usesNow bool, ok bool) {
 	case "auto_renew":
 		return "l.auto_renew", false, true
 	case "company":
-		return "c.name", false, true
+		return "c.name_folded", false, true
 	case "expires_at":
 		return "l.expires_at", false, true
 	case "created_at":

@@ -140,8 +140,12 @@ func (s *Store) DueRenewals(ctx context.Context, until time.Time) ([]licensing.R
 // event for each. A second run for the same asOf finds nothing due.
 func (s *Store) RunRenewals(ctx context.Context, asOf time.Time) (*licensing.RenewalRun, error) {
 	asOf = asOf.UTC().Truncate(time.Second)
-	run := &licensing.RenewalRun{AsOf: asOf, Purchases: []string{}, Renewals: []licensing.Renewal{}}
+	if err := licensing.CheckRunAsOf(asOf, s.now()); err != nil {
+		return nil, err
+	}
+	var run *licensing.RenewalRun
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		run = &licensing.RenewalRun{AsOf: asOf, Purchases: []string{}}
 		scope, err := renewalScope(ctx, tx)
 		if err != nil {
 			return err
@@ -156,15 +160,13 @@ func (s *Store) RunRenewals(ctx context.Context, asOf time.Time) (*licensing.Ren
 		if err := s.applyRenewals(ctx, tx, steps); err != nil {
 			return err
 		}
+		rs := make([]licensing.Renewal, 0, len(steps))
 		for _, st := range steps {
-			run.Renewals = append(run.Renewals, st.Renewal)
-			if st.Action == licensing.RenewalRenew {
-				run.Renewed++
-				run.TotalCents += st.PriceCents
-			} else {
-				run.Expired++
-			}
+			rs = append(rs, st.Renewal)
 		}
+		purchases := run.Purchases
+		run = licensing.SummarizeRenewals(asOf, rs)
+		run.Purchases = purchases
 		return nil
 	})
 	if err != nil {

@@ -97,6 +97,15 @@ func (r *Remote) RunRenewals(ctx context.Context, asOf time.Time) (*licensing.Re
 	return r.Client.RunRenewals(ctx, asOf)
 }
 
+// DueRenewals without an acting account is the operator's preview of every
+// account, on the server host; with one it goes through the API.
+func (r *Remote) DueRenewals(ctx context.Context, until time.Time) ([]licensing.Renewal, error) {
+	if licensing.AccountFrom(ctx) == "" {
+		return r.Store.DueRenewals(ctx, until)
+	}
+	return r.Client.DueRenewals(ctx, until)
+}
+
 // RotateSigningKey is an operator action on the server host.
 func (r *Remote) RotateSigningKey(ctx context.Context) (*licensing.SigningKey, error) {
 	return r.Store.RotateSigningKey(ctx)

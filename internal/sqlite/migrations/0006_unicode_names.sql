@@ -1,0 +1,13 @@
+-- Unicode names: company names are unique per account, and found by
+-- --company and --search, in their folded form (NFC under full Unicode case
+-- folding, licensing.FoldName), and machine names are found by --machine and
+-- --search the same way. SQL cannot fold (NOCASE folds ASCII only), so the
+-- store writes the folded form beside each name, and this migration's Go
+-- step (foldNames in migrate.go) fills it in for the rows that exist.
+-- Until then the new columns are NULL, which a unique index lets repeat.
+
+ALTER TABLE companies ADD COLUMN name_folded TEXT;
+CREATE UNIQUE INDEX companies_account_name_folded ON companies (account_id, name_folded);
+
+ALTER TABLE activations ADD COLUMN machine_folded TEXT;
+CREATE INDEX activations_machine_folded ON activations (machine_folded);
