@@ -77,6 +77,8 @@ func mailKeyUsage(key string) string {
 		return "sender address (default licensectl@localhost)"
 	case "mail.outbox":
 		return "directory of .eml files, one per message (default: `outbox` beside the store)"
+	case "http.retry_for":
+		return "backend http: how long requests that may safely be repeated are retried while the server is unavailable (default 15s; 0: no retries)"
 	}
 	return ""
 }
