@@ -14,13 +14,17 @@ import (
 
 	"github.com/licensectl/licensectl/cmd"
 	"github.com/licensectl/licensectl/internal/licensing"
+	"github.com/licensectl/licensectl/internal/postgres/pgtest"
 )
 
 // TestMain makes the test binary double as licensectl: each `exec licensectl`
 // in a script is a separate process running the real command tree. Only this
 // test binary honours LICENSECTL_TEST_NOW, to pin the clock.
+//
+// PostgreSQL for the tests that need it (postgres.txtar) is found, or a
+// private cluster started, once for the whole binary: see pgtest.Main.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(withPostgres{m}, map[string]func(){
 		"licensectl": func() {
 			var clock licensing.Clock = licensing.SystemClock{}
 			if s := os.Getenv("LICENSECTL_TEST_NOW"); s != "" {
@@ -35,6 +39,12 @@ func TestMain(m *testing.M) {
 	})
 }
 
+// withPostgres runs the tests with pgtest's server; testscript.Main calls
+// Run only in the test process, never in the licensectl processes.
+type withPostgres struct{ m *testing.M }
+
+func (w withPostgres) Run() int { return pgtest.Main(w.m, false) }
+
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: filepath.Join("testdata", "script"),
@@ -45,6 +55,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(home, "config"))
 			env.Setenv("CI", "")
 			env.Setenv("NO_COLOR", "")
+			env.Values[scriptT{}] = env.T() // for pgschema to skip a script
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

@@ -10,11 +10,13 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/licensectl/licensectl/internal/httpapi"
 	"github.com/licensectl/licensectl/internal/licensing"
 	"github.com/licensectl/licensectl/internal/postgres"
 )
@@ -41,6 +43,16 @@ type Config struct {
 	Mail  MailConfig
 	// Warnings are about the config file: keys it has that nothing reads.
 	Warnings []string
+	HTTP     HTTPConfig
+}
+
+// HTTPConfig is the `http.*` section: how the http backend talks to the
+// server. No flags: a file or LICENSECTL_HTTP_* variables set it.
+type HTTPConfig struct {
+	// RetryFor is how long a request that may safely be repeated is retried
+	// while the server is unavailable (http.retry_for, default 15s); 0
+	// turns retries off.
+	RetryFor time.Duration
 }
 
 // ServeConfig is the `serve.*` section: flags of `licensectl serve`.
@@ -91,6 +103,7 @@ func configKeys() map[string]string {
 		"mail.smtp.password": "",
 		"mail.from":          "",
 		"mail.outbox":        "",
+		"http.retry_for":     "",
 	}
 }
 
@@ -154,6 +167,9 @@ func loadConfig(flags *pflag.FlagSet) (*Config, error) {
 		return nil, err
 	}
 	c.Mail = mc
+	if c.HTTP, err = httpConfig(v); err != nil {
+		return nil, err
+	}
 	if os.Getenv("NO_COLOR") != "" {
 		c.NoColor = true
 	}
@@ -211,6 +227,19 @@ func mailConfig(v *viper.Viper) (MailConfig, error) {
 		m.SMTPPort = n
 	}
 	return m, nil
+}
+
+func httpConfig(v *viper.Viper) (HTTPConfig, error) {
+	h := HTTPConfig{RetryFor: httpapi.DefaultRetryFor}
+	if s := strings.TrimSpace(v.GetString("http.retry_for")); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return h, licensing.Errorf(licensing.EINVALID, "http.retry_for: invalid duration %q", s).
+				WithHint("use a duration such as 15s or 1m; 0 turns retries off")
+		}
+		h.RetryFor = d
+	}
+	return h, nil
 }
 
 func parseBool(s string) (bool, error) {

@@ -79,6 +79,8 @@ func mailKeyUsage(key string) string {
 		return "directory of .eml files, one per message (default: `outbox` beside the store)"
 	case "pager":
 		return "command that long tables at a terminal go through (default: $PAGER, else `less -FRX`); empty, `cat` or `false`: none"
+	case "http.retry_for":
+		return "backend http: how long requests that may safely be repeated are retried while the server is unavailable (default 15s; 0: no retries)"
 	}
 	return ""
 }

@@ -69,6 +69,13 @@ func (f *Factory) Services(ctx context.Context) (licensing.Services, error) {
 		if err != nil {
 			return nil, err
 		}
+		c.RetryFor = f.cfg.HTTP.RetryFor
+		if c.RetryFor == 0 {
+			c.RetryFor = -1 // http.retry_for: 0 turns retries off
+		}
+		if f.IO.StderrTTY && !f.cfg.Quiet {
+			c.Notify = func(reason string) { fmt.Fprintf(f.IO.ErrOut, "retrying… (%s)\n", reason) }
+		}
 		if err := f.checkTokenAccount(ctx, c); err != nil {
 			c.Close()
 			return nil, err

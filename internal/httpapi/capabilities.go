@@ -107,6 +107,11 @@ func (s *Server) capabilityRoutes() []route {
 		renewals    = licensing.RenewalService
 		activations = licensing.ActivationService
 	)
+	// Every POST that changes something (but the maintenance purchase, whose
+	// key the store checks in its own transaction) stores its answer under
+	// the request's Idempotency-Key, which the client always sends: a retry
+	// after a lost answer gets that answer, never a second activation, mail
+	// or renewal run.
 	return []route{
 		// The server sends the code with its own mailer: the client never
 		// chooses where a code goes.
@@ -116,11 +121,11 @@ func (s *Server) capabilityRoutes() []route {
 					return nil, licensing.Errorf(licensing.EINTERNAL, "the server has no mail delivery configured")
 				}
 				return svc.RequestAttach(ctx, req, s.mailer)
-			}), false},
+			}), true},
 		{"POST /v1/attach-confirmations", true, withBody(s, http.StatusOK,
 			func(ctx context.Context, svc attach, req attachConfirmBody, _ *http.Request) (*licensing.AttachResult, error) {
 				return svc.ConfirmAttach(ctx, req.Code)
-			}), false},
+			}), true},
 
 		{"GET /v1/maintenance", true, withQuery(s, func(ctx context.Context, svc maintenance, r *http.Request) ([]licensing.MaintenancePlan, error) {
 			f := licensing.MaintenanceFilter{License: r.URL.Query().Get("license")}
@@ -146,7 +151,7 @@ func (s *Server) capabilityRoutes() []route {
 		{"POST /v1/maintenance/{id}/assignment", true, withBody(s, http.StatusOK,
 			func(ctx context.Context, svc maintenance, req assignBody, r *http.Request) (*licensing.MaintenancePlan, error) {
 				return svc.AssignMaintenance(ctx, r.PathValue("id"), req.Key)
-			}), false},
+			}), true},
 		{"PATCH /v1/maintenance/{id}", true, withBody(s, http.StatusOK,
 			func(ctx context.Context, svc maintenance, u licensing.MaintenanceUpdate, r *http.Request) (*licensing.MaintenancePlan, error) {
 				return svc.UpdateMaintenance(ctx, r.PathValue("id"), u)
@@ -179,12 +184,12 @@ func (s *Server) capabilityRoutes() []route {
 					return run, nil
 				}
 				return svc.RunRenewals(ctx, asOf) // never past the store's now
-			}), false},
+			}), true},
 
 		{"POST /v1/activations", true, withBody(s, http.StatusCreated,
 			func(ctx context.Context, svc activations, req licensing.ActivationRequest, _ *http.Request) (*licensing.Activation, error) {
 				return svc.Activate(ctx, req)
-			}), false},
+			}), true},
 		{"GET /v1/activations", true, withQuery(s, func(ctx context.Context, svc activations, r *http.Request) ([]licensing.Activation, error) {
 			q := r.URL.Query()
 			f := licensing.ActivationFilter{LicenseKey: q.Get("license"), Machine: q.Get("machine")}
@@ -197,7 +202,7 @@ func (s *Server) capabilityRoutes() []route {
 		{"POST /v1/deactivations", true, withBody(s, http.StatusOK,
 			func(ctx context.Context, svc activations, b deactivateBody, _ *http.Request) (*licensing.Activation, error) {
 				return svc.Deactivate(ctx, licensing.DeactivateRequest{ID: b.ID, LicenseKey: b.LicenseKey, Fingerprint: b.Fingerprint, Force: b.Force})
-			}), false},
+			}), true},
 		{"GET /v1/licenses/{key}/validation", true, withQuery(s, func(ctx context.Context, svc activations, r *http.Request) (*licensing.Validation, error) {
 			q := r.URL.Query()
 			return svc.ValidateLicense(ctx, r.PathValue("key"), q.Get("fingerprint"), q.Get("version"))
@@ -212,11 +217,11 @@ func (s *Server) capabilityRoutes() []route {
 		{"POST /v1/offline-activations", true, withBody(s, http.StatusCreated,
 			func(ctx context.Context, svc activations, b fileBody, _ *http.Request) (*licensing.OfflineActivation, error) {
 				return svc.ActivateOffline(ctx, []byte(b.Request))
-			}), false},
+			}), true},
 		{"POST /v1/offline-releases", true, withBody(s, http.StatusOK,
 			func(ctx context.Context, svc activations, b fileBody, _ *http.Request) (*licensing.Activation, error) {
 				return svc.ReleaseOffline(ctx, []byte(b.Proof))
-			}), false},
+			}), true},
 		// Public keys are public: verifiers fetch them without a token.
 		{"GET /v1/signing-keys", false, withQuery(s, func(ctx context.Context, svc activations, _ *http.Request) ([]licensing.SigningKey, error) {
 			return svc.SigningKeys(ctx)

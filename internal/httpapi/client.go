@@ -4,15 +4,19 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/licensectl/licensectl/internal/licensing"
@@ -24,11 +28,22 @@ type Client struct {
 	base  *url.URL
 	token func(ctx context.Context) (string, error)
 	hc    *http.Client
-	// Retries is how many times a request that may safely be repeated (a GET,
-	// or a POST with an Idempotency-Key) is retried after a network error, a
-	// 429 or a 502/503/504.
-	Retries int
+	// RetryFor is how long the client keeps retrying, after a request first
+	// failed for a reason that passes (a server restarting or unreachable:
+	// connection refused or reset, 502/503/504; a rate limit: 429). Only
+	// requests that may safely be repeated are retried: every GET, and every
+	// request that carries an Idempotency-Key (every POST, PATCH and DELETE
+	// does, see do), besides any request that provably never reached the
+	// server. Zero means DefaultRetryFor; negative, no retries.
+	RetryFor time.Duration
+	// Notify, when set, is told before each wait why the client retries
+	// ("server unavailable"), for a terminal to show.
+	Notify func(reason string)
 }
+
+// DefaultRetryFor is the default of Client.RetryFor (config http.retry_for):
+// long enough for a server or PostgreSQL restart.
+const DefaultRetryFor = 15 * time.Second
 
 var (
 	_ licensing.Services     = (*Client)(nil)
@@ -51,13 +66,15 @@ func NewClientFunc(baseURL string, token func(ctx context.Context) (string, erro
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, licensing.Errorf(licensing.EINVALID, "invalid API URL %q: want http(s)://host[:port]", baseURL)
 	}
-	return &Client{base: u, token: token, Retries: 3, hc: &http.Client{
+	return &Client{base: u, token: token, hc: &http.Client{
 		Timeout: 10 * time.Minute, // a whole-store list can take a while; dialing and headers have their own limits
 		Transport: &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
-			TLSHandshakeTimeout:   10 * time.Second,
-			ResponseHeaderTimeout: 60 * time.Second,
+			Proxy:               http.ProxyFromEnvironment,
+			DialContext:         (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
+			TLSHandshakeTimeout: 10 * time.Second,
+			// A write may wait up to a minute for a SQLite store's write
+			// lock before its own work: as long as the server's WriteTimeout.
+			ResponseHeaderTimeout: 2 * time.Minute,
 			MaxIdleConnsPerHost:   8,
 			IdleConnTimeout:       90 * time.Second,
 		},
@@ -71,8 +88,24 @@ func (c *Client) Close() error {
 }
 
 // do sends a request and returns the response for a 2xx status; any other
-// status becomes the domain error its problem document carries.
+// status becomes the domain error its problem document carries. Every
+// request that is not a GET carries an Idempotency-Key (idemKey, or one made
+// up here), the same on each retry, so that a retry after a lost answer is
+// answered by the server with the first outcome instead of doing it twice.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, body any, idemKey string) (*http.Response, error) {
+	if method != http.MethodGet && idemKey == "" {
+		k, err := newIdempotencyKey()
+		if err != nil {
+			return nil, err
+		}
+		idemKey = k
+	}
+	return c.send(ctx, method, path, query, body, idemKey)
+}
+
+// send is do without the made-up key: a request without idemKey that is not
+// a GET is retried only when it never reached the server.
+func (c *Client) send(ctx context.Context, method, path string, query url.Values, body any, idemKey string) (*http.Response, error) {
 	var payload []byte
 	if body != nil {
 		var err error
@@ -87,7 +120,12 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	u := *c.base
 	u.Path += path
 	u.RawQuery = query.Encode()
-	retryable := method == http.MethodGet || idemKey != ""
+	repeatable := method == http.MethodGet || idemKey != ""
+	retryFor := c.RetryFor
+	if retryFor == 0 {
+		retryFor = DefaultRetryFor
+	}
+	var deadline time.Time // set at the first failure
 	for attempt := 0; ; attempt++ {
 		req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(payload))
 		if err != nil {
@@ -102,43 +140,135 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			req.Header.Set("Idempotency-Key", idemKey)
 		}
 		resp, err := c.hc.Do(req)
-		wait := time.Duration(0)
+		var wait time.Duration
+		var reason string
+		mayRetry := repeatable
+		told := false // the server said how long to wait: asked
+		var asked time.Duration
 		switch {
 		case err != nil:
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			err = licensing.Errorf(licensing.EINTERNAL, "cannot reach %s: %v", c.base.Host, unwrapURLError(err))
+			cause := unwrapURLError(err)
+			if !temporaryNetError(cause) {
+				return nil, licensing.Errorf(licensing.EINTERNAL, "cannot reach %s: %v", c.base.Host, cause)
+			}
+			err = licensing.Errorf(licensing.EUNAVAILABLE, "cannot reach %s: %v", c.base.Host, cause).
+				WithHint("check that the server is running and that the API URL is right; a server restarting is back within seconds: try again")
+			mayRetry = mayRetry || neverSent(cause)
+			reason = "cannot reach " + c.base.Host
 			wait = backoff(attempt)
 		case resp.StatusCode < 300:
 			return resp, nil
-		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusBadGateway ||
-			resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusGatewayTimeout:
-			wait = retryAfter(resp, attempt)
+		case temporaryStatus(resp.StatusCode):
+			wait, told = retryAfter(resp)
+			if told {
+				asked = wait
+				wait += mathrand.N(250 * time.Millisecond)
+			} else {
+				wait = backoff(attempt)
+			}
+			reason = "server unavailable"
+			if resp.StatusCode == http.StatusTooManyRequests {
+				reason = "rate limited"
+			}
 			err = responseError(resp)
 		default:
 			return nil, responseError(resp)
 		}
-		if !retryable || attempt >= c.Retries || wait > 30*time.Second {
+		if !mayRetry || retryFor < 0 {
 			return nil, err
 		}
+		now := time.Now()
+		if deadline.IsZero() {
+			deadline = now.Add(retryFor)
+		}
+		left := deadline.Sub(now)
+		if wait > left {
+			if left <= 0 || told && asked > left {
+				return nil, err // time is up, or the server asks for longer than we retry
+			}
+			wait = left // one last try at the deadline
+		}
+		if c.Notify != nil {
+			c.Notify(reason)
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return nil, ctx.Err()
-		case <-time.After(wait):
+		case <-t.C:
 		}
 	}
 }
 
+// backoff is the pause before retry attempt+1 after a failure that said
+// nothing about when to retry: exponential (250 ms, 500 ms, 1 s ... up to
+// 4 s) with jitter, so that the clients of a restarting server do not all
+// come back at the same moment.
 func backoff(attempt int) time.Duration {
-	return time.Duration(100<<attempt) * time.Millisecond
+	d := 250 * time.Millisecond << min(attempt, 4)
+	return d/2 + mathrand.N(d/2+1)
 }
 
-func retryAfter(resp *http.Response, attempt int) time.Duration {
-	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
+// retryAfter reads Retry-After: seconds, or an HTTP date.
+func retryAfter(resp *http.Response) (time.Duration, bool) {
+	v := resp.Header.Get("Retry-After")
+	var d time.Duration
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		d = time.Duration(s) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = max(time.Until(t), 0)
+	} else {
+		return 0, false
 	}
-	return backoff(attempt)
+	return d, true
+}
+
+// temporaryStatus is an answer that says the request was not carried out
+// but may be later: rate limited, or the server (or a proxy's upstream)
+// unavailable.
+func temporaryStatus(code int) bool {
+	switch code {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// temporaryNetError tells a failure to talk to the server that may pass (it
+// is down, restarting or overloaded) from one that will not (a host name
+// that does not exist, a certificate that does not verify, a server that
+// does not speak HTTP).
+func temporaryNetError(err error) bool {
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return dnsErr.IsTemporary || dnsErr.IsTimeout
+	}
+	var certErr *tls.CertificateVerificationError
+	var hostErr x509.HostnameError
+	var authErr x509.UnknownAuthorityError
+	var recordErr tls.RecordHeaderError
+	if errors.As(err, &certErr) || errors.As(err, &hostErr) || errors.As(err, &authErr) || errors.As(err, &recordErr) {
+		return false
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.EPIPE) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne)
+}
+
+// neverSent tells an error that happened before the request was sent (the
+// connection could not be made), so that even a request the server could
+// not recognise as a repeat may be retried.
+func neverSent(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "dial"
 }
 
 func unwrapURLError(err error) error {
@@ -155,6 +285,11 @@ func responseError(resp *http.Response) error {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	var p Problem
 	if err := json.Unmarshal(b, &p); err != nil || p.Code == "" {
+		if temporaryStatus(resp.StatusCode) {
+			// A proxy in front of the server answered: still a failure that passes.
+			return licensing.Errorf(licensing.EUNAVAILABLE, "server answered %s", resp.Status).
+				WithHint("the server or a proxy in front of it is overloaded or restarting; try again")
+		}
 		return licensing.Errorf(licensing.EINTERNAL, "server answered %s", resp.Status)
 	}
 	return p.errorOf()
@@ -410,10 +545,18 @@ func (c *Client) ListAudit(ctx context.Context, f licensing.AuditFilter) ([]lice
 }
 
 // CreateToken implements licensing.TokenService.
+// It sends no Idempotency-Key: the server never stores an answer holding a
+// secret, so it could not replay one; the request is retried only when it
+// never reached the server.
 func (c *Client) CreateToken(ctx context.Context) (*licensing.Token, error) {
-	var out licensing.Token
-	if err := c.call(ctx, http.MethodPost, "/v1/tokens", nil, nil, &out, ""); err != nil {
+	resp, err := c.send(ctx, http.MethodPost, "/v1/tokens", nil, nil, "")
+	if err != nil {
 		return nil, err
+	}
+	defer resp.Body.Close()
+	var out licensing.Token
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return nil, licensing.Errorf(licensing.EINTERNAL, "bad token from server: %v", err)
 	}
 	return &out, nil
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/licensectl/licensectl/internal/licensing"
@@ -23,7 +24,8 @@ type Problem struct {
 	Detail string `json:"detail"`
 	Code   string `json:"code"`
 	Hint   string `json:"hint,omitempty"`
-	// RetryAt is when a refusal that time lifts (429) lifts.
+	// RetryAt is when a refusal that time lifts (429) lifts, or when a
+	// temporary failure (503) is worth trying again.
 	RetryAt *time.Time `json:"retry_at,omitempty"`
 	// Errors lists every bad line of a multi-line request (a purchase).
 	Errors []licensing.LineError `json:"errors,omitempty"`
@@ -67,11 +69,34 @@ func problemFor(err error) Problem {
 		Detail: msg, Code: code, Hint: licensing.ErrorHint(err), Errors: licensing.ErrorLines(err)}
 }
 
+// unavailableRetry is the Retry-After of a 503 that names none: a store
+// restarting or busy is usually back within a second or two, and clients
+// back off further on their own.
+const unavailableRetry = time.Second
+
 func writeProblem(w http.ResponseWriter, p Problem) {
+	if p.Status == http.StatusServiceUnavailable {
+		retryLater(w, &p)
+	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(p.Status)
 	json.NewEncoder(w).Encode(p)
+}
+
+// retryLater makes every 503 say when to try again: Retry-After in whole
+// seconds, at least 1 (a handler may have set a longer one), and retry_at,
+// the same moment in the body.
+func retryLater(w http.ResponseWriter, p *Problem) {
+	secs, err := strconv.Atoi(w.Header().Get("Retry-After"))
+	if err != nil || secs < 1 {
+		secs = int(unavailableRetry / time.Second)
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	if p.RetryAt == nil {
+		at := time.Now().UTC().Add(time.Duration(secs) * time.Second).Truncate(time.Second)
+		p.RetryAt = &at
+	}
 }
 
 // errorOf turns a problem document back into the domain error.

@@ -41,7 +41,7 @@ type Options struct {
 // several processes on the same database.
 type Store struct {
 	url   string // redacted: printable
-	pool  *pgxpool.Pool
+	pool  db     // every query goes through it, so temporary failures read the same
 	clock licensing.Clock
 }
 
@@ -85,16 +85,22 @@ func Open(ctx context.Context, rawURL string, opt Options) (*Store, error) {
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
+		if reason, ok := connectionFailure(err); ok && ctx.Err() == nil {
+			// The operator's own command (or serve starting): the URL helps.
+			return nil, &unavailableError{domain: &licensing.Error{Code: licensing.EUNAVAILABLE,
+				Message: fmt.Sprintf("PostgreSQL at %s %s", shown, reason),
+				Hint:    "check that PostgreSQL is running and the URL is right; if it is restarting, try again shortly"}, cause: err}
+		}
 		return nil, fmt.Errorf("cannot reach PostgreSQL at %s: %w", shown, err)
 	}
-	s := &Store{url: shown, pool: pool, clock: clock}
+	s := &Store{url: shown, pool: db{pool}, clock: clock}
 	if err := migrate(ctx, pool, firstSchema(cfg.ConnConfig.RuntimeParams["search_path"]), opt.Create, clock); err != nil {
 		pool.Close()
 		if errors.Is(err, errNoStore) {
 			return nil, licensing.Errorf(licensing.ENOTFOUND, "no licensectl store at %s", shown).
 				WithHint("run `licensectl init --db URL` to create it")
 		}
-		return nil, err
+		return nil, unavailable(ctx, err)
 	}
 	return s, nil
 }
@@ -154,8 +160,14 @@ var errRetry = app.ErrRetry
 // lost a race with another connection: a serialization failure, a deadlock,
 // or a unique constraint that a concurrent transaction claimed first. On the
 // rerun fn's own checks see the winner's rows and answer as SQLite would
-// have (the key's original purchase, "already exists", ...). fn must not
-// keep state across runs.
+// have (the key's original purchase, "already exists", ...). A connection
+// that failed before anything was sent on it (a pool connection broken by
+// a server restart) is also rerun, on another connection. fn must not keep
+// state across runs.
+//
+// Races that are still lost after maxAttempts are a temporary failure
+// (EUNAVAILABLE: HTTP 503, exit 75), as are a server that is down or
+// restarting: see unavailable.
 func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	for attempt := 1; ; attempt++ {
 		err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.Serializable}, fn)
@@ -165,11 +177,11 @@ func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx) error) error {
 		if cerr := ctx.Err(); cerr != nil {
 			return cerr
 		}
-		if !retryable(err) || attempt == maxAttempts {
-			if errors.Is(err, errRetry) {
-				return licensing.Errorf(licensing.ECONFLICT, "too many concurrent changes; try again")
+		if !(retryable(err) || pgconn.SafeToRetry(err)) || attempt == maxAttempts {
+			if errors.Is(err, errRetry) || lostRace(err) {
+				return &unavailableError{domain: errContention(), cause: err}
 			}
-			return err
+			return unavailable(ctx, err)
 		}
 		// Jittered, growing pauses keep two losers from colliding again.
 		pause := time.Duration(1<<min(attempt, 7)) * time.Millisecond
@@ -183,18 +195,18 @@ func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx) error) error {
 }
 
 func retryable(err error) bool {
-	if errors.Is(err, errRetry) {
+	if errors.Is(err, errRetry) || lostRace(err) {
 		return true
 	}
 	var pe *pgconn.PgError
-	if !errors.As(err, &pe) {
-		return false
-	}
-	switch pe.Code {
-	case "40001", "40P01", "23505": // serialization_failure, deadlock_detected, unique_violation
-		return true
-	}
-	return false
+	return errors.As(err, &pe) && pe.Code == "23505" // unique_violation
+}
+
+// lostRace tells a serialization failure or a deadlock: nothing is wrong
+// with the transaction, another one got there first.
+func lostRace(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01") // serialization_failure, deadlock_detected
 }
 
 // now is the clock's time in whole seconds, the precision the store keeps,

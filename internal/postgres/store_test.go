@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"testing"
 
@@ -12,14 +11,11 @@ import (
 	"github.com/licensectl/licensectl/internal/postgres/pgtest"
 )
 
-// TestMain fails the whole package, rather than skipping, when no PostgreSQL
-// server can be reached or started.
+// TestMain finds PostgreSQL for every test of the package, or starts a
+// private cluster, once (pgtest.Main); with neither it skips them all,
+// saying what to install - except under CI, where it fails.
 func TestMain(m *testing.M) {
-	if err := pgtest.Ensure(context.Background()); err != nil {
-		fmt.Fprintln(os.Stderr, "internal/postgres tests need PostgreSQL:", err)
-		os.Exit(1)
-	}
-	os.Exit(m.Run())
+	os.Exit(pgtest.Main(m, true))
 }
 
 // openSchema opens a fresh, seeded store in a schema of its own, dropped when

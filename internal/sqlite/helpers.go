@@ -43,9 +43,12 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return s.explain(tx.Commit())
 }
 
-// explain gives the storage failures a user can fix (a read-only store, a
-// full disk) a message that names the store and a hint; the transaction was
-// rolled back, so it also says nothing changed. Other errors pass unchanged.
+// explain is the one place that translates SQLite's failures for users: a
+// store busy past the lock wait is a temporary failure (EUNAVAILABLE, exit
+// 75, HTTP 503), and the storage failures a user can fix (a read-only store,
+// a full disk) get a message that names the store and a hint. The
+// transaction was rolled back, so it also says nothing changed. Other errors
+// pass unchanged.
 func (s *Store) explain(err error) error {
 	var se *sqlitedriver.Error
 	if err == nil || !errors.As(err, &se) {
@@ -53,6 +56,10 @@ func (s *Store) explain(err error) error {
 	}
 	detail := strings.Join(strings.Fields(err.Error()), " ")
 	switch se.Code() & 0xff {
+	case 5, 6: // SQLITE_BUSY, SQLITE_LOCKED: the busy timeout ran out
+		return &licensing.Error{Code: licensing.EUNAVAILABLE,
+			Message: fmt.Sprintf("the store is busy: another process held its write lock for more than %gs", s.wait.Seconds()),
+			Hint:    "nothing was changed; another licensectl is writing to the store (perhaps a large purchase): try again when it has finished"}
 	case 8, 14: // SQLITE_READONLY, SQLITE_CANTOPEN
 		return &licensing.Error{Code: licensing.EINTERNAL,
 			Message: fmt.Sprintf("cannot write the store %s: %s", s.path, detail),

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/licensectl/licensectl/internal/licensing"
 
@@ -35,14 +36,31 @@ type Options struct {
 	Create bool
 	// Clock tells the time; nil means licensing.SystemClock.
 	Clock licensing.Clock
+	// LockWait is how long a write waits for another process's write lock
+	// before it fails with "the store is busy"; zero means DefaultLockWait.
+	LockWait time.Duration
 }
+
+// DefaultLockWait is how long a write waits for the write lock. One writer
+// holds it at a time, for as long as its transaction runs: a purchase of
+// 20,000 licenses holds it for about a second, and writers that queue behind
+// each other each wait for all those before them (SQLite's waiters are not
+// served in order), so this allows for dozens of large purchases at once.
+// A command waiting is interrupted by Ctrl-C; a server request ends its wait
+// when its client goes away.
+const DefaultLockWait = time.Minute
+
+// readLockWait bounds a read's wait: in WAL mode a reader never waits for a
+// writer, only for the brief exclusive locks of a restore or WAL recovery.
+const readLockWait = 10 * time.Second
 
 // Store is a licensectl store in one SQLite file. It implements
 // licensing.Services and is safe for concurrent use.
 type Store struct {
 	path  string
-	w     *sql.DB // one connection: SQLite has one writer at a time anyway
-	r     *sql.DB // read-only connections
+	wait  time.Duration // the writer's busy timeout
+	w     *sql.DB       // one connection: SQLite has one writer at a time anyway
+	r     *sql.DB       // read-only connections
 	clock licensing.Clock
 	stmts stmtCache // prepared hot reads on r
 }
@@ -78,23 +96,34 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		}
 	}
 
-	w, err := sql.Open("sqlite", dsn(abs, "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"))
+	wait := opt.LockWait
+	if wait <= 0 {
+		wait = DefaultLockWait
+	}
+	// The busy timeout applies to every lock the writer waits for: BEGIN
+	// IMMEDIATE (the write lock) and, should the store not be in WAL mode, a
+	// COMMIT. The checkpoint that follows a commit is passive (it never waits
+	// nor fails the commit), and the last connection's checkpoint at Close
+	// runs only when no other process has the store open.
+	w, err := sql.Open("sqlite", dsn(abs, fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate", wait.Milliseconds())))
 	if err != nil {
 		return nil, err
 	}
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
-	r, err := sql.Open("sqlite", dsn(abs, "_pragma=busy_timeout(10000)&_query_only=1"))
+	r, err := sql.Open("sqlite", dsn(abs, fmt.Sprintf("_pragma=busy_timeout(%d)&_query_only=1", readLockWait.Milliseconds())))
 	if err != nil {
 		w.Close()
 		return nil, err
 	}
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
-	s := &Store{path: path, w: w, r: r, clock: clock}
+	s := &Store{path: path, wait: wait, w: w, r: r, clock: clock}
+	// Another process may be migrating the same store: the writer waits
+	// for it like for any write, and then finds nothing left to do.
 	if err := migrate(ctx, w, clock); err != nil {
 		s.Close()
-		return nil, err
+		return nil, s.explain(err)
 	}
 	return s, nil
 }
