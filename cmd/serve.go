@@ -2,8 +2,11 @@ package cmd
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -21,6 +24,8 @@ type serveOptions struct {
 	addrFile          string
 	readHeaderTimeout time.Duration
 	shutdownTimeout   time.Duration
+	accountRate       float64
+	maxTokens         int
 }
 
 func newServeCmd(f *Factory) *cobra.Command {
@@ -44,22 +49,38 @@ in-flight requests finish. Logs are JSON lines on stderr.`,
 			if (cfg.Serve.TLSCert == "") != (cfg.Serve.TLSKey == "") {
 				return licensing.Errorf(licensing.EINVALID, "--tls-cert and --tls-key go together")
 			}
-			if cfg.Serve.Rate < 0 {
-				return licensing.Errorf(licensing.EINVALID, "--rate must not be negative")
+			// !(x > 0) also refuses NaN.
+			if !(cfg.Serve.Rate > 0) || math.IsInf(cfg.Serve.Rate, 0) {
+				return licensing.Errorf(licensing.EINVALID, "--rate %v: want a number of requests per second above 0", cfg.Serve.Rate).
+					WithHint("below 1 is fine: --rate 0.5 allows one request every 2 seconds per token")
+			}
+			if o.accountRate < 0 || math.IsNaN(o.accountRate) || math.IsInf(o.accountRate, 0) {
+				return licensing.Errorf(licensing.EINVALID, "--account-rate %v: want a number of requests per second above 0 (or 0 for twice --rate)", o.accountRate)
+			}
+			if o.maxTokens < 1 {
+				return licensing.Errorf(licensing.EINVALID, "--max-tokens-per-account %d: want 1 or more", o.maxTokens)
+			}
+			// A bad certificate or key is found before the store is opened
+			// and before anything listens.
+			tlsConfig, err := loadTLS(cfg.Serve.TLSCert, cfg.Serve.TLSKey, time.Now())
+			if err != nil {
+				return err
 			}
 			store, err := openStore(c.Context(), f, false)
 			if err != nil {
 				return err
 			}
 			defer store.Close()
-			return serve(c.Context(), f, store, o)
+			return serve(c.Context(), f, store, tlsConfig, o)
 		},
 	}
 	fl := c.Flags()
 	fl.String("addr", "127.0.0.1:8080", "listen address (host:port; port 0 picks a free one)")
 	fl.String("tls-cert", "", "TLS certificate file (PEM)")
 	fl.String("tls-key", "", "TLS private key file (PEM)")
-	fl.Float64("rate", 50, "requests per second allowed per token (bursts of twice that)")
+	fl.Float64("rate", 50, "requests per second allowed per token, and per client address without a token (bursts of twice that)")
+	fl.Float64Var(&o.accountRate, "account-rate", 0, "requests per second allowed per account, all its tokens together (0: twice --rate)")
+	fl.IntVar(&o.maxTokens, "max-tokens-per-account", 50, "live API tokens an account may hold; creating one more over the API is refused")
 	fl.StringVar(&o.addrFile, "addr-file", "", "write the address actually listened on to this file")
 	fl.DurationVar(&o.readHeaderTimeout, "read-header-timeout", 5*time.Second, "time allowed to send request headers")
 	fl.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "time in-flight requests get to finish on shutdown")
@@ -68,16 +89,24 @@ in-flight requests finish. Logs are JSON lines on stderr.`,
 	return c
 }
 
-func serve(ctx context.Context, f *Factory, store localStore, o serveOptions) error {
+func serve(ctx context.Context, f *Factory, store localStore, tlsConfig *tls.Config, o serveOptions) error {
 	cfg := f.Config()
 	log := slog.New(slog.NewJSONHandler(f.IO.ErrOut, nil))
 	mailer, err := f.mailer()
 	if err != nil {
 		return err
 	}
-	srv := httpapi.NewHTTPServer(httpapi.NewServer(store, httpapi.Options{Logger: log, Rate: cfg.Serve.Rate, Mailer: mailer, Clock: f.Clock}),
+	srv := httpapi.NewHTTPServer(httpapi.NewServer(store, httpapi.Options{Logger: log, Rate: cfg.Serve.Rate,
+		AccountRate: o.accountRate, MaxTokensPerAccount: o.maxTokens, Mailer: mailer, Clock: f.Clock}),
 		log, o.readHeaderTimeout)
 	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
+	srv.TLSConfig = tlsConfig
+	// A store that opens but cannot write (a full disk) still serves reads;
+	// the operator is told now, and /readyz answers 503 until it can write.
+	if err := store.ProbeWrite(ctx); err != nil {
+		log.Warn("the store cannot be written: purchases and changes fail and /readyz answers 503 until it can; free disk space or fix its permissions",
+			"store", store.Path(), "error", err.Error())
+	}
 	ln, err := net.Listen("tcp", cfg.Serve.Addr)
 	if err != nil {
 		return licensing.Errorf(licensing.EINVALID, "cannot listen on %s: %v", cfg.Serve.Addr, unwrapPathError(err))
@@ -90,7 +119,7 @@ func serve(ctx context.Context, f *Factory, store localStore, o serveOptions) er
 		}
 	}
 	scheme := "http"
-	if cfg.Serve.TLSCert != "" {
+	if tlsConfig != nil {
 		scheme = "https"
 	}
 	log.Info("listening", "url", scheme+"://"+addr, "store", store.Path())
@@ -99,8 +128,8 @@ func serve(ctx context.Context, f *Factory, store localStore, o serveOptions) er
 	}
 	done := make(chan error, 1)
 	go func() {
-		if scheme == "https" {
-			done <- srv.ServeTLS(ln, cfg.Serve.TLSCert, cfg.Serve.TLSKey)
+		if tlsConfig != nil {
+			done <- srv.ServeTLS(ln, "", "") // the certificate is in srv.TLSConfig
 		} else {
 			done <- srv.Serve(ln)
 		}
@@ -121,6 +150,35 @@ func serve(ctx context.Context, f *Factory, store localStore, o serveOptions) er
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// loadTLS loads and checks the certificate and key serve answers TLS with
+// (none when both are empty): a missing or unreadable file, a key that is
+// not the certificate's, or a certificate outside its validity period is a
+// usage error at start, before anything listens.
+func loadTLS(certFile, keyFile string, now time.Time) (*tls.Config, error) {
+	if certFile == "" && keyFile == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, licensing.Errorf(licensing.EINVALID, "cannot use TLS certificate %s with key %s: %v", certFile, keyFile, unwrapPathError(err)).
+			WithHint("both must be PEM files, the key the certificate's own")
+	}
+	leaf := cert.Leaf
+	if leaf == nil {
+		if leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
+			return nil, licensing.Errorf(licensing.EINVALID, "cannot parse TLS certificate %s: %v", certFile, err)
+		}
+	}
+	switch {
+	case now.After(leaf.NotAfter):
+		return nil, licensing.Errorf(licensing.EINVALID, "TLS certificate %s expired on %s", certFile, leaf.NotAfter.UTC().Format(time.RFC3339)).
+			WithHint("renew it; clients refuse an expired certificate")
+	case now.Before(leaf.NotBefore):
+		return nil, licensing.Errorf(licensing.EINVALID, "TLS certificate %s is not valid before %s", certFile, leaf.NotBefore.UTC().Format(time.RFC3339))
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
 
 // runRenewalsEvery runs the renewals engine over every account on a schedule.

@@ -38,6 +38,8 @@ type Backend interface {
 	legacy
 	// Ping checks the store answers, for a server's readiness probe.
 	Ping(ctx context.Context) error
+	// ProbeWrite checks the store can write (not full, not read-only).
+	ProbeWrite(ctx context.Context) error
 }
 
 // Options tune an App.
@@ -64,6 +66,9 @@ func New(b Backend, opt Options) *App {
 
 // Ping checks the store answers.
 func (a *App) Ping(ctx context.Context) error { return a.store.Ping(ctx) }
+
+// ProbeWrite checks the store can write.
+func (a *App) ProbeWrite(ctx context.Context) error { return a.store.ProbeWrite(ctx) }
 
 // now is the clock's time in whole seconds, the precision the stores keep, so
 // that what a use case returns equals what a later read finds.
@@ -138,6 +143,7 @@ func audit(ctx context.Context, tx Tx, acct int64, at time.Time, who, action, ob
 	if err != nil {
 		return err
 	}
+	who = licensing.Actor(ctx, who) // "EMAIL via api token lct_..." over the API
 	return tx.InsertAudit(ctx, AuditRow{AccountID: acct, Time: at, Actor: who, Action: action, Object: object, Details: js})
 }
 

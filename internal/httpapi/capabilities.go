@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -24,20 +25,34 @@ func capability[T any](s *Server) (T, error) {
 // withBody makes the handler of an endpoint of capability S that takes a
 // JSON body Req: decode (strictly), call, answer status with the result.
 func withBody[S, Req, Resp any](s *Server, status int, call func(ctx context.Context, svc S, req Req, r *http.Request) (Resp, error)) func(http.ResponseWriter, *http.Request) error {
+	return bodyHandler(s, status, false, call)
+}
+
+// withOptionalBody is withBody for an endpoint whose body may be empty (a
+// zero Req).
+func withOptionalBody[S, Req, Resp any](s *Server, status int, call func(ctx context.Context, svc S, req Req, r *http.Request) (Resp, error)) func(http.ResponseWriter, *http.Request) error {
+	return bodyHandler(s, status, true, call)
+}
+
+func bodyHandler[S, Req, Resp any](s *Server, status int, optional bool, call func(ctx context.Context, svc S, req Req, r *http.Request) (Resp, error)) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		svc, err := capability[S](s)
 		if err != nil {
 			return err
 		}
 		var req Req
-		if err := decode(r, &req); err != nil {
+		if err := decodeBody(r, &req, optional); err != nil {
 			return err
 		}
 		out, err := call(r.Context(), svc, req, r)
 		if err != nil {
 			return retryAfter429(w, err)
 		}
-		return writeJSON(w, status, out)
+		code := status
+		if mp, ok := any(out).(*licensing.MaintenancePurchase); ok && mp != nil && mp.Replayed {
+			code = purchaseStatus(w, true) // the purchase this idempotency key made before
+		}
+		return writeJSON(w, code, out)
 	}
 }
 
@@ -63,8 +78,8 @@ func retryAfter429(w http.ResponseWriter, err error) error {
 	if !errors.As(err, &re) {
 		return err
 	}
-	secs := int(time.Until(re.RetryAt).Seconds() + 0.999)
-	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+	secs := int(math.Ceil(time.Until(re.RetryAt).Seconds()))
+	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1))) // never 0: that invites an instant retry
 	p := problemFor(re.Err)
 	p.Status, p.Title = http.StatusTooManyRequests, http.StatusText(http.StatusTooManyRequests)
 	at := re.RetryAt.UTC()
@@ -138,7 +153,7 @@ func (s *Server) capabilityRoutes() []route {
 		{"POST /v1/maintenance-quotes", true, withBody(s, http.StatusOK,
 			func(ctx context.Context, svc maintenance, req licensing.MaintenanceBuyRequest, _ *http.Request) (*licensing.MaintenancePurchase, error) {
 				return svc.QuoteMaintenance(ctx, req)
-			}), false},
+			}), true},
 		// Like licenses, maintenance purchases check their idempotency key in
 		// the purchase's own transaction; the header may carry it.
 		{"POST /v1/maintenance-purchases", true, withBody(s, http.StatusCreated,
@@ -167,7 +182,7 @@ func (s *Server) capabilityRoutes() []route {
 		// An account runs its own renewals (as of now, or of a given time, as
 		// `renewals run --as-of` does locally); every account's is the
 		// operator's schedule.
-		{"POST /v1/renewal-runs", true, withBody(s, http.StatusOK,
+		{"POST /v1/renewal-runs", true, withOptionalBody(s, http.StatusOK,
 			func(ctx context.Context, svc renewals, req renewalRunBody, _ *http.Request) (*licensing.RenewalRun, error) {
 				asOf, err := timeParam(req.AsOf, s.clock.Now())
 				if err != nil {

@@ -1,9 +1,12 @@
 package httpapi
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/licensectl/licensectl/internal/licensing"
@@ -14,11 +17,52 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
-	if err := s.b.Ping(r.Context()); err != nil {
-		s.log.ErrorContext(r.Context(), "store not ready", "error", err.Error())
-		return writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "store unavailable"})
+	if status := s.readiness(r.Context()); status != "" {
+		return writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": status})
 	}
 	return writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// readiness is /readyz's view of the store, checked at most once per every.
+type readiness struct {
+	every  time.Duration
+	mu     sync.Mutex
+	at     time.Time
+	status string // "" when ready
+}
+
+// readyCheckTimeout bounds one readiness check. A write probe that only
+// waited this long for the write lock (a large purchase holds it for
+// seconds) finds the store writing, which is ready.
+const readyCheckTimeout = 2 * time.Second
+
+// readiness returns "" when the store answers and can write, or what is
+// wrong; probes hitting /readyz in a loop check the store at most once per
+// ReadyEvery.
+func (s *Server) readiness(ctx context.Context) string {
+	s.ready.mu.Lock()
+	defer s.ready.mu.Unlock()
+	now := time.Now() // wall time: this is about the process, not the store's clock
+	if !s.ready.at.IsZero() && now.Sub(s.ready.at) < s.ready.every {
+		return s.ready.status
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), readyCheckTimeout)
+	defer cancel()
+	status := ""
+	if err := s.b.Ping(cctx); err != nil {
+		s.log.ErrorContext(ctx, "store not ready", "error", err.Error())
+		status = "store unavailable"
+	} else {
+		if err := s.b.ProbeWrite(cctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			s.log.ErrorContext(ctx, "store not ready: it cannot write", "error", err.Error())
+			status = "store cannot write"
+		}
+	}
+	if status == "" && s.ready.status != "" {
+		s.log.InfoContext(ctx, "store ready again")
+	}
+	s.ready.at, s.ready.status = time.Now(), status
+	return status
 }
 
 func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) error {
@@ -126,6 +170,34 @@ func (s *Server) listLicenses(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if f.Limit == 0 || f.Limit > pageLicenses {
+		// A list that fits in one page takes no stream slot: one more than
+		// a page is read first, and when that is the whole list it is the
+		// answer.
+		page := f
+		page.Limit = pageLicenses + 1
+		b, n := []byte("[\n"), 0
+		err := s.b.ListLicenses(r.Context(), page, func(l *licensing.License) error {
+			if n > 0 {
+				b = append(b, ",\n"...)
+			}
+			n++
+			var err error
+			b, err = l.AppendJSON(b)
+			return err
+		})
+		switch {
+		case err != nil:
+			return err
+		case n == 0:
+			return writeJSON(w, http.StatusOK, []any{})
+		case n <= pageLicenses:
+			b = append(b, "\n]\n"...)
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+			w.WriteHeader(http.StatusOK)
+			_, err := w.Write(b)
+			return err
+		}
 		release, err := s.streamTurn(w, r)
 		if err != nil || release == nil {
 			return err
@@ -183,26 +255,20 @@ func (s *Server) listLicenses(w http.ResponseWriter, r *http.Request) error {
 const pageFlush = 32 << 10
 
 // pageLicenses is the largest page that surely fits in pageFlush: it is
-// answered whole, never streamed, and needs no stream turn.
+// answered whole, never streamed, and needs no stream slot.
 const pageLicenses = 50
 
-// streamTurn waits for one of the server's stream slots. It returns a release
-// function, or nil after answering 503 itself when none came free in time.
+// streamTurn waits for a stream slot of the request's account. It returns a
+// release function, or nil after answering 503 itself when none came free
+// in time.
 func (s *Server) streamTurn(w http.ResponseWriter, r *http.Request) (func(), error) {
-	t := time.NewTimer(s.streamWait)
-	defer t.Stop()
-	select {
-	case s.streams <- struct{}{}:
-		return func() { <-s.streams }, nil
-	case <-r.Context().Done():
-		return nil, r.Context().Err()
-	case <-t.C:
+	release, err := s.streams.acquire(r.Context(), licensing.AccountFrom(r.Context()), s.streamWait)
+	if err != nil || release != nil {
+		return release, err
 	}
 	w.Header().Set("Retry-After", "5")
-	p := problemFor(licensing.Errorf(licensing.EINTERNAL, "too many large license lists in progress").
-		WithHint("retry shortly, or ask for a page with --limit 50 or less"))
-	p.Status, p.Title = http.StatusServiceUnavailable, http.StatusText(http.StatusServiceUnavailable)
-	writeProblem(w, p)
+	writeProblem(w, problemFor(licensing.Errorf(licensing.EUNAVAILABLE, "too many large license lists in progress").
+		WithHint("retry shortly, or ask for a page with --limit 50 or less")))
 	return nil, nil
 }
 
@@ -231,6 +297,13 @@ func (s *Server) updateLicense(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &u); err != nil {
 		return err
 	}
+	if u.Suspended != nil {
+		// Suspension is the operator's: a customer's token must not lift
+		// (or set) it. Until an operator role exists it is done on the
+		// server host.
+		return licensing.Errorf(licensing.EFORBIDDEN, "suspending a license is an operator action and is not available over the API").
+			WithHint("the server's operator suspends and reinstates licenses on the server host: licensectl --db STORE --account EMAIL licenses set KEY --suspended=BOOL")
+	}
 	l, err := s.b.UpdateLicense(r.Context(), r.PathValue("key"), u)
 	if err != nil {
 		return err
@@ -254,11 +327,7 @@ func (s *Server) buy(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	status := http.StatusCreated
-	if p.Replayed {
-		status = http.StatusOK
-	}
-	return writeJSON(w, status, p)
+	return writeJSON(w, purchaseStatus(w, p.Replayed), p)
 }
 
 func (s *Server) quote(w http.ResponseWriter, r *http.Request) error {
@@ -302,7 +371,36 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, ts)
 }
 
+// purchaseStatus is 201 for a new purchase; one an idempotency key
+// returned again is 200 with Idempotent-Replayed, as every replay.
+func purchaseStatus(w http.ResponseWriter, replayed bool) int {
+	if replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+		return http.StatusOK
+	}
+	return http.StatusCreated
+}
+
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
+	// Counting and creating are one step per server, so concurrent creates
+	// cannot pass the cap together.
+	s.tokenMu.Lock()
+	defer s.tokenMu.Unlock()
+	ts, err := s.b.ListTokens(r.Context())
+	if err != nil {
+		return err
+	}
+	live := 0
+	for _, t := range ts {
+		if t.RevokedAt == nil {
+			live++
+		}
+	}
+	if live >= s.maxTokens {
+		return licensing.Errorf(licensing.ECONFLICT, "account %s already has %d live API tokens, the most this server allows",
+			licensing.AccountFrom(r.Context()), live).
+			WithHint("revoke the tokens no longer used (`licensectl accounts token list`, then `licensectl accounts token revoke PREFIX`)")
+	}
 	t, err := s.b.CreateToken(r.Context())
 	if err != nil {
 		return err

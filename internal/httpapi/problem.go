@@ -58,13 +58,21 @@ func statusFor(code string) int {
 
 func problemFor(err error) Problem {
 	code := licensing.ErrorCode(err)
-	msg := licensing.ErrorMessage(err)
+	// A domain error is written for users; one that names what only the
+	// operator should see (the store's path) has a Remote message for
+	// clients. A raw error may name files, queries or hosts: the operator
+	// sees it in the server log, clients don't.
+	msg := licensing.RemoteMessage(err)
 	if !isDomain(err) {
-		// A raw error may name files, queries or hosts: the operator sees it
-		// in the server log, clients don't. Domain errors are written for users.
 		msg = "internal error"
 	}
 	status := statusFor(code)
+	var reused *licensing.KeyReusedError
+	if errors.As(err, &reused) {
+		// An idempotency key reused with another request is 422 on every
+		// route; 409 is for a key whose first request is still running.
+		status = http.StatusUnprocessableEntity
+	}
 	return Problem{Type: problemTypeBase + code, Title: http.StatusText(status), Status: status,
 		Detail: msg, Code: code, Hint: licensing.ErrorHint(err), Errors: licensing.ErrorLines(err)}
 }

@@ -9,9 +9,10 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
-	"strconv"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -25,32 +26,40 @@ type Backend interface {
 	licensing.TokenService
 	licensing.IdempotencyService
 	Ping(ctx context.Context) error
+	// ProbeWrite checks the store can write, so that /readyz reports a store
+	// that answers but cannot write (a full disk, a read-only file).
+	ProbeWrite(ctx context.Context) error
 }
-
-// A client address may fail authentication authFailureBurst times in a row,
-// then once every 1/authFailureRate seconds: token guessing gets nowhere
-// (tokens hold 120 secret bits anyway), legitimate typos are not locked out.
-const (
-	authFailureBurst = 20
-	authFailureRate  = 0.2
-)
 
 // Options tune a Server.
 type Options struct {
 	Logger *slog.Logger
-	// Rate and Burst bound requests per token (a token bucket); zero Rate
-	// means 50 requests/s with bursts of 100.
+	// Rate and Burst bound the requests of each token, and of each client
+	// address on the routes that need no token (a token bucket each). Zero
+	// Rate means 50 requests/s; zero Burst means twice Rate, at least 1.
 	Rate  float64
 	Burst int
+	// AccountRate and AccountBurst bound the requests of all of an
+	// account's tokens together; zero means twice Rate and twice Burst.
+	AccountRate  float64
+	AccountBurst int
+	// MaxTokensPerAccount caps an account's live (unrevoked) tokens: over
+	// the API, creating one more is a conflict. Zero means 50.
+	MaxTokensPerAccount int
 	// MaxBody bounds request bodies; zero means 1 MiB.
 	MaxBody int64
 	// MaxStreams bounds the license lists that may stream at once (a list
 	// larger than a page holds one of the store's read connections until its
-	// client has read it); zero means 2, so slow clients cannot take every
-	// connection. StreamWait is how long another waits for a turn (default
-	// 5 s) before a 503.
-	MaxStreams int
-	StreamWait time.Duration
+	// client has read it), MaxAccountStreams those of one account, so that
+	// slow clients of one account cannot take every slot. Zero means 3 and
+	// 2. StreamWait is how long another waits for a slot (default 5 s)
+	// before a 503. A list that fits in one page takes no slot.
+	MaxStreams        int
+	MaxAccountStreams int
+	StreamWait        time.Duration
+	// ReadyEvery is how often /readyz checks the store at most (default 1 s);
+	// in between it answers with the last check.
+	ReadyEvery time.Duration
 	// Mailer sends attach confirmation codes; the server, not the client,
 	// decides where mail goes.
 	Mailer licensing.Mailer
@@ -60,18 +69,23 @@ type Options struct {
 
 // Server serves the REST API over a Backend.
 type Server struct {
-	b       Backend
-	log     *slog.Logger
-	limiter *limiter
+	b   Backend
+	log *slog.Logger
+	// tokens, accounts and addresses bound request rates per token, per
+	// account and per client address (routes without a token).
+	tokens, accounts, addresses *limiters
 	// authFailures slows token guessing per client address.
-	authFailures *limiter
+	authFailures *limiters
+	maxTokens    int
+	tokenMu      sync.Mutex // counts and creates tokens as one step
 	maxBody      int64
 	mux          *http.ServeMux
 	mailer       licensing.Mailer
 	clock        licensing.Clock
 	bufs         sync.Pool // *[]byte for encoding license pages
-	streams      chan struct{}
+	streams      *streamSlots
 	streamWait   time.Duration
+	ready        readiness
 }
 
 // route is one endpoint; the OpenAPI test walks these.
@@ -80,9 +94,10 @@ type route struct {
 	auth    bool
 	handler func(w http.ResponseWriter, r *http.Request) error
 	// replay: a POST whose Idempotency-Key the server handles by storing and
-	// replaying the response. Purchases don't need it: the store checks their
-	// key inside the purchase's own transaction (the stronger guarantee), and
-	// responses holding a secret (a new token) must never be stored.
+	// replaying the response (every POST but these). Purchases don't need it:
+	// the store checks their key inside the purchase's own transaction (the
+	// stronger guarantee), and responses holding a secret (a new token) must
+	// never be stored.
 	replay bool
 }
 
@@ -91,11 +106,20 @@ func NewServer(b Backend, opt Options) *Server {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
-	if opt.Rate == 0 {
+	if opt.Rate <= 0 {
 		opt.Rate, opt.Burst = 50, 100
 	}
-	if opt.Burst == 0 {
-		opt.Burst = int(opt.Rate) * 2
+	if opt.Burst <= 0 {
+		opt.Burst = max(1, int(math.Ceil(2*opt.Rate)))
+	}
+	if opt.AccountRate <= 0 {
+		opt.AccountRate = 2 * opt.Rate
+	}
+	if opt.AccountBurst <= 0 {
+		opt.AccountBurst = 2 * opt.Burst
+	}
+	if opt.MaxTokensPerAccount <= 0 {
+		opt.MaxTokensPerAccount = 50
 	}
 	if opt.MaxBody == 0 {
 		opt.MaxBody = 1 << 20
@@ -103,24 +127,56 @@ func NewServer(b Backend, opt Options) *Server {
 	if opt.Clock == nil {
 		opt.Clock = licensing.SystemClock{}
 	}
-	s := &Server{b: b, log: opt.Logger, limiter: newLimiter(opt.Rate, opt.Burst), maxBody: opt.MaxBody,
-		authFailures: newLimiter(authFailureRate, authFailureBurst),
-		mux:          http.NewServeMux(), mailer: opt.Mailer, clock: opt.Clock}
 	if opt.MaxStreams <= 0 {
-		opt.MaxStreams = 2
+		opt.MaxStreams = 3
+	}
+	if opt.MaxAccountStreams <= 0 {
+		opt.MaxAccountStreams = 2
 	}
 	if opt.StreamWait <= 0 {
 		opt.StreamWait = 5 * time.Second
 	}
-	s.streams, s.streamWait = make(chan struct{}, opt.MaxStreams), opt.StreamWait
+	if opt.ReadyEvery <= 0 {
+		opt.ReadyEvery = time.Second
+	}
+	s := &Server{b: b, log: opt.Logger, maxBody: opt.MaxBody, maxTokens: opt.MaxTokensPerAccount,
+		tokens:       newLimiters(opt.Rate, opt.Burst),
+		accounts:     newLimiters(opt.AccountRate, opt.AccountBurst),
+		addresses:    newLimiters(opt.Rate, opt.Burst),
+		authFailures: newLimiters(authFailureRate, authFailureBurst),
+		mux:          http.NewServeMux(), mailer: opt.Mailer, clock: opt.Clock,
+		streams:    newStreamSlots(opt.MaxStreams, opt.MaxAccountStreams),
+		streamWait: opt.StreamWait,
+		ready:      readiness{every: opt.ReadyEvery}}
 	s.bufs.New = func() any { b := make([]byte, 0, pageFlush+4<<10); return &b }
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.pattern, s.wrap(rt))
 	}
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeProblem(w, problemFor(licensing.Errorf(licensing.ENOTFOUND, "no such endpoint %s %s", r.Method, r.URL.Path)))
-	})
+	// Anything else: 405 with Allow when another method is served there,
+	// else 404.
+	s.mux.Handle("/", s.wrap(route{pattern: "/", handler: s.noRoute}))
 	return s
+}
+
+// noRoute answers a request no route takes: 405 Method Not Allowed with the
+// methods that path does serve, or 404.
+func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) error {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+		if _, pattern := s.mux.Handler(probe); pattern != "/" && pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) == 0 {
+		return licensing.Errorf(licensing.ENOTFOUND, "no such endpoint %s %s", r.Method, r.URL.Path)
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	p := problemFor(licensing.Errorf(licensing.EINVALID, "method %s is not allowed on %s", r.Method, r.URL.Path).
+		WithHint("%s takes %s", r.URL.Path, strings.Join(allow, ", ")))
+	p.Status, p.Title = http.StatusMethodNotAllowed, http.StatusText(http.StatusMethodNotAllowed)
+	writeProblem(w, p)
+	return nil
 }
 
 // Routes lists "METHOD /path" of every endpoint, for the OpenAPI check.
@@ -146,7 +202,7 @@ func (s *Server) routes() []route {
 		{"GET /v1/licenses/{key}", true, s.getLicense, false},
 		{"PATCH /v1/licenses/{key}", true, s.updateLicense, false},
 		{"POST /v1/purchases", true, s.buy, false},
-		{"POST /v1/quotes", true, s.quote, false},
+		{"POST /v1/quotes", true, s.quote, true},
 		{"GET /v1/audit", true, s.listAudit, false},
 		{"GET /v1/tokens", true, s.listTokens, false},
 		{"POST /v1/tokens", true, s.createToken, false},
@@ -207,8 +263,9 @@ func (rec *recorder) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection (write deadlines).
 func (rec *recorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
 
-// wrap applies, in order: logging, body limit, authentication, the per-token
-// rate limit, Idempotency-Key handling for POST, and error rendering.
+// wrap applies, in order: logging, body limit, authentication, rate limits
+// (per token and per account, or per client address on the routes without
+// a token), Idempotency-Key handling for POST, and error rendering.
 func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -225,7 +282,13 @@ func (s *Server) wrap(rt route) http.Handler {
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(rec, r.Body, s.maxBody)
 		}
-		if rt.auth {
+		ip := clientIP(r)
+		if !rt.auth {
+			if wait, ok := take(start, charge{s.addresses, ip}); !ok {
+				s.tooMany(rec, start, wait, "rate limit exceeded for %s", ip)
+				return
+			}
+		} else {
 			secret, ok := bearer(r)
 			if !ok {
 				rec.Header().Set("WWW-Authenticate", `Bearer realm="licensectl"`)
@@ -236,26 +299,28 @@ func (s *Server) wrap(rt route) http.Handler {
 			tokenPrefix = safePrefix(secret)
 			// Guessing tokens is slowed per client address: after a burst of
 			// failures it is refused before any token is even looked at.
-			ip := clientIP(r)
-			if wait, blocked := s.authFailures.exhausted(ip); blocked {
-				s.tooMany(rec, wait, "too many failed authentications from %s", ip)
+			if wait, blocked := s.authFailures.exhausted(ip, start); blocked {
+				s.tooMany(rec, start, wait, "too many failed authentications from %s", ip)
 				return
 			}
 			email, err := s.b.Authenticate(r.Context(), secret)
 			if err != nil {
 				if licensing.ErrorCode(err) == licensing.EUNAUTHORIZED {
-					s.authFailures.allow(ip)
+					take(start, charge{s.authFailures, ip})
 				}
 				rec.Header().Set("WWW-Authenticate", `Bearer realm="licensectl", error="invalid_token"`)
 				s.fail(rec, r, err)
 				return
 			}
 			account = email
-			if wait, ok := s.limiter.allow(tokenPrefix); !ok {
-				s.tooMany(rec, wait, "rate limit exceeded")
+			if wait, ok := take(start, charge{s.tokens, tokenPrefix}, charge{s.accounts, email}); !ok {
+				s.tooMany(rec, start, wait, "rate limit exceeded")
 				return
 			}
-			r = r.WithContext(licensing.WithAccount(r.Context(), email))
+			// The audit log tells a change made over the API from one made
+			// on the store host: "EMAIL via api token lct_abcd1234".
+			ctx := licensing.WithVia(licensing.WithAccount(r.Context(), email), "api token "+tokenPrefix)
+			r = r.WithContext(ctx)
 		}
 		if key := r.Header.Get("Idempotency-Key"); key != "" && r.Method == http.MethodPost && rt.auth && rt.replay {
 			s.idempotent(rec, r, key, rt)
@@ -267,19 +332,26 @@ func (s *Server) wrap(rt route) http.Handler {
 	})
 }
 
-// tooMany answers 429 with Retry-After.
-func (s *Server) tooMany(w http.ResponseWriter, wait time.Duration, format string, args ...any) {
-	w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
-	p := problemFor(licensing.Errorf(licensing.EUNAUTHORIZED, format+"; retry in %s", append(args, wait.Round(time.Millisecond))...))
-	p.Status, p.Title = http.StatusTooManyRequests, http.StatusText(http.StatusTooManyRequests)
-	writeProblem(w, p)
+// tooMany answers 429 rate_limited with Retry-After (whole seconds, at
+// least 1) and retry_at.
+func (s *Server) tooMany(w http.ResponseWriter, now time.Time, wait time.Duration, format string, args ...any) {
+	// Retry-After is whole seconds, rounded up: 0 would invite an instant
+	// retry that is refused again.
+	wait = time.Duration(max(1, math.Ceil(wait.Seconds()))) * time.Second
+	e := licensing.Errorf(licensing.ERATELIMITED, format+"; retry in %s", append(args, wait)...).
+		WithHint("slow down; the limit is per token and per account")
+	retryAfter429(w, &licensing.RetryError{Err: e, RetryAt: now.Add(wait)})
 }
 
-// clientIP is the address a request came from (behind a proxy, the proxy's).
+// clientIP is the address a request came from (behind a proxy, the
+// proxy's); IPv6 addresses count by their /64, which one client holds whole.
 func clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.To4() == nil {
+		return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 	}
 	return host
 }
@@ -315,6 +387,10 @@ func (s *Server) fail(rec *recorder, r *http.Request, err error) {
 		return
 	case !isDomain(err):
 		s.log.ErrorContext(r.Context(), "internal error", slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+	case licensing.RemoteMessage(err) != licensing.ErrorMessage(err):
+		// The client gets the message without server-side details (the
+		// store's path); the operator gets it whole.
+		s.log.ErrorContext(r.Context(), "request failed", slog.String("path", r.URL.Path), slog.String("error", err.Error()))
 	}
 	if rec.status != 0 {
 		// A streamed response broke half-way: cut the connection, so the
@@ -346,9 +422,8 @@ func (s *Server) idempotent(rec *recorder, r *http.Request, key string, rt route
 	}
 	switch {
 	case stored != nil && stored.RequestHash != hash:
-		p := problemFor(licensing.Errorf(licensing.ECONFLICT, "Idempotency-Key %q was already used with a different request", key))
-		p.Status, p.Title = http.StatusUnprocessableEntity, http.StatusText(http.StatusUnprocessableEntity)
-		writeProblem(rec, p)
+		writeProblem(rec, problemFor(&licensing.KeyReusedError{Err: licensing.Errorf(licensing.ECONFLICT,
+			"Idempotency-Key %q was already used with a different request", key).WithHint("use a new key for a new request")}))
 		return
 	case stored != nil && stored.Status == 0:
 		writeProblem(rec, problemFor(licensing.Errorf(licensing.ECONFLICT, "a request with Idempotency-Key %q is still in progress", key).
@@ -369,7 +444,13 @@ func (s *Server) idempotent(rec *recorder, r *http.Request, key string, rt route
 	// The outcome is stored even if the client went away: its retry must
 	// find it. A detached context keeps the account.
 	ctx := context.WithoutCancel(r.Context())
-	if err := s.b.FinishIdempotent(ctx, key, rec.status, rec.keep.Bytes()); err != nil {
+	status := rec.status
+	if status == http.StatusTooManyRequests {
+		// A refusal that time lifts is not the answer to keep: the key is
+		// released, as after a failure, so the retry runs.
+		status = http.StatusServiceUnavailable
+	}
+	if err := s.b.FinishIdempotent(ctx, key, status, rec.keep.Bytes()); err != nil {
 		s.log.ErrorContext(ctx, "store idempotent response", slog.String("error", err.Error()))
 	}
 }
@@ -382,21 +463,35 @@ func contentTypeFor(status int) string {
 }
 
 // decode reads a JSON body into v: one value, no unknown fields (a client
-// cannot set what the request type does not name: owner, price, expiry).
-func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+// cannot set what the request type does not name: owner, price, expiry),
+// field names exactly as documented (case matters) and none twice.
+func decode(r *http.Request, v any) error { return decodeBody(r, v, false) }
+
+// decodeBody is decode; with optional, an empty body leaves v as it is.
+func decodeBody(r *http.Request, v any, optional bool) error {
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return err
+		}
+		return licensing.Errorf(licensing.EINVALID, "cannot read the request body: %v", err)
+	}
+	if optional && len(bytes.TrimSpace(data)) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return licensing.Errorf(licensing.EINVALID, "invalid request body: empty, want a JSON object")
 		}
 		return licensing.Errorf(licensing.EINVALID, "invalid request body: %v", err)
 	}
 	if dec.More() {
 		return licensing.Errorf(licensing.EINVALID, "invalid request body: more than one JSON value")
 	}
-	return nil
+	return checkFieldNames(data, reflect.TypeOf(v))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) error {
@@ -408,59 +503,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	w.WriteHeader(status)
 	_, err = w.Write(append(b, '\n'))
 	return err
-}
-
-// limiter is a token bucket per API token.
-type limiter struct {
-	mu      sync.Mutex
-	rate    float64
-	burst   float64
-	buckets map[string]*bucket
-}
-
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
-func newLimiter(rate float64, burst int) *limiter {
-	return &limiter{rate: rate, burst: float64(burst), buckets: map[string]*bucket{}}
-}
-
-// exhausted reports, without taking from it, whether key's bucket is empty
-// and how long until it holds one again.
-func (l *limiter) exhausted(key string) (time.Duration, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b, ok := l.buckets[key]
-	if !ok {
-		return 0, false
-	}
-	tokens := min(l.burst, b.tokens+time.Since(b.last).Seconds()*l.rate)
-	if tokens >= 1 {
-		return 0, false
-	}
-	return time.Duration((1 - tokens) / l.rate * float64(time.Second)), true
-}
-
-// allow takes one request from key's bucket, or says how long to wait.
-func (l *limiter) allow(key string) (time.Duration, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := time.Now() // wall time: rate limits are about load, not the store's clock
-	b, ok := l.buckets[key]
-	if !ok {
-		if len(l.buckets) > 100000 {
-			clear(l.buckets) // bounded memory; a reset only forgives
-		}
-		b = &bucket{tokens: l.burst, last: now}
-		l.buckets[key] = b
-	}
-	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
-	b.last = now
-	if b.tokens < 1 {
-		return time.Duration((1 - b.tokens) / l.rate * float64(time.Second)), false
-	}
-	b.tokens--
-	return 0, true
 }

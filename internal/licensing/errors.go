@@ -47,6 +47,10 @@ type Error struct {
 	Message string
 	Hint    string
 	Lines   []LineError
+	// Remote, when set, is the message API clients get instead of Message,
+	// which may name what only the server's operator should see (the
+	// store's file path). The CLI and the server log keep Message.
+	Remote string
 }
 
 // LineError is what is wrong with one line of a multi-line request: which
@@ -158,6 +162,27 @@ func ErrorMessage(err error) string {
 	}
 	return err.Error()
 }
+
+// RemoteMessage returns the message of err for a client of the API: the
+// Remote message of a domain error that has one, else its Message.
+func RemoteMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) && e.Remote != "" {
+		return e.Remote
+	}
+	return ErrorMessage(err)
+}
+
+// KeyReusedError is the refusal of an idempotency key that was already used
+// for a different request: a conflict (exit 5) that the API answers with 422
+// Unprocessable Content, as it does for every reused key, while 409 stays
+// for a key whose first request is still running.
+type KeyReusedError struct{ Err *Error }
+
+func (e *KeyReusedError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the conflict.
+func (e *KeyReusedError) Unwrap() error { return e.Err }
 
 // ErrorHint returns the hint of err, if any.
 func ErrorHint(err error) string {

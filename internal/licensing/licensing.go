@@ -43,6 +43,25 @@ func AccountFrom(ctx context.Context) string {
 	return s
 }
 
+type viaKey struct{}
+
+// WithVia returns a context whose changes the audit log records as made
+// through a channel other than a command on the store host, such as
+// "api token lct_abcd1234": their actor reads "EMAIL via CHANNEL".
+func WithVia(ctx context.Context, via string) context.Context {
+	return context.WithValue(ctx, viaKey{}, via)
+}
+
+// Actor is how the audit log names who acted: who (an account's email, or
+// the operator) alone for a command on the store host, with " via CHANNEL"
+// when the context came through one (WithVia).
+func Actor(ctx context.Context, who string) string {
+	if via, _ := ctx.Value(viaKey{}).(string); via != "" {
+		return who + " via " + via
+	}
+	return who
+}
+
 // RequireAccount returns the acting account or an EUNAUTHORIZED error.
 func RequireAccount(ctx context.Context) (string, error) {
 	if a := AccountFrom(ctx); a != "" {

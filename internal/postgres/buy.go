@@ -128,8 +128,8 @@ func (s *Store) Buy(ctx context.Context, req licensing.BuyRequest, progress func
 				}
 				return err
 			case err == nil:
-				return licensing.Errorf(licensing.ECONFLICT, "idempotency key %s was already used for a different purchase (%s)", k, id).
-					WithHint("use a new key for a new purchase")
+				return &licensing.KeyReusedError{Err: licensing.Errorf(licensing.ECONFLICT, "idempotency key %s was already used for a different purchase (%s)", k, id).
+					WithHint("use a new key for a new purchase")}
 			case !errors.Is(err, pgx.ErrNoRows):
 				return err
 			}

@@ -52,6 +52,7 @@ func audit(ctx context.Context, tx pgx.Tx, accountID any, at time.Time, actor, a
 	if err != nil {
 		return err
 	}
+	actor = licensing.Actor(ctx, actor) // "EMAIL via api token lct_..." over the API
 	_, err = tx.Exec(ctx, `INSERT INTO audit (account_id, time, actor, action, object, details)
 		VALUES ($1, $2, $3, $4, $5, $6)`, accountID, at.Unix(), actor, action, object, string(js))
 	return err

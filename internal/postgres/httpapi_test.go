@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"net/http/httptest"
+	"regexp"
 	"testing"
 
 	"github.com/licensectl/licensectl/internal/contract"
@@ -57,3 +58,38 @@ func TestHTTPTwoReplicasIdempotency(t *testing.T) {
 		}
 	}
 }
+
+// On PostgreSQL too: a token cannot change a suspension (403 forbidden), and
+// the audit log tells an API change ("EMAIL via api token PREFIX") from one
+// made on the server host ("EMAIL").
+func TestHTTPSuspensionAndAuditActor(t *testing.T) {
+	store, _ := openSchema(t, licensing.SystemClock{})
+	ctx := newAccount(t, store, "a@example.com")
+	remote := httpapitest.Start(t, services(store), licensing.SystemClock{}, httpapi.Options{Rate: 10000})
+	p, err := services(store).Buy(ctx, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "backup-server", Quantity: 1}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := p.Licenses[0]
+	if _, err := services(store).UpdateLicense(ctx, key, licensing.LicenseUpdate{Suspended: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := remote.Client.UpdateLicense(ctx, key, licensing.LicenseUpdate{Suspended: ptr(false)}); licensing.ErrorCode(err) != licensing.EFORBIDDEN {
+		t.Fatalf("lifting a suspension over the API: %v (%s)", err, licensing.ErrorCode(err))
+	}
+	if v, err := services(store).ValidateLicense(ctx, key, "", ""); err != nil || v.Code != licensing.ValidSuspended {
+		t.Fatalf("after the refusal: %+v %v", v, err)
+	}
+	if _, err := remote.Client.UpdateLicense(ctx, key, licensing.LicenseUpdate{AllowRM: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := services(store).ListAudit(ctx, licensing.AuditFilter{Action: "license.update", Object: key})
+	if err != nil || len(evs) != 2 {
+		t.Fatalf("events %+v, %v", evs, err)
+	}
+	if !regexp.MustCompile(`^a@example\.com via api token lct_[a-z2-7]{8}$`).MatchString(evs[0].Actor) || evs[1].Actor != "a@example.com" {
+		t.Fatalf("actors %q (API) and %q (local)", evs[0].Actor, evs[1].Actor)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -106,8 +106,8 @@ func idempotency(ctx context.Context, q queryer, buyerID int64, key, hash string
 	case err != nil:
 		return "", "", err
 	case storedHash != hash:
-		return "", "", licensing.Errorf(licensing.ECONFLICT, "idempotency key %s was already used for a different purchase (%s)", key, id).
-			WithHint("use a new key for a new purchase")
+		return "", "", &licensing.KeyReusedError{Err: licensing.Errorf(licensing.ECONFLICT, "idempotency key %s was already used for a different purchase (%s)", key, id).
+			WithHint("use a new key for a new purchase")}
 	}
 	return key, id, nil
 }

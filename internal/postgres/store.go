@@ -224,3 +224,16 @@ func optionalUnix(v *int64) *time.Time {
 	t := unixTime(*v)
 	return &t
 }
+
+// ProbeWrite checks the server accepts writes: not a standby in recovery,
+// not a read-only session.
+func (s *Store) ProbeWrite(ctx context.Context) error {
+	var writable bool
+	if err := s.pool.QueryRow(ctx, "SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'").Scan(&writable); err != nil {
+		return err
+	}
+	if !writable {
+		return errors.New("the PostgreSQL server is read-only (a standby, or default_transaction_read_only)")
+	}
+	return nil
+}

@@ -138,8 +138,11 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (string, error)
 	now := s.now().Unix()
 	if used == nil || now-*used >= 60 {
 		// Conditional, so replicas refreshing at once write the row once.
-		if _, err := s.pool.Exec(ctx, `UPDATE api_tokens SET last_used_at = $1 WHERE id = $2
-			AND (last_used_at IS NULL OR last_used_at <= $3)`, now, id, now-60); err != nil {
+		// Informational: a store that cannot write (a full disk, a
+		// read-only standby) still authenticates, so reads keep working.
+		s.pool.Exec(ctx, `UPDATE api_tokens SET last_used_at = $1 WHERE id = $2
+			AND (last_used_at IS NULL OR last_used_at <= $3)`, now, id, now-60)
+		if err := ctx.Err(); err != nil {
 			return "", err
 		}
 	}

@@ -63,10 +63,12 @@ func (s *Store) explain(err error) error {
 	case 8, 14: // SQLITE_READONLY, SQLITE_CANTOPEN
 		return &licensing.Error{Code: licensing.EINTERNAL,
 			Message: fmt.Sprintf("cannot write the store %s: %s", s.path, detail),
+			Remote:  "the server cannot write its store: " + detail, // no path for API clients
 			Hint:    "nothing was changed; check that the file and its directory are writable (SQLite creates -wal and -shm files beside it)"}
 	case 10, 13: // SQLITE_IOERR, SQLITE_FULL
 		return &licensing.Error{Code: licensing.EINTERNAL,
 			Message: fmt.Sprintf("cannot write the store %s: %s", s.path, detail),
+			Remote:  "the server cannot write its store: " + detail,
 			Hint:    "nothing was changed; check free disk space and file size limits"}
 	}
 	return err
@@ -111,6 +113,7 @@ func audit(ctx context.Context, tx *sql.Tx, accountID any, at time.Time, actor, 
 	if err != nil {
 		return err
 	}
+	actor = licensing.Actor(ctx, actor) // "EMAIL via api token lct_..." over the API
 	_, err = tx.ExecContext(ctx, `INSERT INTO audit (account_id, time, actor, action, object, details)
 		VALUES (?, ?, ?, ?, ?, ?)`, accountID, at.Unix(), actor, action, object, string(js))
 	return err

@@ -20,7 +20,7 @@ import (
 
 	"github.com/licensectl/licensectl/internal/licensing"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	sqlitedriver "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 // ApplicationID marks a SQLite file as a licensectl store (PRAGMA
@@ -123,9 +123,30 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	// for it like for any write, and then finds nothing left to do.
 	if err := migrate(ctx, w, clock); err != nil {
 		s.Close()
+		if e := explainOpen(path, err); e != err {
+			return nil, e
+		}
 		return nil, s.explain(err)
 	}
 	return s, nil
+}
+
+// explainOpen names the storage failure that keeps a store from opening: on
+// a full disk SQLite cannot even read, since WAL mode needs room for the
+// -shm file ("disk I/O error (4874)", SQLITE_IOERR_SHMSIZE).
+func explainOpen(path string, err error) error {
+	var se *sqlitedriver.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code() & 0xff {
+	case 10, 13: // SQLITE_IOERR, SQLITE_FULL
+		return &licensing.Error{Code: licensing.EINTERNAL,
+			Message: fmt.Sprintf("cannot open the store %s: the disk is full or failing (%s)", path, strings.Join(strings.Fields(se.Error()), " ")),
+			Remote:  "the server cannot open its store: the disk is full or failing",
+			Hint:    "free space on the disk that holds the store (SQLite needs room for its -wal and -shm files beside it), then try again"}
+	}
+	return err
 }
 
 // Path returns the path the store was opened with.

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"encoding/base32"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -166,15 +167,13 @@ const touchWait = 50 * time.Millisecond
 // touchToken records when a token was last used. That is informational
 // (`accounts token list`), so a request does not wait for it behind another
 // writer - a 100,000-license purchase holds the write lock for seconds -
-// and a later request records it instead.
+// and a later request records it instead. Nor does a store that cannot
+// write (a full disk) refuse every token: reads still work.
 func (s *Store) touchToken(ctx context.Context, id, now int64) error {
 	tctx, cancel := context.WithTimeout(ctx, touchWait)
 	defer cancel()
-	_, err := s.w.ExecContext(tctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, now, id)
-	if err != nil && tctx.Err() != nil && ctx.Err() == nil {
-		return nil // only our own deadline passed
-	}
-	return err
+	s.w.ExecContext(tctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, now, id)
+	return ctx.Err()
 }
 
 // idempotencyTTL is how long a key is remembered, as Stripe and the IETF
@@ -237,4 +236,18 @@ func (s *Store) FinishIdempotent(ctx context.Context, key string, status int, bo
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
 	return s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// ProbeWrite runs a tiny write transaction (it rewrites the schema version
+// with its own value), so the server's readiness probe finds a store that
+// answers but cannot write: a full disk, a read-only file.
+func (s *Store) ProbeWrite(ctx context.Context) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		var uv int
+		if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&uv); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", uv))
+		return err
+	})
 }

@@ -129,3 +129,12 @@ func (r *Remote) ListAudit(ctx context.Context, f licensing.AuditFilter) ([]lice
 	}
 	return out, nil
 }
+
+// UpdateLicense sends a suspension, which the API refuses to account
+// tokens, to the store on the server host: suspending is the operator's.
+func (r *Remote) UpdateLicense(ctx context.Context, key string, u licensing.LicenseUpdate) (*licensing.License, error) {
+	if u.Suspended != nil {
+		return r.Store.UpdateLicense(ctx, key, u)
+	}
+	return r.Client.UpdateLicense(ctx, key, u)
+}
