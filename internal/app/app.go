@@ -8,6 +8,7 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"strings"
 	"time"
@@ -167,4 +168,46 @@ func clip(s string) string {
 
 func licenseNotFound(key string) error {
 	return licensing.Errorf(licensing.ENOTFOUND, "license %s not found", key)
+}
+
+// product returns the catalog entry of sku (any case), or ENOTFOUND.
+func product(ctx context.Context, tx Tx, sku string) (*licensing.Product, error) {
+	sku = strings.ToLower(strings.TrimSpace(sku))
+	p, err := tx.Product(ctx, sku)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		return nil, licensing.Errorf(licensing.ENOTFOUND, "unknown product %s", sku).
+			WithHint("see `licensectl products list`")
+	}
+	return p, nil
+}
+
+// company finds a company of the account by name (folded), or ENOTFOUND; it
+// returns the id and the name as stored.
+func company(ctx context.Context, tx Tx, acct int64, name string) (int64, string, error) {
+	id, stored, err := tx.Company(ctx, acct, name)
+	if err != nil {
+		return 0, "", err
+	}
+	if id == 0 {
+		return 0, "", licensing.Errorf(licensing.ENOTFOUND, "no company %q", name).
+			WithHint("create it with `licensectl companies create %q`", name)
+	}
+	return id, stored, nil
+}
+
+const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// NewPurchaseID returns "P-" and 12 random Crockford base32 characters (60
+// bits).
+func NewPurchaseID() string {
+	var raw [12]byte
+	rand.Read(raw[:]) // never fails: crypto/rand panics rather than return an error
+	b := []byte("P-000000000000")
+	for i, r := range raw {
+		b[2+i] = crockford[r&31]
+	}
+	return string(b)
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/licensectl/licensectl/internal/licensing"
 )
 
 // Store is the transactional port every store implements: it runs a body of
@@ -43,6 +45,7 @@ type Store interface {
 // Tx is one transaction of a Store: the look-ups and writes of every area.
 type Tx interface {
 	AccountTx
+	CatalogTx
 	AuditTx
 	ActivationTx
 	SigningKeyTx
@@ -106,6 +109,33 @@ type AccountTx interface {
 	// AccountID returns the id of the account with this normalised email, or
 	// 0 when there is none.
 	AccountID(ctx context.Context, email string) (int64, error)
+	// Company finds a company of the account by its folded name
+	// (licensing.FoldName(name)) or, for companies created before names were
+	// folded, by its exact name (preferred when both match); it returns the
+	// id and the name as stored, or 0 when there is none.
+	Company(ctx context.Context, acct int64, name string) (int64, string, error)
+}
+
+// CatalogTx looks up the catalog.
+type CatalogTx interface {
+	// Product returns the catalog entry of a (lower-case) SKU, or nil.
+	Product(ctx context.Context, sku string) (*licensing.Product, error)
+}
+
+// ProductColumns are the products columns ScanProduct reads, in its order.
+const ProductColumns = `sku, name, term, edition, price_cents, monthly_price_cents, annual_price_cents,
+	maintenance_price_cents, platforms, seats, latest_version, currency, per_license`
+
+// ScanProduct reads a row of ProductColumns.
+func ScanProduct(sc Scanner) (*licensing.Product, error) {
+	var p licensing.Product
+	var platforms string
+	if err := sc.Scan(&p.SKU, &p.Name, &p.Term, &p.Edition, &p.PriceCents, &p.MonthlyPriceCents, &p.AnnualPriceCents,
+		&p.MaintenancePriceCents, &platforms, &p.Seats, &p.LatestVersion, &p.Currency, &p.PerLicense); err != nil {
+		return nil, err
+	}
+	p.Platforms = SplitList(platforms)
+	return &p, nil
 }
 
 // AuditRow is one audit log entry to write. AccountID 0 files it outside any

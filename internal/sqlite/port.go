@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"github.com/licensectl/licensectl/internal/app"
+	"github.com/licensectl/licensectl/internal/licensing"
 )
 
 var _ app.Backend = (*Store)(nil)
@@ -122,4 +123,21 @@ func (t *tx) InsertAudit(ctx context.Context, rows ...app.AuditRow) error {
 		}
 	}
 	return nil
+}
+
+// Company implements app.AccountTx.
+func (t *tx) Company(ctx context.Context, acct int64, name string) (int64, string, error) {
+	var id int64
+	var stored string
+	err := t.queryRow(ctx, `SELECT id, name FROM companies WHERE account_id = ?1 AND (name_folded = ?2 OR name = ?3)
+		ORDER BY name = ?3 COLLATE BINARY DESC, id LIMIT 1`, acct, licensing.FoldName(name), name).Scan(&id, &stored)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", nil
+	}
+	return id, stored, err
+}
+
+// Product implements app.CatalogTx.
+func (t *tx) Product(ctx context.Context, sku string) (*licensing.Product, error) {
+	return one(t.queryRow(ctx, `SELECT `+app.ProductColumns+` FROM products WHERE sku = ?1`, sku), app.ScanProduct)
 }
