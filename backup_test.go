@@ -17,13 +17,14 @@ func TestBackupWhileBuying(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real processes")
 	}
+	t.Parallel()
 	db := newStore(t)
 	// A server keeps the store open throughout, as in production: commits
 	// then stay in the WAL instead of being checkpointed by each buyer's exit,
 	// so a copy of the main file alone would miss them.
 	_, stopServe := startServe(t, db)
 	dir := t.TempDir()
-	const buyers, rounds, qty = 2, 6, 3000
+	buyers, rounds, qty := 2, 6, scaled(3000, 1000)
 	var wg sync.WaitGroup
 	errs := make(chan string, buyers*rounds)
 	done := make(chan struct{})

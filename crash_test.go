@@ -152,8 +152,9 @@ func TestKilledBulkMaintenanceIsAllOrNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts and kills real processes")
 	}
+	t.Parallel()
 	db := newStore(t)
-	const qty = 10000
+	qty := scaled(10000, 2500)
 	// Fresh licenses each round: --all covers exactly these.
 	mustRun(t, db, "licenses", "buy", "--product", "backup-server", "--quantity", fmt.Sprint(qty), "-q")
 	run := timed(t, db, "maintenance", "buy", "--all", "--yes", "--idempotency-key", "maint-warmup", "-q")
@@ -182,8 +183,9 @@ func TestKilledRenewalsRunIsAllOrNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts and kills real processes")
 	}
+	// Not parallel: the clock is moved with t.Setenv.
 	db := newStore(t)
-	const qty = 10000
+	qty := scaled(10000, 2500)
 	mustRun(t, db, "licenses", "buy", "--product", "backup-server", "--quantity", fmt.Sprint(qty), "-q")
 	mustRun(t, db, "maintenance", "buy", "--all", "--yes", "-q")
 	// Each year's run renews every plan's period once. A run never goes

@@ -39,6 +39,17 @@ func TestMain(m *testing.M) {
 	})
 }
 
+// scaled is the size of a fault suite's work: full under CI (.ci/run sets
+// CI=true) or with LICENSECTL_TEST_FULL=1, quick otherwise - small enough
+// for a plain `go test ./...` to stay within a minute, large enough that
+// signals still land mid-write and writers still queue behind each other.
+func scaled(full, quick int) int {
+	if os.Getenv("CI") != "" || os.Getenv("LICENSECTL_TEST_FULL") != "" {
+		return full
+	}
+	return quick
+}
+
 // withPostgres runs the tests with pgtest's server; testscript.Main calls
 // Run only in the test process, never in the licensectl processes.
 type withPostgres struct{ m *testing.M }

@@ -46,7 +46,7 @@ func bodyHandler[S, Req, Resp any](s *Server, status int, optional bool, call fu
 		}
 		out, err := call(r.Context(), svc, req, r)
 		if err != nil {
-			return retryAfter429(w, err)
+			return retryAfter429(w, err, s.clock.Now()) // the use cases' clock set RetryAt
 		}
 		code := status
 		if mp, ok := any(out).(*licensing.MaintenancePurchase); ok && mp != nil && mp.Replayed {
@@ -72,13 +72,14 @@ func withQuery[S, Resp any](s *Server, call func(ctx context.Context, svc S, r *
 }
 
 // retryAfter429 answers a refusal that time lifts (a rate limit) with 429,
-// Retry-After and retry_at; other errors pass through.
-func retryAfter429(w http.ResponseWriter, err error) error {
+// Retry-After and retry_at; other errors pass through. now is the time on
+// the clock that set the error's RetryAt.
+func retryAfter429(w http.ResponseWriter, err error, now time.Time) error {
 	var re *licensing.RetryError
 	if !errors.As(err, &re) {
 		return err
 	}
-	secs := int(math.Ceil(time.Until(re.RetryAt).Seconds()))
+	secs := int(math.Ceil(re.RetryAt.Sub(now).Seconds()))
 	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1))) // never 0: that invites an instant retry
 	p := problemFor(re.Err)
 	p.Status, p.Title = http.StatusTooManyRequests, http.StatusText(http.StatusTooManyRequests)

@@ -340,7 +340,7 @@ func (s *Server) tooMany(w http.ResponseWriter, now time.Time, wait time.Duratio
 	wait = time.Duration(max(1, math.Ceil(wait.Seconds()))) * time.Second
 	e := licensing.Errorf(licensing.ERATELIMITED, format+"; retry in %s", append(args, wait)...).
 		WithHint("slow down; the limit is per token and per account")
-	retryAfter429(w, &licensing.RetryError{Err: e, RetryAt: now.Add(wait)})
+	retryAfter429(w, &licensing.RetryError{Err: e, RetryAt: now.Add(wait)}, now)
 }
 
 // clientIP is the address a request came from (behind a proxy, the
