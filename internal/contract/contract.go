@@ -24,7 +24,8 @@ type Opener func(t *testing.T, clock licensing.Clock) licensing.Services
 // Start is where every test's clock stands at first.
 func Start() time.Time { return time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC) }
 
-// Run runs the whole suite; each subtest opens its own backend.
+// Run runs the whole suite; each subtest opens its own backend, and they
+// run in parallel.
 func Run(t *testing.T, open Opener) {
 	tests := []struct {
 		name string
@@ -86,6 +87,7 @@ func Run(t *testing.T, open Opener) {
 	tests = append(tests, activationTests()...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each subtest has a backend and a clock of its own
 			clock := NewClock(Start())
 			tc.fn(t, &env{t: t, svc: open(t, clock), clock: clock})
 		})
