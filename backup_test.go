@@ -111,6 +111,7 @@ func TestRestoreRefusesDamagedBackupAndBusyStore(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real processes")
 	}
+	t.Parallel()
 	db := newStore(t)
 	mustRun(t, db, "licenses", "buy", "--product", "backup-server", "--quantity", "2000", "-q")
 	good := filepath.Join(t.TempDir(), "good.db")

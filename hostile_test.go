@@ -80,6 +80,7 @@ func TestHostileCLIInputs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs many real processes")
 	}
+	t.Parallel()
 	db := newStore(t)
 	mustRun(t, db, "companies", "create", "Acme", "-q")
 	key := strings.TrimSpace(mustRun(t, db, "licenses", "buy", "--product", "backup-server", "--quantity", "3", "-o", "json", "--jq", ".licenses[0]"))

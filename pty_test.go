@@ -137,6 +137,7 @@ func (e *ttyEnv) populate() (keys []string) {
 // Every command that prints a table, at 80 columns on a real terminal: no
 // line is wider than the window, keys and status words are never cut.
 func TestTablesFitAnEightyColumnTerminal(t *testing.T) {
+	t.Parallel()
 	e := newTTYEnv(t)
 	keys := e.populate()
 	statuses := regexp.MustCompile(`\b(Not activated|Activated|Active|Expired|Available|Renew|End)\b`)
@@ -210,6 +211,7 @@ func TestTablesFitAnEightyColumnTerminal(t *testing.T) {
 // not in a pipe, not with --no-pager or a pager turned off, not for a short
 // table or JSON. A pager that cannot start leaves the table printed directly.
 func TestLongTablesGoThroughThePager(t *testing.T) {
+	t.Parallel()
 	e := newTTYEnv(t)
 	e.run(nil, "init", "-q")
 	e.run(nil, "accounts", "create", "ops@example.com", "-q")

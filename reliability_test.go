@@ -137,6 +137,7 @@ func TestKilledPurchaseIsAllOrNothing(t *testing.T) {
 // Eight processes buying and listing on one store at once: nobody sees
 // "database is locked", and the counts are exact.
 func TestConcurrentProcessesOnOneStore(t *testing.T) {
+	t.Parallel()
 	db := newStore(t)
 	const buyers, rounds, qty = 4, 10, 500
 	var wg sync.WaitGroup

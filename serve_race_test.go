@@ -81,6 +81,7 @@ func TestServeLastSeatRace(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a real server")
 	}
+	t.Parallel()
 	db, c := serveRaceSetup(t)
 	const licenses, clients = 10, 12
 	var bought struct{ Licenses []string }
@@ -126,6 +127,7 @@ func TestServeConcurrentIdempotentPurchase(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a real server")
 	}
+	t.Parallel()
 	db, c := serveRaceSetup(t)
 	const rounds, clients, qty = 5, 12, 500
 	for r := range rounds {
