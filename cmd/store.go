@@ -64,18 +64,6 @@ func openStore(ctx context.Context, f *Factory, create bool) (localStore, error)
 	return localStore{App: app.New(h, app.Options{Clock: f.Clock}), h: h}, nil
 }
 
-// backendName names the configured backend for messages: http, or the kind
-// of local store.
-func (f *Factory) backendName() string {
-	switch {
-	case f.cfg.Backend != "local":
-		return f.cfg.Backend
-	case postgres.IsURL(f.cfg.DB):
-		return "PostgreSQL"
-	}
-	return "SQLite"
-}
-
 // storeDir readies the directory of a SQLite store about to be created: the
 // default data directory is made (0700) if need be; the directory of any
 // other --db must exist already, so a mistyped path creates nothing.

@@ -10,14 +10,14 @@ import (
 // NO_COLOR and a pipe turn that off.
 func TestTerminalTable(t *testing.T) {
 	db := setupStore(t)
-	io, _, out, errOut := TestIO()
+	io, _, _, errOut := TestIO()
 	if code := run(t, context.Background(), io, "--db", db, "-q", "licenses", "buy", "--product", "backup-ultimate", "--quantity", "2"); code != 0 {
 		t.Fatalf("buy: %d %s", code, errOut)
 	}
 	// 80 columns: low-value columns go, STATUS stays whole, in colour.
 	t.Setenv("COLUMNS", "80")
 	t.Setenv("TERM", "xterm")
-	io, _, out, errOut = TestIO()
+	io, _, out, errOut := TestIO()
 	io.StdoutTTY = true
 	if code := run(t, context.Background(), io, "--db", db, "licenses", "list", "-o", "table"); code != 0 {
 		t.Fatalf("list: %d %s", code, errOut)

@@ -298,7 +298,7 @@ func TestSlowStreamsCannotTakeEveryConnection(t *testing.T) {
 	start := time.Now()
 	resp, body := fx.request(t, "GET", "/v1/licenses?limit=50", fx.tokenA, "")
 	if resp.StatusCode != 200 || time.Since(start) > 2*time.Second {
-		t.Fatalf("page during a stalled stream: %d after %v", resp.StatusCode, time.Since(start))
+		t.Fatalf("page during a stalled stream: %d after %v: %s", resp.StatusCode, time.Since(start), body)
 	}
 	resp, body = fx.request(t, "GET", "/v1/licenses", fx.tokenA, "")
 	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {

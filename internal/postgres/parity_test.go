@@ -51,7 +51,6 @@ func TestParityWithSQLite(t *testing.T) {
 	// "ärzte" below is "Ärzte": names are unique in their folded form.
 	companies := []string{"acme", "Beta", "Ärzte", "Straße", "zeta", "Émile", "under_score%", "ACME West"}
 	type step struct {
-		company string
 		req     licensing.BuyRequest
 		advance time.Duration
 	}
