@@ -11,40 +11,24 @@ import (
 	"github.com/licensectl/licensectl/internal/licensing"
 )
 
-// capability returns the backend as an optional service interface, or a
-// problem saying this server's store does not offer it.
-func capability[T any](s *Server) (T, error) {
-	t, ok := s.b.(T)
-	if !ok {
-		var zero T
-		return zero, licensing.Errorf(licensing.EINVALID, "this server's store does not offer %T", (*T)(nil))
-	}
-	return t, nil
-}
-
-// withBody makes the handler of an endpoint of capability S that takes a
-// JSON body Req: decode (strictly), call, answer status with the result.
-func withBody[S, Req, Resp any](s *Server, status int, call func(ctx context.Context, svc S, req Req, r *http.Request) (Resp, error)) func(http.ResponseWriter, *http.Request) error {
+// withBody makes the handler of an endpoint that takes a JSON body Req: decode (strictly), call, answer status with the result.
+func withBody[Req, Resp any](s *Server, status int, call func(ctx context.Context, svc Backend, req Req, r *http.Request) (Resp, error)) func(http.ResponseWriter, *http.Request) error {
 	return bodyHandler(s, status, false, call)
 }
 
 // withOptionalBody is withBody for an endpoint whose body may be empty (a
 // zero Req).
-func withOptionalBody[S, Req, Resp any](s *Server, status int, call func(ctx context.Context, svc S, req Req, r *http.Request) (Resp, error)) func(http.ResponseWriter, *http.Request) error {
+func withOptionalBody[Req, Resp any](s *Server, status int, call func(ctx context.Context, svc Backend, req Req, r *http.Request) (Resp, error)) func(http.ResponseWriter, *http.Request) error {
 	return bodyHandler(s, status, true, call)
 }
 
-func bodyHandler[S, Req, Resp any](s *Server, status int, optional bool, call func(ctx context.Context, svc S, req Req, r *http.Request) (Resp, error)) func(http.ResponseWriter, *http.Request) error {
+func bodyHandler[Req, Resp any](s *Server, status int, optional bool, call func(ctx context.Context, svc Backend, req Req, r *http.Request) (Resp, error)) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		svc, err := capability[S](s)
-		if err != nil {
-			return err
-		}
 		var req Req
 		if err := decodeBody(r, &req, optional); err != nil {
 			return err
 		}
-		out, err := call(r.Context(), svc, req, r)
+		out, err := call(r.Context(), s.b, req, r)
 		if err != nil {
 			return retryAfter429(w, err, s.clock.Now()) // the use cases' clock set RetryAt
 		}
@@ -56,14 +40,10 @@ func bodyHandler[S, Req, Resp any](s *Server, status int, optional bool, call fu
 	}
 }
 
-// withQuery makes the handler of a GET endpoint of capability S.
-func withQuery[S, Resp any](s *Server, call func(ctx context.Context, svc S, r *http.Request) (Resp, error)) func(http.ResponseWriter, *http.Request) error {
+// withQuery makes the handler of a GET endpoint.
+func withQuery[Resp any](s *Server, call func(ctx context.Context, svc Backend, r *http.Request) (Resp, error)) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		svc, err := capability[S](s)
-		if err != nil {
-			return err
-		}
-		out, err := call(r.Context(), svc, r)
+		out, err := call(r.Context(), s.b, r)
 		if err != nil {
 			return err
 		}
@@ -114,15 +94,9 @@ type (
 	}
 )
 
-// capabilityRoutes are the endpoints of the optional capabilities: attach,
-// maintenance, renewals, activations.
+// capabilityRoutes are the endpoints of attach, maintenance, renewals and
+// activations.
 func (s *Server) capabilityRoutes() []route {
-	type (
-		attach      = licensing.AttachService
-		maintenance = licensing.MaintenanceService
-		renewals    = licensing.RenewalService
-		activations = licensing.ActivationService
-	)
 	// Every POST that changes something (but the maintenance purchase, whose
 	// key the store checks in its own transaction) stores its answer under
 	// the request's Idempotency-Key, which the client always sends: a retry
@@ -132,18 +106,18 @@ func (s *Server) capabilityRoutes() []route {
 		// The server sends the code with its own mailer: the client never
 		// chooses where a code goes.
 		{"POST /v1/attach-requests", true, withBody(s, http.StatusCreated,
-			func(ctx context.Context, svc attach, req licensing.AttachRequest, _ *http.Request) (*licensing.AttachPending, error) {
+			func(ctx context.Context, svc Backend, req licensing.AttachRequest, _ *http.Request) (*licensing.AttachPending, error) {
 				if s.mailer == nil {
 					return nil, licensing.Errorf(licensing.EINTERNAL, "the server has no mail delivery configured")
 				}
 				return svc.RequestAttach(ctx, req, s.mailer)
 			}), true},
 		{"POST /v1/attach-confirmations", true, withBody(s, http.StatusOK,
-			func(ctx context.Context, svc attach, req attachConfirmBody, _ *http.Request) (*licensing.AttachResult, error) {
+			func(ctx context.Context, svc Backend, req attachConfirmBody, _ *http.Request) (*licensing.AttachResult, error) {
 				return svc.ConfirmAttach(ctx, req.Code)
 			}), true},
 
-		{"GET /v1/maintenance", true, withQuery(s, func(ctx context.Context, svc maintenance, r *http.Request) ([]licensing.MaintenancePlan, error) {
+		{"GET /v1/maintenance", true, withQuery(s, func(ctx context.Context, svc Backend, r *http.Request) ([]licensing.MaintenancePlan, error) {
 			f := licensing.MaintenanceFilter{License: r.URL.Query().Get("license")}
 			var err error
 			if f.Available, err = boolParam(r.URL.Query(), "available"); err != nil {
@@ -152,28 +126,28 @@ func (s *Server) capabilityRoutes() []route {
 			return svc.ListMaintenance(ctx, f)
 		}), false},
 		{"POST /v1/maintenance-quotes", true, withBody(s, http.StatusOK,
-			func(ctx context.Context, svc maintenance, req licensing.MaintenanceBuyRequest, _ *http.Request) (*licensing.MaintenancePurchase, error) {
+			func(ctx context.Context, svc Backend, req licensing.MaintenanceBuyRequest, _ *http.Request) (*licensing.MaintenancePurchase, error) {
 				return svc.QuoteMaintenance(ctx, req)
 			}), true},
 		// Like licenses, maintenance purchases check their idempotency key in
 		// the purchase's own transaction; the header may carry it.
 		{"POST /v1/maintenance-purchases", true, withBody(s, http.StatusCreated,
-			func(ctx context.Context, svc maintenance, req licensing.MaintenanceBuyRequest, r *http.Request) (*licensing.MaintenancePurchase, error) {
+			func(ctx context.Context, svc Backend, req licensing.MaintenanceBuyRequest, r *http.Request) (*licensing.MaintenancePurchase, error) {
 				if req.IdempotencyKey == "" {
 					req.IdempotencyKey = r.Header.Get("Idempotency-Key")
 				}
 				return svc.BuyMaintenance(ctx, req, nil)
 			}), false},
 		{"POST /v1/maintenance/{id}/assignment", true, withBody(s, http.StatusOK,
-			func(ctx context.Context, svc maintenance, req assignBody, r *http.Request) (*licensing.MaintenancePlan, error) {
+			func(ctx context.Context, svc Backend, req assignBody, r *http.Request) (*licensing.MaintenancePlan, error) {
 				return svc.AssignMaintenance(ctx, r.PathValue("id"), req.Key)
 			}), true},
 		{"PATCH /v1/maintenance/{id}", true, withBody(s, http.StatusOK,
-			func(ctx context.Context, svc maintenance, u licensing.MaintenanceUpdate, r *http.Request) (*licensing.MaintenancePlan, error) {
+			func(ctx context.Context, svc Backend, u licensing.MaintenanceUpdate, r *http.Request) (*licensing.MaintenancePlan, error) {
 				return svc.UpdateMaintenance(ctx, r.PathValue("id"), u)
 			}), false},
 
-		{"GET /v1/renewals", true, withQuery(s, func(ctx context.Context, svc renewals, r *http.Request) ([]licensing.Renewal, error) {
+		{"GET /v1/renewals", true, withQuery(s, func(ctx context.Context, svc Backend, r *http.Request) ([]licensing.Renewal, error) {
 			until, err := timeParam(r.URL.Query().Get("until"), s.clock.Now())
 			if err != nil {
 				return nil, err
@@ -184,7 +158,7 @@ func (s *Server) capabilityRoutes() []route {
 		// `renewals run --as-of` does locally); every account's is the
 		// operator's schedule.
 		{"POST /v1/renewal-runs", true, withOptionalBody(s, http.StatusOK,
-			func(ctx context.Context, svc renewals, req renewalRunBody, _ *http.Request) (*licensing.RenewalRun, error) {
+			func(ctx context.Context, svc Backend, req renewalRunBody, _ *http.Request) (*licensing.RenewalRun, error) {
 				asOf, err := timeParam(req.AsOf, s.clock.Now())
 				if err != nil {
 					return nil, err
@@ -203,10 +177,10 @@ func (s *Server) capabilityRoutes() []route {
 			}), true},
 
 		{"POST /v1/activations", true, withBody(s, http.StatusCreated,
-			func(ctx context.Context, svc activations, req licensing.ActivationRequest, _ *http.Request) (*licensing.Activation, error) {
+			func(ctx context.Context, svc Backend, req licensing.ActivationRequest, _ *http.Request) (*licensing.Activation, error) {
 				return svc.Activate(ctx, req)
 			}), true},
-		{"GET /v1/activations", true, withQuery(s, func(ctx context.Context, svc activations, r *http.Request) ([]licensing.Activation, error) {
+		{"GET /v1/activations", true, withQuery(s, func(ctx context.Context, svc Backend, r *http.Request) ([]licensing.Activation, error) {
 			q := r.URL.Query()
 			f := licensing.ActivationFilter{LicenseKey: q.Get("license"), Machine: q.Get("machine")}
 			var err error
@@ -216,14 +190,14 @@ func (s *Server) capabilityRoutes() []route {
 			return svc.ListActivations(ctx, f)
 		}), false},
 		{"POST /v1/deactivations", true, withBody(s, http.StatusOK,
-			func(ctx context.Context, svc activations, b deactivateBody, _ *http.Request) (*licensing.Activation, error) {
+			func(ctx context.Context, svc Backend, b deactivateBody, _ *http.Request) (*licensing.Activation, error) {
 				return svc.Deactivate(ctx, licensing.DeactivateRequest{ID: b.ID, LicenseKey: b.LicenseKey, Fingerprint: b.Fingerprint, Force: b.Force})
 			}), true},
-		{"GET /v1/licenses/{key}/validation", true, withQuery(s, func(ctx context.Context, svc activations, r *http.Request) (*licensing.Validation, error) {
+		{"GET /v1/licenses/{key}/validation", true, withQuery(s, func(ctx context.Context, svc Backend, r *http.Request) (*licensing.Validation, error) {
 			q := r.URL.Query()
 			return svc.ValidateLicense(ctx, r.PathValue("key"), q.Get("fingerprint"), q.Get("version"))
 		}), false},
-		{"GET /v1/licenses/{key}/download", true, withQuery(s, func(ctx context.Context, svc activations, r *http.Request) (*licensing.Download, error) {
+		{"GET /v1/licenses/{key}/download", true, withQuery(s, func(ctx context.Context, svc Backend, r *http.Request) (*licensing.Download, error) {
 			os, err := licensing.OSEnum().Parse(r.URL.Query().Get("os"))
 			if err != nil {
 				return nil, err
@@ -231,15 +205,15 @@ func (s *Server) capabilityRoutes() []route {
 			return svc.LatestDownload(ctx, r.PathValue("key"), os)
 		}), false},
 		{"POST /v1/offline-activations", true, withBody(s, http.StatusCreated,
-			func(ctx context.Context, svc activations, b fileBody, _ *http.Request) (*licensing.OfflineActivation, error) {
+			func(ctx context.Context, svc Backend, b fileBody, _ *http.Request) (*licensing.OfflineActivation, error) {
 				return svc.ActivateOffline(ctx, []byte(b.Request))
 			}), true},
 		{"POST /v1/offline-releases", true, withBody(s, http.StatusOK,
-			func(ctx context.Context, svc activations, b fileBody, _ *http.Request) (*licensing.Activation, error) {
+			func(ctx context.Context, svc Backend, b fileBody, _ *http.Request) (*licensing.Activation, error) {
 				return svc.ReleaseOffline(ctx, []byte(b.Proof))
 			}), true},
 		// Public keys are public: verifiers fetch them without a token.
-		{"GET /v1/signing-keys", false, withQuery(s, func(ctx context.Context, svc activations, _ *http.Request) ([]licensing.SigningKey, error) {
+		{"GET /v1/signing-keys", false, withQuery(s, func(ctx context.Context, svc Backend, _ *http.Request) ([]licensing.SigningKey, error) {
 			return svc.SigningKeys(ctx)
 		}), false},
 	}
