@@ -18,6 +18,7 @@ import (
 
 	"github.com/licensectl/licensectl/internal/httpapi"
 	"github.com/licensectl/licensectl/internal/licensing"
+	"github.com/licensectl/licensectl/internal/offline"
 	"github.com/licensectl/licensectl/internal/output"
 )
 
@@ -185,7 +186,12 @@ func exitCode(err error, ran bool) int {
 	if errors.Is(err, context.Canceled) {
 		return ExitInterrupted
 	}
-	// A command with exit codes of its own (offline verify) says which.
+	// A certificate that failed verification has an exit code per reason.
+	var ve *offline.VerifyError
+	if errors.As(err, &ve) {
+		return exitCodeForCertificate(ve.Reason)
+	}
+	// A command with an exit code of its own says which.
 	var ec interface{ ExitCode() int }
 	if errors.As(err, &ec) {
 		return ec.ExitCode()
@@ -215,6 +221,22 @@ func exitCodeFor(code string) int {
 		return ExitTempFail
 	}
 	return ExitFailure
+}
+
+// exitCodeForCertificate is the table from the reasons a certificate fails
+// verification to their exit codes.
+func exitCodeForCertificate(r offline.Reason) int {
+	switch r {
+	case offline.ReasonBadSignature:
+		return ExitCertSignature
+	case offline.ReasonExpired:
+		return ExitCertExpired
+	case offline.ReasonWrongMachine:
+		return ExitCertMachine
+	case offline.ReasonUnknownKey:
+		return ExitCertKey
+	}
+	return ExitUsage
 }
 
 // NewRootCmd builds the command tree.
