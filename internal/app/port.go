@@ -50,6 +50,7 @@ type Tx interface {
 	ActivationTx
 	SigningKeyTx
 	AttachTx
+	PurchaseTx
 }
 
 // Lock says whether a look-up takes the write locks of the rows it reads.
