@@ -51,6 +51,7 @@ type Tx interface {
 	SigningKeyTx
 	AttachTx
 	PurchaseTx
+	MaintenanceTx
 }
 
 // Lock says whether a look-up takes the write locks of the rows it reads.

@@ -73,7 +73,7 @@ func (t *tx) InsertPurchase(ctx context.Context, p app.NewPurchase) error {
 				unit_price_cents, amount_cents, company, billing) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 			p.ID, i+1, it.SKU, it.Description, it.Quantity, it.UnitPriceCents, it.AmountCents, it.Company, it.Billing)
 	}
-	return unavailable(ctx, t.tx.SendBatch(ctx, b).Close())
+	return t.sendBatch(ctx, b)
 }
 
 var licenseCopyColumns = []string{"key", "account_id", "product", "kind", "term", "company_id",
@@ -98,7 +98,7 @@ func (t *tx) InsertLicenses(ctx context.Context, rows *app.LicenseRows) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	return unavailable(ctx, t.tx.SendBatch(ctx, b).Close())
+	return t.sendBatch(ctx, b)
 }
 
 // licenseSource is app.LicenseRows as a pgx.CopyFromSource.

@@ -6,7 +6,9 @@ package postgres
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -258,4 +260,14 @@ func loadPurchase(ctx context.Context, q queryer, id, buyer string) (*licensing.
 		p.Licenses = append(p.Licenses, k)
 	}
 	return p, keys.Err()
+}
+
+// hashJSON identifies what a request asks for (as app's requestHash does).
+func hashJSON(v any) (string, error) {
+	js, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(js)
+	return hex.EncodeToString(sum[:]), nil
 }
