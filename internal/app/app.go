@@ -31,7 +31,6 @@ type legacy interface {
 	licensing.AuditService
 	licensing.TokenService
 	licensing.IdempotencyService
-	licensing.RenewalService
 	Close() error
 }
 

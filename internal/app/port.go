@@ -52,6 +52,7 @@ type Tx interface {
 	AttachTx
 	PurchaseTx
 	MaintenanceTx
+	RenewalTx
 }
 
 // Lock says whether a look-up takes the write locks of the rows it reads.
