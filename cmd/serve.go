@@ -124,7 +124,7 @@ func serve(ctx context.Context, f *Factory, store localStore, tlsConfig *tls.Con
 	}
 	log.Info("listening", "url", scheme+"://"+addr, "store", store.Path())
 	if o.renewEvery > 0 {
-		go runRenewalsEvery(ctx, store, f.Clock, o.renewEvery, log)
+		go store.RunRenewalsEvery(ctx, o.renewEvery, log)
 	}
 	done := make(chan error, 1)
 	go func() {
@@ -179,30 +179,6 @@ func loadTLS(certFile, keyFile string, now time.Time) (*tls.Config, error) {
 		return nil, licensing.Errorf(licensing.EINVALID, "TLS certificate %s is not valid before %s", certFile, leaf.NotBefore.UTC().Format(time.RFC3339))
 	}
 	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
-}
-
-// runRenewalsEvery runs the renewals engine over every account on a schedule.
-// The engine is idempotent per date, so a run that overlaps another replica's
-// or the operator's renews nothing twice.
-func runRenewalsEvery(ctx context.Context, svc licensing.RenewalService, clock licensing.Clock, every time.Duration, log *slog.Logger) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		run, err := svc.RunRenewals(ctx, clock.Now())
-		switch {
-		case ctx.Err() != nil:
-			return
-		case err != nil:
-			log.Error("renewals run failed", "error", err.Error())
-		default:
-			log.Info("renewals run", "renewed", run.Renewed, "expired", run.Expired, "total_cents", run.TotalCents)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // writeFileAtomic writes a file whole or not at all: a reader never sees it

@@ -23,12 +23,14 @@ type legacy interface {
 	licensing.CatalogService
 	licensing.AccountService
 	licensing.CompanyService
-	licensing.LicenseService
+	// licensing.LicenseService but Quote and Buy (buy.go)
+	ListLicenses(ctx context.Context, f licensing.LicenseFilter, fn func(*licensing.License) error) error
+	GroupLicenses(ctx context.Context, f licensing.LicenseFilter) ([]licensing.LicenseGroup, error)
+	GetLicense(ctx context.Context, key string) (*licensing.LicenseDetail, error)
+	UpdateLicense(ctx context.Context, key string, u licensing.LicenseUpdate) (*licensing.License, error)
 	licensing.AuditService
 	licensing.TokenService
 	licensing.IdempotencyService
-	licensing.MaintenanceService
-	licensing.RenewalService
 	Close() error
 }
 

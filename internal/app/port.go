@@ -50,6 +50,9 @@ type Tx interface {
 	ActivationTx
 	SigningKeyTx
 	AttachTx
+	PurchaseTx
+	MaintenanceTx
+	RenewalTx
 }
 
 // Lock says whether a look-up takes the write locks of the rows it reads.

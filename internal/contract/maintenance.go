@@ -362,7 +362,7 @@ func testMaintenanceAssign(t *testing.T, e *env) {
 		{"license already covered", avail[1].ID, server[0], licensing.ECONFLICT},
 		{"plan already assigned", id, server[1], licensing.ECONFLICT},
 		{"plan already assigned to that license", id, server[0], licensing.ECONFLICT},
-		{"trial license", avail[1].ID, trial, licensing.ECONFLICT},
+		{"trial license", avail[1].ID, trial, licensing.EINVALID},
 		{"unknown plan", "M-000000000000", server[1], licensing.ENOTFOUND},
 		{"malformed plan id", "P-123", server[1], licensing.EINVALID},
 		{"unknown license", avail[1].ID, "00000-00000-00000-00000-00000", licensing.ENOTFOUND},

@@ -2,471 +2,118 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/licensectl/licensectl/internal/licensekey"
+	"github.com/licensectl/licensectl/internal/app"
 	"github.com/licensectl/licensectl/internal/licensing"
 )
-
-// progressEvery is how many licenses Buy inserts between progress reports and
-// cancellation checks.
-const progressEvery = 1000
 
 // copyThreshold: purchases of more licenses than this go through COPY, which
 // costs a round trip of its own but then streams; fewer go in one batch.
 const copyThreshold = 32
 
-// plan is a purchase that passed every rule and is priced, but not yet written.
-type plan struct {
-	buyerID       int64
-	buyer         string
-	purchaseEmail string
-	owner         any // the account id that receives the licenses, or nil: nobody yet
-	trial         bool
-	items         []licensing.LineItem
-	fixed         map[string]string // payment modes already fixed, by SKU
-	total         int64
-	currency      string
-	lines         []planLine
+// PurchaseByKey implements app.PurchaseTx.
+func (t *tx) PurchaseByKey(ctx context.Context, acct int64, key string) (*app.PriorPurchase, error) {
+	return one(t.queryRow(ctx, "SELECT id, request_hash FROM purchases WHERE account_id = $1 AND idempotency_key = $2",
+		acct, key), app.ScanPriorPurchase)
 }
 
-// planLine is one request line: the licenses it creates.
-type planLine struct {
-	product   *licensing.Product
-	quantity  int
-	term      string
-	companyID any // nil: the global pool
+// Purchase implements app.PurchaseTx.
+func (t *tx) Purchase(ctx context.Context, id string) (*licensing.Purchase, error) {
+	return one(t.queryRow(ctx, "SELECT "+app.PurchaseColumns+" FROM purchases WHERE id = $1", id), app.ScanPurchase)
 }
 
-// normalizeRequest validates req without touching the caller's slice.
-func normalizeRequest(req licensing.BuyRequest) (licensing.BuyRequest, error) {
-	req.Lines = slices.Clone(req.Lines)
-	err := req.Normalize()
-	return req, err
+// PurchaseItems implements app.PurchaseTx.
+func (t *tx) PurchaseItems(ctx context.Context, id string) ([]licensing.LineItem, error) {
+	rows, err := t.query(ctx, "SELECT "+app.LineItemColumns+" FROM purchase_items WHERE purchase_id = $1 ORDER BY line_no", id)
+	return all(rows, err, app.ScanLineItem)
 }
 
-// Quote prices a purchase with the rules Buy applies, in a read-only
-// transaction (one snapshot): nothing is written, not even the payment mode.
-func (s *Store) Quote(ctx context.Context, req licensing.BuyRequest) (*licensing.Purchase, error) {
-	req, err := normalizeRequest(req)
-	if err != nil {
-		return nil, err
-	}
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback(ctx)
-	buyerID, buyer, err := actingAccount(ctx, tx)
-	if err != nil {
-		return nil, err
-	}
-	if req.PurchaseEmail == "" {
-		req.PurchaseEmail = buyer
-	}
-	p, err := preparePurchase(ctx, tx, req, buyerID, buyer)
-	if err != nil {
-		return nil, err
-	}
-	out := p.purchase("", req.IdempotencyKey, s.now())
-	out.DryRun = true
-	return out, nil
+// PurchaseKeys implements app.PurchaseTx.
+func (t *tx) PurchaseKeys(ctx context.Context, id string) ([]string, error) {
+	rows, err := t.query(ctx, "SELECT key FROM licenses WHERE purchase_id = $1 ORDER BY id", id)
+	return all(rows, err, app.ScanString)
 }
 
-// Buy makes a purchase in one transaction: the purchase, its items, every
-// license, the payment mode, the trial record and the audit event are
-// committed together, or (on any error or cancellation) not at all.
-//
-// Races between replicas end as they would on SQLite's single writer: the
-// unique (account, idempotency key), the billing_modes and the trials keys
-// let one transaction win; the loser is rerun and then finds the winner's
-// purchase (a replay or ECONFLICT), the fixed payment mode or the used trial.
-func (s *Store) Buy(ctx context.Context, req licensing.BuyRequest, progress func(done int)) (*licensing.Purchase, error) {
-	req, err := normalizeRequest(req)
-	if err != nil {
-		return nil, err
-	}
-	key := req.IdempotencyKey
-	req.IdempotencyKey = ""
-	var out *licensing.Purchase
-	err = s.write(ctx, func(tx pgx.Tx) error {
-		out = nil
-		buyerID, buyer, err := actingAccount(ctx, tx)
-		if err != nil {
-			return err
-		}
-		r := req
-		if r.PurchaseEmail == "" {
-			r.PurchaseEmail = buyer
-		}
-		hash, err := requestHash(r)
-		if err != nil {
-			return err
-		}
-		k := key
-		if k == "" {
-			k = "auto-" + randomHex(16)
-		} else {
-			// Checked before the rules: a replayed trial must answer the
-			// original purchase, not "you already requested a trial".
-			var id, storedHash string
-			err := tx.QueryRow(ctx, "SELECT id, request_hash FROM purchases WHERE account_id = $1 AND idempotency_key = $2",
-				buyerID, k).Scan(&id, &storedHash)
-			switch {
-			case err == nil && storedHash == hash:
-				out, err = loadPurchase(ctx, tx, id, buyer)
-				if out != nil {
-					out.Replayed = true
-				}
-				return err
-			case err == nil:
-				return &licensing.KeyReusedError{Err: licensing.Errorf(licensing.ECONFLICT, "idempotency key %s was already used for a different purchase (%s)", k, id).
-					WithHint("use a new key for a new purchase")}
-			case !errors.Is(err, pgx.ErrNoRows):
-				return err
-			}
-		}
-		p, err := preparePurchase(ctx, tx, r, buyerID, buyer)
-		if err != nil {
-			return err
-		}
-		out, err = s.writePurchase(ctx, tx, p, k, hash, progress)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+// BillingMode implements app.PurchaseTx.
+func (t *tx) BillingMode(ctx context.Context, acct int64, sku string) (string, error) {
+	return app.Value(one(t.queryRow(ctx, "SELECT billing FROM billing_modes WHERE account_id = $1 AND sku = $2", acct, sku), app.ScanString))
 }
 
-// requestHash identifies what a request asks for, so that a retried request
-// is told apart from a different one that reuses its idempotency key. It is
-// the SQLite store's hash, so migrated keys keep working.
-func requestHash(req licensing.BuyRequest) (string, error) {
-	js, err := json.Marshal(req)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(js)
-	return hex.EncodeToString(sum[:]), nil
+// FixBillingMode implements app.PurchaseTx.
+func (t *tx) FixBillingMode(ctx context.Context, acct int64, sku, billing string) (bool, error) {
+	return affected(t.exec(ctx, "INSERT INTO billing_modes (account_id, sku, billing) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+		acct, sku, billing))
 }
 
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
+// TrialUsed implements app.PurchaseTx.
+func (t *tx) TrialUsed(ctx context.Context, acct int64, sku string) (bool, error) {
+	return app.Value(one(t.queryRow(ctx, "SELECT EXISTS (SELECT 1 FROM trials WHERE account_id = $1 AND sku = $2)", acct, sku), app.ScanBool))
 }
 
-// preparePurchase applies every purchase rule that needs the store (catalog,
-// fixed payment modes, companies, trials, the purchase email's owner) and
-// prices the request. It only reads.
-func preparePurchase(ctx context.Context, q queryer, req licensing.BuyRequest, buyerID int64, buyer string) (*plan, error) {
-	p := &plan{buyerID: buyerID, buyer: buyer, purchaseEmail: req.PurchaseEmail, trial: req.Trial, fixed: map[string]string{}}
-	products := map[string]*licensing.Product{}
-	find := func(sku string) (*licensing.Product, error) {
-		if pr, ok := products[sku]; ok {
-			return pr, nil
-		}
-		pr, err := findProduct(ctx, q, sku)
-		if err != nil {
-			return nil, err
-		}
-		products[sku] = pr
-		return pr, nil
-	}
-	fixedBilling := func(sku string) (string, error) {
-		var b string
-		err := q.QueryRow(ctx, "SELECT billing FROM billing_modes WHERE account_id = $1 AND sku = $2", buyerID, sku).Scan(&b)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return "", nil
-		}
-		if err == nil {
-			p.fixed[sku] = b
-		}
-		return b, err
-	}
-	forSelf := req.PurchaseEmail == buyer
-	companies := map[string]int64{} // by the name as asked
-	lookUp := func(name string) (string, error) {
-		if !forSelf {
-			return "", licensing.Errorf(licensing.EINVALID, "--company applies to licenses bought for your own account, not for %s", req.PurchaseEmail).
-				WithHint("drop --company: the owner of %s matches the licenses to companies", req.PurchaseEmail)
-		}
-		id, stored, err := company(ctx, q, buyerID, name)
-		companies[name] = id
-		return stored, err
-	}
-	items, terms, total, err := licensing.PriceLines(req, licensing.BuyLookups{Product: find, FixedBilling: fixedBilling, Company: lookUp})
-	if err != nil {
-		return nil, err
-	}
-	p.items, p.total = items, total
-	for _, it := range items {
-		c := products[it.SKU].Currency
-		if p.currency == "" {
-			p.currency = c
-		} else if c != p.currency {
-			return nil, licensing.Errorf(licensing.EINVALID, "one purchase cannot mix currencies (%s and %s)", p.currency, c).
-				WithHint("buy these products in separate purchases")
-		}
-	}
-
-	trialSeen := map[string]bool{}
-	for i, l := range req.Lines {
-		pl := planLine{product: products[l.Product], quantity: l.Quantity, term: terms[i]}
-		if l.Company != "" {
-			pl.companyID = companies[l.Company]
-		}
-		if req.Trial {
-			sku := pl.product.SKU
-			var one int
-			err := q.QueryRow(ctx, "SELECT 1 FROM trials WHERE account_id = $1 AND sku = $2", buyerID, sku).Scan(&one)
-			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-				return nil, err
-			}
-			if err == nil || trialSeen[sku] {
-				return nil, licensing.Errorf(licensing.ECONFLICT, "you already requested a trial of %s", sku).
-					WithHint("a trial can be requested once per license type; buy it with `licensectl licenses buy --product %s`", sku)
-			}
-			trialSeen[sku] = true
-		}
-		p.lines = append(p.lines, pl)
-	}
-
-	if forSelf {
-		p.owner = buyerID
-	} else {
-		var id int64
-		err := q.QueryRow(ctx, "SELECT id FROM accounts WHERE email = $1", req.PurchaseEmail).Scan(&id)
-		switch {
-		case err == nil:
-			p.owner = id
-		case !errors.Is(err, pgx.ErrNoRows):
-			return nil, err
-		} // else nobody owns them until an account with that email is created
-	}
-	return p, nil
+// InsertTrial implements app.PurchaseTx. The primary key refuses a second
+// trial that a concurrent request slipped past the rules' check (the rerun
+// then reports it).
+func (t *tx) InsertTrial(ctx context.Context, acct int64, sku string, at time.Time) error {
+	_, err := t.exec(ctx, "INSERT INTO trials (account_id, sku, created_at) VALUES ($1, $2, $3)", acct, sku, at.Unix())
+	return err
 }
 
-func (p *plan) purchase(id, key string, now time.Time) *licensing.Purchase {
-	return &licensing.Purchase{ID: id, Account: p.buyer, PurchaseEmail: p.purchaseEmail, IdempotencyKey: key,
-		Items: p.items, TotalCents: p.total, Currency: p.currency, Billing: licensing.PurchaseBilling(p.items),
-		Trial: p.trial, Licenses: []string{}, CreatedAt: now}
+// InsertPurchase implements app.PurchaseTx.
+func (t *tx) InsertPurchase(ctx context.Context, p app.NewPurchase) error {
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO purchases (id, account_id, purchase_email, idempotency_key, request_hash,
+			total_cents, currency, billing, trial, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		p.ID, p.AccountID, p.PurchaseEmail, p.IdempotencyKey, p.RequestHash, p.TotalCents, p.Currency, p.Billing,
+		p.Trial, p.CreatedAt.Unix())
+	for i, it := range p.Items {
+		b.Queue(`INSERT INTO purchase_items (purchase_id, line_no, sku, description, quantity,
+				unit_price_cents, amount_cents, company, billing) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			p.ID, i+1, it.SKU, it.Description, it.Quantity, it.UnitPriceCents, it.AmountCents, it.Company, it.Billing)
+	}
+	return t.sendBatch(ctx, b)
 }
 
 var licenseCopyColumns = []string{"key", "account_id", "product", "kind", "term", "company_id",
 	"purchase_id", "purchase_email", "auto_renew", "expires_at", "seats", "created_at"}
 
-// writePurchase inserts a prepared purchase in the caller's transaction.
-// Large purchases stream their licenses with COPY: 100,000 licenses are one
-// statement and one commit, and a cancelled one leaves nothing behind.
-func (s *Store) writePurchase(ctx context.Context, tx pgx.Tx, p *plan, key, hash string, progress func(int)) (*licensing.Purchase, error) {
-	now := s.now()
-	out := p.purchase(newPurchaseID(), key, now)
-	if _, err := tx.Exec(ctx, `INSERT INTO purchases (id, account_id, purchase_email, idempotency_key, request_hash,
-			total_cents, currency, billing, trial, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		out.ID, p.buyerID, p.purchaseEmail, key, hash, p.total, p.currency, out.Billing, p.trial, now.Unix()); err != nil {
-		return nil, err
-	}
-	for i, it := range p.items {
-		if _, err := tx.Exec(ctx, `INSERT INTO purchase_items (purchase_id, line_no, sku, description, quantity,
-				unit_price_cents, amount_cents, company, billing) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			out.ID, i+1, it.SKU, it.Description, it.Quantity, it.UnitPriceCents, it.AmountCents, it.Company, it.Billing); err != nil {
-			return nil, err
-		}
-		if err := fixBilling(ctx, tx, p, it); err != nil {
-			return nil, err
-		}
-	}
-	for _, l := range p.lines {
-		if p.trial {
-			// The primary key refuses a second trial that a concurrent
-			// request slipped past preparePurchase's check.
-			if _, err := tx.Exec(ctx, "INSERT INTO trials (account_id, sku, created_at) VALUES ($1, $2, $3)",
-				p.buyerID, l.product.SKU, now.Unix()); err != nil {
-				return nil, err
-			}
-		}
-	}
-
-	rows := newLicenseRows(ctx, p, out, now, progress)
-	var err error
-	if rows.total > copyThreshold {
-		_, err = tx.CopyFrom(ctx, pgx.Identifier{"licenses"}, licenseCopyColumns, rows)
-	} else {
-		err = insertLicenses(ctx, tx, rows)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if progress != nil && len(out.Licenses)%progressEvery != 0 {
-		progress(len(out.Licenses))
-	}
-	err = audit(ctx, tx, p.buyerID, now, p.buyer, "purchase.create", out.ID, map[string]any{
-		"items": len(p.items), "licenses": len(out.Licenses), "total_cents": p.total, "currency": p.currency})
-	return out, err
-}
-
-// fixBilling records the payment mode the first purchase of a subscription
-// type fixes. When another transaction fixed it meanwhile (its row appears
-// after preparePurchase looked), the purchase is rerun so that the rules see
-// the winner's mode.
-func fixBilling(ctx context.Context, tx pgx.Tx, p *plan, it licensing.LineItem) error {
-	if it.Billing == "" || p.fixed[it.SKU] != "" {
-		return nil
-	}
-	tag, err := tx.Exec(ctx, "INSERT INTO billing_modes (account_id, sku, billing) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-		p.buyerID, it.SKU, it.Billing)
-	if err != nil {
+// InsertLicenses implements app.PurchaseTx. Large purchases stream with
+// COPY: 100,000 licenses are one statement and one commit, and a cancelled
+// one leaves nothing behind. A few go in one batch.
+func (t *tx) InsertLicenses(ctx context.Context, rows *app.LicenseRows) error {
+	src := licenseSource{rows}
+	if rows.Len() > copyThreshold {
+		_, err := t.tx.CopyFrom(ctx, pgx.Identifier{"licenses"}, licenseCopyColumns, src)
 		return err
 	}
-	if tag.RowsAffected() == 0 {
-		var b string
-		if err := tx.QueryRow(ctx, "SELECT billing FROM billing_modes WHERE account_id = $1 AND sku = $2", p.buyerID, it.SKU).Scan(&b); err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return err
-		}
-		if b != it.Billing {
-			return errRetry
-		}
-	}
-	p.fixed[it.SKU] = it.Billing
-	return nil
-}
-
-// licenseRows generates a purchase's new licenses one at a time, appending
-// each key to the purchase; it is a pgx.CopyFromSource.
-type licenseRows struct {
-	ctx      context.Context
-	p        *plan
-	out      *licensing.Purchase
-	now      time.Time
-	progress func(int)
-	total    int
-
-	line, done int // position: line index, licenses done on that line
-	row        []any
-	err        error
-}
-
-func newLicenseRows(ctx context.Context, p *plan, out *licensing.Purchase, now time.Time, progress func(int)) *licenseRows {
-	total := 0
-	for _, l := range p.lines {
-		total += l.quantity
-	}
-	out.Licenses = make([]string, 0, total)
-	return &licenseRows{ctx: ctx, p: p, out: out, now: now, progress: progress, total: total}
-}
-
-func (r *licenseRows) Next() bool {
-	for r.line < len(r.p.lines) && r.done == r.p.lines[r.line].quantity {
-		r.line, r.done = r.line+1, 0
-	}
-	if r.line == len(r.p.lines) || r.err != nil {
-		return false
-	}
-	l := r.p.lines[r.line]
-	k, err := licensekey.New(nil)
-	if err != nil {
-		r.err = err
-		return false
-	}
-	kind, autoRenew, expires := licenseTerms(r.p.trial, l.term, r.now)
-	r.row = []any{k, r.p.owner, l.product.SKU, kind, l.term, l.companyID,
-		r.out.ID, r.p.purchaseEmail, autoRenew, expires, l.product.Seats, r.now.Unix()}
-	r.out.Licenses = append(r.out.Licenses, k)
-	r.done++
-	if n := len(r.out.Licenses); n%progressEvery == 0 {
-		// A cancelled purchase stops here; the transaction is rolled back.
-		if r.err = r.ctx.Err(); r.err != nil {
-			return false
-		}
-		if r.progress != nil {
-			r.progress(n)
-		}
-	}
-	return true
-}
-
-func (r *licenseRows) Values() ([]any, error) { return r.row, nil }
-
-func (r *licenseRows) Err() error { return r.err }
-
-// insertLicenses writes a few licenses in one round trip.
-func insertLicenses(ctx context.Context, tx pgx.Tx, rows *licenseRows) error {
 	b := &pgx.Batch{}
 	for rows.Next() {
+		v, _ := src.Values()
 		b.Queue(`INSERT INTO licenses (key, account_id, product, kind, term, company_id,
 			purchase_id, purchase_email, auto_renew, expires_at, seats, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, rows.row...)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, v...)
 	}
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	return tx.SendBatch(ctx, b).Close()
+	return t.sendBatch(ctx, b)
 }
 
-// licenseTerms answers a new license's kind, auto-renew flag and expiry:
-// trials run TrialDays and never renew, subscriptions run one billing period
-// and renew, lifetime licenses never expire.
-func licenseTerms(trial bool, term string, now time.Time) (kind string, autoRenew bool, expires any) {
-	switch {
-	case trial:
-		return licensing.KindTrial, false, now.AddDate(0, 0, licensing.TrialDays).Unix()
-	case term == licensing.LicenseTermMonthly:
-		return licensing.KindCommercial, true, now.AddDate(0, 1, 0).Unix()
-	case term == licensing.LicenseTermAnnual:
-		return licensing.KindCommercial, true, now.AddDate(1, 0, 0).Unix()
-	}
-	return licensing.KindCommercial, false, nil
+// licenseSource is app.LicenseRows as a pgx.CopyFromSource.
+type licenseSource struct{ *app.LicenseRows }
+
+func (s licenseSource) Values() ([]any, error) {
+	l := s.License()
+	return []any{l.Key, nullID(l.AccountID), l.Product, l.Kind, l.Term, nullID(l.CompanyID),
+		l.PurchaseID, l.PurchaseEmail, l.AutoRenew, nullID(l.ExpiresAt), l.Seats, l.CreatedAt.Unix()}, nil
 }
 
-// loadPurchase reads a stored purchase with its items and license keys.
-func loadPurchase(ctx context.Context, q queryer, id, buyer string) (*licensing.Purchase, error) {
-	p := &licensing.Purchase{ID: id, Account: buyer}
-	var created int64
-	if err := q.QueryRow(ctx, `SELECT purchase_email, idempotency_key, total_cents, currency, billing, trial, created_at
-		FROM purchases WHERE id = $1`, id).Scan(&p.PurchaseEmail, &p.IdempotencyKey, &p.TotalCents, &p.Currency,
-		&p.Billing, &p.Trial, &created); err != nil {
-		return nil, err
+// nullID is NULL for 0 (no account, no company, no expiry).
+func nullID(v int64) any {
+	if v == 0 {
+		return nil
 	}
-	p.CreatedAt = unixTime(created)
-	rows, err := q.Query(ctx, `SELECT sku, description, quantity, unit_price_cents, amount_cents, company, billing
-		FROM purchase_items WHERE purchase_id = $1 ORDER BY line_no`, id)
-	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		var it licensing.LineItem
-		if err := rows.Scan(&it.SKU, &it.Description, &it.Quantity, &it.UnitPriceCents, &it.AmountCents, &it.Company, &it.Billing); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		p.Items = append(p.Items, it)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	keys, err := q.Query(ctx, "SELECT key FROM licenses WHERE purchase_id = $1 ORDER BY id", id)
-	if err != nil {
-		return nil, err
-	}
-	defer keys.Close()
-	p.Licenses = []string{}
-	for keys.Next() {
-		var k string
-		if err := keys.Scan(&k); err != nil {
-			return nil, err
-		}
-		p.Licenses = append(p.Licenses, k)
-	}
-	return p, keys.Err()
+	return v
 }

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -78,20 +77,6 @@ func company(ctx context.Context, q queryer, accountID int64, name string) (int6
 			WithHint("create it with `licensectl companies create %q`", name)
 	}
 	return id, stored, err
-}
-
-const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-// newPurchaseID returns "P-" and 12 random Crockford base32 characters (60
-// bits), the SQLite store's format.
-func newPurchaseID() string {
-	var raw [12]byte
-	rand.Read(raw[:]) // never fails: crypto/rand panics rather than return an error
-	b := []byte("P-000000000000")
-	for i, r := range raw {
-		b[2+i] = crockford[r&31]
-	}
-	return string(b)
 }
 
 func clipText(s string) string {

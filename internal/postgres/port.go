@@ -78,19 +78,23 @@ func (t *tx) AccountID(ctx context.Context, email string) (int64, error) {
 	return id, err
 }
 
-// InsertAudit implements app.AuditTx.
+// InsertAudit implements app.AuditTx; several rows go in one batch.
 func (t *tx) InsertAudit(ctx context.Context, rows ...app.AuditRow) error {
+	const insert = `INSERT INTO audit (account_id, time, actor, action, object, details) VALUES ($1, $2, $3, $4, $5, $6)`
+	b := &pgx.Batch{}
 	for _, r := range rows {
 		var acct any
 		if r.AccountID != 0 {
 			acct = r.AccountID
 		}
-		if _, err := t.exec(ctx, `INSERT INTO audit (account_id, time, actor, action, object, details)
-			VALUES ($1, $2, $3, $4, $5, $6)`, acct, r.Time.Unix(), r.Actor, r.Action, r.Object, string(r.Details)); err != nil {
+		args := []any{acct, r.Time.Unix(), r.Actor, r.Action, r.Object, string(r.Details)}
+		if len(rows) == 1 {
+			_, err := t.exec(ctx, insert, args...)
 			return err
 		}
+		b.Queue(insert, args...)
 	}
-	return nil
+	return t.sendBatch(ctx, b)
 }
 
 // Company implements app.AccountTx.

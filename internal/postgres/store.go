@@ -151,7 +151,7 @@ type queryer interface {
 const maxAttempts = 12
 
 // errRetry makes write run the transaction again: something it read changed
-// under it in a way no constraint reports (see writePurchase). It is the
+// under it in a way no constraint reports (see internal/app). It is the
 // port's app.ErrRetry, so a use case of internal/app asks for a rerun the
 // same way.
 var errRetry = app.ErrRetry

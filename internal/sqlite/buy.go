@@ -2,391 +2,99 @@ package sqlite
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"database/sql"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
-	"slices"
 	"time"
 
-	"github.com/licensectl/licensectl/internal/licensekey"
+	"github.com/licensectl/licensectl/internal/app"
 	"github.com/licensectl/licensectl/internal/licensing"
 )
 
-// progressEvery is how many licenses Buy inserts between progress reports and
-// cancellation checks.
-const progressEvery = 1000
-
-// plan is a purchase that passed every rule and is priced, but not yet written.
-type plan struct {
-	buyerID       int64
-	buyer         string
-	purchaseEmail string
-	owner         any // the account id that receives the licenses, or nil: nobody yet
-	trial         bool
-	items         []licensing.LineItem
-	total         int64
-	currency      string
-	lines         []planLine
+// PurchaseByKey implements app.PurchaseTx.
+func (t *tx) PurchaseByKey(ctx context.Context, acct int64, key string) (*app.PriorPurchase, error) {
+	return one(t.queryRow(ctx, "SELECT id, request_hash FROM purchases WHERE account_id = ? AND idempotency_key = ?",
+		acct, key), app.ScanPriorPurchase)
 }
 
-// planLine is one request line: the licenses it creates.
-type planLine struct {
-	product   *licensing.Product
-	quantity  int
-	term      string
-	companyID any // nil: the global pool
+// Purchase implements app.PurchaseTx.
+func (t *tx) Purchase(ctx context.Context, id string) (*licensing.Purchase, error) {
+	return one(t.queryRow(ctx, "SELECT "+app.PurchaseColumns+" FROM purchases WHERE id = ?", id), app.ScanPurchase)
 }
 
-// normalizeRequest validates req without touching the caller's slice.
-func normalizeRequest(req licensing.BuyRequest) (licensing.BuyRequest, error) {
-	req.Lines = slices.Clone(req.Lines)
-	err := req.Normalize()
-	return req, err
+// PurchaseItems implements app.PurchaseTx.
+func (t *tx) PurchaseItems(ctx context.Context, id string) ([]licensing.LineItem, error) {
+	rows, err := t.query(ctx, "SELECT "+app.LineItemColumns+" FROM purchase_items WHERE purchase_id = ? ORDER BY line_no", id)
+	return all(rows, err, app.ScanLineItem)
 }
 
-// Quote prices a purchase with the rules Buy applies, in a read-only
-// transaction: nothing is written, not even the payment mode.
-func (s *Store) Quote(ctx context.Context, req licensing.BuyRequest) (*licensing.Purchase, error) {
-	req, err := normalizeRequest(req)
-	if err != nil {
-		return nil, err
-	}
-	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	buyerID, buyer, err := actingAccount(ctx, tx)
-	if err != nil {
-		return nil, err
-	}
-	if req.PurchaseEmail == "" {
-		req.PurchaseEmail = buyer
-	}
-	p, err := preparePurchase(ctx, tx, req, buyerID, buyer)
-	if err != nil {
-		return nil, err
-	}
-	out := p.purchase("", req.IdempotencyKey, s.now())
-	out.DryRun = true
-	return out, nil
+// PurchaseKeys implements app.PurchaseTx.
+func (t *tx) PurchaseKeys(ctx context.Context, id string) ([]string, error) {
+	rows, err := t.query(ctx, "SELECT key FROM licenses WHERE purchase_id = ? ORDER BY id", id)
+	return all(rows, err, app.ScanString)
 }
 
-// Buy makes a purchase in one transaction: the purchase, its items, every
-// license, the payment mode, the trial record and the audit event are
-// committed together, or (on any error or cancellation) not at all.
-func (s *Store) Buy(ctx context.Context, req licensing.BuyRequest, progress func(done int)) (*licensing.Purchase, error) {
-	req, err := normalizeRequest(req)
-	if err != nil {
-		return nil, err
-	}
-	var out *licensing.Purchase
-	err = s.write(ctx, func(tx *sql.Tx) error {
-		buyerID, buyer, err := actingAccount(ctx, tx)
-		if err != nil {
-			return err
-		}
-		if req.PurchaseEmail == "" {
-			req.PurchaseEmail = buyer
-		}
-		key := req.IdempotencyKey
-		req.IdempotencyKey = ""
-		hash, err := requestHash(req)
-		if err != nil {
-			return err
-		}
-		// Checked before the rules: a replayed trial must answer the
-		// original purchase, not "you already requested a trial".
-		key, prior, err := idempotency(ctx, tx, buyerID, key, hash)
-		if err != nil {
-			return err
-		}
-		if prior != "" {
-			out, err = loadPurchase(ctx, tx, prior, buyer)
-			if out != nil {
-				out.Replayed = true
-			}
-			return err
-		}
-		p, err := preparePurchase(ctx, tx, req, buyerID, buyer)
-		if err != nil {
-			return err
-		}
-		out, err = s.writePurchase(ctx, tx, p, key, hash, progress)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+// BillingMode implements app.PurchaseTx.
+func (t *tx) BillingMode(ctx context.Context, acct int64, sku string) (string, error) {
+	return app.Value(one(t.queryRow(ctx, "SELECT billing FROM billing_modes WHERE account_id = ? AND sku = ?", acct, sku), app.ScanString))
 }
 
-// idempotency returns the key a purchase is stored under (one is made up
-// when the request named none) and, when the account used the key before for
-// the same request (same hash), the id of that earlier purchase. The same key
-// with another request is a conflict.
-func idempotency(ctx context.Context, q queryer, buyerID int64, key, hash string) (string, string, error) {
-	if key == "" {
-		return "auto-" + randomHex(16), "", nil
-	}
-	var id, storedHash string
-	err := q.QueryRowContext(ctx, "SELECT id, request_hash FROM purchases WHERE account_id = ? AND idempotency_key = ?",
-		buyerID, key).Scan(&id, &storedHash)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return key, "", nil
-	case err != nil:
-		return "", "", err
-	case storedHash != hash:
-		return "", "", &licensing.KeyReusedError{Err: licensing.Errorf(licensing.ECONFLICT, "idempotency key %s was already used for a different purchase (%s)", key, id).
-			WithHint("use a new key for a new purchase")}
-	}
-	return key, id, nil
+// FixBillingMode implements app.PurchaseTx.
+func (t *tx) FixBillingMode(ctx context.Context, acct int64, sku, billing string) (bool, error) {
+	return affected(t.exec(ctx, "INSERT OR IGNORE INTO billing_modes (account_id, sku, billing) VALUES (?, ?, ?)", acct, sku, billing))
 }
 
-// requestHash identifies what a request asks for, so that a retried request
-// is told apart from a different one that reuses its idempotency key. Any
-// request type may be hashed; types differ in their JSON fields, so a key
-// reused across request types is a conflict too.
-func requestHash(req any) (string, error) {
-	js, err := json.Marshal(req)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(js)
-	return hex.EncodeToString(sum[:]), nil
+// TrialUsed implements app.PurchaseTx.
+func (t *tx) TrialUsed(ctx context.Context, acct int64, sku string) (bool, error) {
+	return app.Value(one(t.queryRow(ctx, "SELECT EXISTS (SELECT 1 FROM trials WHERE account_id = ? AND sku = ?)", acct, sku), app.ScanBool))
 }
 
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
+// InsertTrial implements app.PurchaseTx.
+func (t *tx) InsertTrial(ctx context.Context, acct int64, sku string, at time.Time) error {
+	_, err := t.exec(ctx, "INSERT INTO trials (account_id, sku, created_at) VALUES (?, ?, ?)", acct, sku, at.Unix())
+	return err
 }
 
-// preparePurchase applies every purchase rule that needs the store (catalog,
-// fixed payment modes, companies, trials, the purchase email's owner) and
-// prices the request. It only reads.
-func preparePurchase(ctx context.Context, q queryer, req licensing.BuyRequest, buyerID int64, buyer string) (*plan, error) {
-	p := &plan{buyerID: buyerID, buyer: buyer, purchaseEmail: req.PurchaseEmail, trial: req.Trial}
-	products := map[string]*licensing.Product{}
-	find := func(sku string) (*licensing.Product, error) {
-		if pr, ok := products[sku]; ok {
-			return pr, nil
-		}
-		pr, err := findProduct(ctx, q, sku)
-		if err != nil {
-			return nil, err
-		}
-		products[sku] = pr
-		return pr, nil
-	}
-	fixedBilling := func(sku string) (string, error) {
-		var b string
-		err := q.QueryRowContext(ctx, "SELECT billing FROM billing_modes WHERE account_id = ? AND sku = ?", buyerID, sku).Scan(&b)
-		if errors.Is(err, sql.ErrNoRows) {
-			return "", nil
-		}
-		return b, err
-	}
-	forSelf := req.PurchaseEmail == buyer
-	companies := map[string]int64{} // by the name as asked
-	lookUp := func(name string) (string, error) {
-		if !forSelf {
-			return "", licensing.Errorf(licensing.EINVALID, "--company applies to licenses bought for your own account, not for %s", req.PurchaseEmail).
-				WithHint("drop --company: the owner of %s matches the licenses to companies", req.PurchaseEmail)
-		}
-		id, stored, err := company(ctx, q, buyerID, name)
-		companies[name] = id
-		return stored, err
-	}
-	items, terms, total, err := licensing.PriceLines(req, licensing.BuyLookups{Product: find, FixedBilling: fixedBilling, Company: lookUp})
-	if err != nil {
-		return nil, err
-	}
-	p.items, p.total = items, total
-	for _, it := range items {
-		c := products[it.SKU].Currency
-		if p.currency == "" {
-			p.currency = c
-		} else if c != p.currency {
-			return nil, licensing.Errorf(licensing.EINVALID, "one purchase cannot mix currencies (%s and %s)", p.currency, c).
-				WithHint("buy these products in separate purchases")
-		}
-	}
-
-	trialSeen := map[string]bool{}
-	for i, l := range req.Lines {
-		pl := planLine{product: products[l.Product], quantity: l.Quantity, term: terms[i]}
-		if l.Company != "" {
-			pl.companyID = companies[l.Company]
-		}
-		if req.Trial {
-			sku := pl.product.SKU
-			var one int
-			err := q.QueryRowContext(ctx, "SELECT 1 FROM trials WHERE account_id = ? AND sku = ?", buyerID, sku).Scan(&one)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return nil, err
-			}
-			if err == nil || trialSeen[sku] {
-				return nil, licensing.Errorf(licensing.ECONFLICT, "you already requested a trial of %s", sku).
-					WithHint("a trial can be requested once per license type; buy it with `licensectl licenses buy --product %s`", sku)
-			}
-			trialSeen[sku] = true
-		}
-		p.lines = append(p.lines, pl)
-	}
-
-	if forSelf {
-		p.owner = buyerID
-	} else {
-		var id int64
-		err := q.QueryRowContext(ctx, "SELECT id FROM accounts WHERE email = ?", req.PurchaseEmail).Scan(&id)
-		switch {
-		case err == nil:
-			p.owner = id
-		case !errors.Is(err, sql.ErrNoRows):
-			return nil, err
-		} // else nobody owns them until an account with that email is created
-	}
-	return p, nil
-}
-
-func (p *plan) purchase(id, key string, now time.Time) *licensing.Purchase {
-	return &licensing.Purchase{ID: id, Account: p.buyer, PurchaseEmail: p.purchaseEmail, IdempotencyKey: key,
-		Items: p.items, TotalCents: p.total, Currency: p.currency, Billing: licensing.PurchaseBilling(p.items),
-		Trial: p.trial, Licenses: []string{}, CreatedAt: now}
-}
-
-// writePurchase inserts a prepared purchase. Licenses go through one prepared
-// statement, all in the caller's transaction: a 100,000-license purchase is
-// one commit (one fsync), and a cancelled one leaves nothing behind.
-func (s *Store) writePurchase(ctx context.Context, tx *sql.Tx, p *plan, key, hash string, progress func(int)) (*licensing.Purchase, error) {
-	now := s.now()
-	out := p.purchase(newPurchaseID(), key, now)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO purchases (id, account_id, purchase_email, idempotency_key, request_hash,
+// InsertPurchase implements app.PurchaseTx.
+func (t *tx) InsertPurchase(ctx context.Context, p app.NewPurchase) error {
+	if _, err := t.exec(ctx, `INSERT INTO purchases (id, account_id, purchase_email, idempotency_key, request_hash,
 			total_cents, currency, billing, trial, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		out.ID, p.buyerID, p.purchaseEmail, key, hash, p.total, p.currency, out.Billing, boolInt(p.trial), now.Unix()); err != nil {
-		return nil, err
+		p.ID, p.AccountID, p.PurchaseEmail, p.IdempotencyKey, p.RequestHash, p.TotalCents, p.Currency, p.Billing,
+		boolInt(p.Trial), p.CreatedAt.Unix()); err != nil {
+		return err
 	}
-	for i, it := range p.items {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO purchase_items (purchase_id, line_no, sku, description, quantity,
+	for i, it := range p.Items {
+		if _, err := t.exec(ctx, `INSERT INTO purchase_items (purchase_id, line_no, sku, description, quantity,
 				unit_price_cents, amount_cents, company, billing) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			out.ID, i+1, it.SKU, it.Description, it.Quantity, it.UnitPriceCents, it.AmountCents, it.Company, it.Billing); err != nil {
-			return nil, err
-		}
-		if it.Billing != "" {
-			// The first purchase of a subscription type fixes its payment mode.
-			if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO billing_modes (account_id, sku, billing) VALUES (?, ?, ?)",
-				p.buyerID, it.SKU, it.Billing); err != nil {
-				return nil, err
-			}
+			p.ID, i+1, it.SKU, it.Description, it.Quantity, it.UnitPriceCents, it.AmountCents, it.Company, it.Billing); err != nil {
+			return err
 		}
 	}
+	return nil
+}
 
-	total := 0
-	for _, l := range p.lines {
-		total += l.quantity
-	}
-	out.Licenses = make([]string, 0, total)
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO licenses (key, account_id, product, kind, term, company_id,
+// InsertLicenses implements app.PurchaseTx with one prepared statement, all
+// in the caller's transaction: a 100,000-license purchase is one commit (one
+// fsync), and a cancelled one leaves nothing behind.
+func (t *tx) InsertLicenses(ctx context.Context, rows *app.LicenseRows) error {
+	stmt, err := t.tx.PrepareContext(ctx, `INSERT INTO licenses (key, account_id, product, kind, term, company_id,
 			purchase_id, purchase_email, auto_renew, expires_at, seats, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer stmt.Close()
-	for _, l := range p.lines {
-		kind, autoRenew, expires := licenseTerms(p.trial, l.term, now)
-		if p.trial {
-			if _, err := tx.ExecContext(ctx, "INSERT INTO trials (account_id, sku, created_at) VALUES (?, ?, ?)",
-				p.buyerID, l.product.SKU, now.Unix()); err != nil {
-				return nil, err
-			}
-		}
-		for range l.quantity {
-			k, err := licensekey.New(nil)
-			if err != nil {
-				return nil, err
-			}
-			if _, err := stmt.ExecContext(ctx, k, p.owner, l.product.SKU, kind, l.term, l.companyID,
-				out.ID, p.purchaseEmail, autoRenew, expires, l.product.Seats, now.Unix()); err != nil {
-				return nil, err
-			}
-			out.Licenses = append(out.Licenses, k)
-			if n := len(out.Licenses); n%progressEvery == 0 {
-				if err := ctx.Err(); err != nil {
-					return nil, err
-				}
-				if progress != nil {
-					progress(n)
-				}
-			}
-		}
-	}
-	if progress != nil && len(out.Licenses)%progressEvery != 0 {
-		progress(len(out.Licenses))
-	}
-	err = audit(ctx, tx, p.buyerID, now, p.buyer, "purchase.create", out.ID, map[string]any{
-		"items": len(p.items), "licenses": len(out.Licenses), "total_cents": p.total, "currency": p.currency})
-	return out, err
-}
-
-// licenseTerms answers a new license's kind, auto-renew flag and expiry:
-// trials run TrialDays and never renew, subscriptions run one billing period
-// and renew, lifetime licenses never expire.
-func licenseTerms(trial bool, term string, now time.Time) (kind string, autoRenew int, expires any) {
-	switch {
-	case trial:
-		return licensing.KindTrial, 0, now.AddDate(0, 0, licensing.TrialDays).Unix()
-	case term == licensing.LicenseTermMonthly:
-		return licensing.KindCommercial, 1, now.AddDate(0, 1, 0).Unix()
-	case term == licensing.LicenseTermAnnual:
-		return licensing.KindCommercial, 1, now.AddDate(1, 0, 0).Unix()
-	}
-	return licensing.KindCommercial, 0, nil
-}
-
-// loadPurchase reads a stored purchase with its items and license keys.
-func loadPurchase(ctx context.Context, q queryer, id, buyer string) (*licensing.Purchase, error) {
-	p := &licensing.Purchase{ID: id, Account: buyer}
-	var created int64
-	if err := q.QueryRowContext(ctx, `SELECT purchase_email, idempotency_key, total_cents, currency, billing, trial, created_at
-		FROM purchases WHERE id = ?`, id).Scan(&p.PurchaseEmail, &p.IdempotencyKey, &p.TotalCents, &p.Currency,
-		&p.Billing, &p.Trial, &created); err != nil {
-		return nil, err
-	}
-	p.CreatedAt = unixTime(created)
-	rows, err := q.QueryContext(ctx, `SELECT sku, description, quantity, unit_price_cents, amount_cents, company, billing
-		FROM purchase_items WHERE purchase_id = ? ORDER BY line_no`, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	for rows.Next() {
-		var it licensing.LineItem
-		if err := rows.Scan(&it.SKU, &it.Description, &it.Quantity, &it.UnitPriceCents, &it.AmountCents, &it.Company, &it.Billing); err != nil {
-			return nil, err
+		l := rows.License()
+		if _, err := stmt.ExecContext(ctx, l.Key, nullID(l.AccountID), l.Product, l.Kind, l.Term, nullID(l.CompanyID),
+			l.PurchaseID, l.PurchaseEmail, boolInt(l.AutoRenew), nullID(l.ExpiresAt), l.Seats, l.CreatedAt.Unix()); err != nil {
+			return err
 		}
-		p.Items = append(p.Items, it)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
+	return rows.Err()
+}
+
+// nullID is NULL for 0 (no account, no company, no expiry).
+func nullID(v int64) any {
+	if v == 0 {
+		return nil
 	}
-	keys, err := q.QueryContext(ctx, "SELECT key FROM licenses WHERE purchase_id = ? ORDER BY id", id)
-	if err != nil {
-		return nil, err
-	}
-	defer keys.Close()
-	p.Licenses = []string{}
-	for keys.Next() {
-		var k string
-		if err := keys.Scan(&k); err != nil {
-			return nil, err
-		}
-		p.Licenses = append(p.Licenses, k)
-	}
-	return p, keys.Err()
+	return v
 }

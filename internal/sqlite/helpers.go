@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -138,19 +137,6 @@ func company(ctx context.Context, q queryer, accountID int64, name string) (int6
 			WithHint("create it with `licensectl companies create %q`", name)
 	}
 	return id, stored, err
-}
-
-const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-// newPurchaseID returns "P-" and 12 random Crockford base32 characters (60 bits).
-func newPurchaseID() string {
-	var raw [12]byte
-	rand.Read(raw[:]) // never fails: crypto/rand panics rather than return an error
-	b := []byte("P-000000000000")
-	for i, r := range raw {
-		b[2+i] = crockford[r&31]
-	}
-	return string(b)
 }
 
 func unixTime(sec int64) time.Time { return time.Unix(sec, 0).UTC() }

@@ -48,7 +48,7 @@ func TestStmtCacheSeesOtherWriters(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if _, err := b.Buy(ctx, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "backup-server", Quantity: 3}}}, nil); err != nil {
+	if _, err := services(b).Buy(ctx, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "backup-server", Quantity: 3}}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if n := countLicenses(t, a, ctx); n != 3 {

@@ -316,7 +316,7 @@ func TestBuyIsOneTransaction(t *testing.T) {
 	if len(p.Licenses) != licensing.MaxQuantity || countRows(t, s, "licenses") != licensing.MaxQuantity {
 		t.Errorf("bought %d licenses, stored %d", len(p.Licenses), countRows(t, s, "licenses"))
 	}
-	if len(reports) != licensing.MaxQuantity/progressEvery || !slices.IsSorted(reports) || reports[len(reports)-1] != licensing.MaxQuantity {
+	if len(reports) != licensing.MaxQuantity/app.ProgressEvery || !slices.IsSorted(reports) || reports[len(reports)-1] != licensing.MaxQuantity {
 		t.Errorf("progress reports: %d, last %d", len(reports), reports[len(reports)-1])
 	}
 	var keys int

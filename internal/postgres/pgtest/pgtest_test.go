@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/licensectl/licensectl/internal/app"
 	"github.com/licensectl/licensectl/internal/licensing"
 	"github.com/licensectl/licensectl/internal/postgres"
 )
@@ -48,7 +49,7 @@ func TestPrivateCluster(t *testing.T) {
 	if _, err := s.CreateAccount(ctx, "a@example.com"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Buy(licensing.WithAccount(ctx, "a@example.com"), licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: ps[0].SKU, Quantity: 2}}}, nil); err != nil {
+	if _, err := app.New(s, app.Options{}).Buy(licensing.WithAccount(ctx, "a@example.com"), licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: ps[0].SKU, Quantity: 2}}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()

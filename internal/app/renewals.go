@@ -1,0 +1,369 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/licensectl/licensectl/internal/licensing"
+)
+
+var _ licensing.RenewalService = (*App)(nil)
+
+// renewalActor signs the audit events of the renewals engine: no person made
+// those changes.
+const renewalActor = "renewals"
+
+// DueRow is a plan or license whose end date has come and that the engine
+// has not dealt with yet (no renewals row for that end).
+type DueRow struct {
+	Kind      string // licensing.RenewalMaintenance, RenewalSubscription or RenewalTrial
+	Object    string // plan id or license key
+	Key       string
+	LicenseID int64
+	SKU       string
+	AccountID int64
+	Account   string
+	End       time.Time
+	AutoRenew bool
+	Term      string // subscriptions: monthly or annual
+	Succeeded bool   // a maintenance plan that a later plan of its license follows
+}
+
+// RenewalRecord is one processed period or end, for the renewals table.
+type RenewalRecord struct {
+	AccountID   int64
+	Kind        string
+	Object      string
+	DueAt       time.Time
+	Outcome     string  // renewed | expired
+	NewEnd      *int64  // renewed: the new end (seconds since 1970)
+	PurchaseID  *string // renewed: the renewal purchase
+	PriceCents  int64
+	ProcessedAt time.Time
+}
+
+// EndMove moves a renewed item's end. A maintenance plan (PlanID) moves its
+// ends_at and its license's maintenance_till (never backwards); a
+// subscription moves its license's expires_at.
+type EndMove struct {
+	PlanID    string // "" for a subscription
+	LicenseID int64
+	From, To  time.Time
+}
+
+// RenewalTx is what the renewals engine needs of a transaction.
+type RenewalTx interface {
+	// DuePlans lists the assigned plans that end at or before until with
+	// no renewals row for that end, of one owner's licenses (acct 0: every
+	// account's), by end then id. A plan belongs to whoever owns its
+	// license now; licenses without an owner are left out.
+	DuePlans(ctx context.Context, acct int64, until time.Time) ([]DueRow, error)
+	// DueLicenses lists the owned licenses (subscriptions and trials) that
+	// expire at or before until with no renewals row for that end, by
+	// expiry then id.
+	DueLicenses(ctx context.Context, acct int64, until time.Time) ([]DueRow, error)
+	// InsertRenewals records processed periods and ends, in bulk.
+	InsertRenewals(ctx context.Context, rows []RenewalRecord) error
+	// MoveEnds moves every end, in the order given and in bulk, each only
+	// from the value From: false when one of them had moved meanwhile.
+	MoveEnds(ctx context.Context, moves []EndMove) (bool, error)
+}
+
+// DuePlanColumns are the columns ScanDuePlan reads: over maintenance_plans
+// m, licenses l and accounts a, the last whether another plan n of the
+// license starts at or after m ends.
+const DuePlanColumns = `m.id, l.key, l.id, m.product, l.account_id, a.email, m.ends_at, m.auto_renew,
+	EXISTS (SELECT 1 FROM maintenance_plans n WHERE n.license_id = m.license_id AND n.id <> m.id AND n.starts_at >= m.ends_at)`
+
+// ScanDuePlan reads a row of DuePlanColumns.
+func ScanDuePlan(sc Scanner) (*DueRow, error) {
+	r := DueRow{Kind: licensing.RenewalMaintenance}
+	var end int64
+	if err := sc.Scan(&r.Object, &r.Key, &r.LicenseID, &r.SKU, &r.AccountID, &r.Account, &end, &r.AutoRenew, &r.Succeeded); err != nil {
+		return nil, err
+	}
+	r.End = Unix(end)
+	return &r, nil
+}
+
+// DueLicenseKind is the renewals kind of a license l: trial or subscription.
+const DueLicenseKind = `(CASE l.kind WHEN 'trial' THEN 'trial' ELSE 'subscription' END)`
+
+// DueLicenseColumns are the columns ScanDueLicense reads, over licenses l
+// and accounts a.
+const DueLicenseColumns = `l.key, l.id, l.product, l.account_id, a.email, l.expires_at, l.auto_renew, l.term, ` + DueLicenseKind
+
+// ScanDueLicense reads a row of DueLicenseColumns.
+func ScanDueLicense(sc Scanner) (*DueRow, error) {
+	var r DueRow
+	var end int64
+	if err := sc.Scan(&r.Key, &r.LicenseID, &r.SKU, &r.AccountID, &r.Account, &end, &r.AutoRenew, &r.Term, &r.Kind); err != nil {
+		return nil, err
+	}
+	r.Object, r.End = r.Key, Unix(end)
+	return &r, nil
+}
+
+// renewalStep is one period the engine renews, or one end it records.
+type renewalStep = licensing.RenewalStep[*DueRow]
+
+// renewalScope is the account the engine works on, or 0 for all of them.
+func renewalScope(ctx context.Context, tx Tx) (int64, error) {
+	if licensing.AccountFrom(ctx) == "" {
+		return 0, nil
+	}
+	acct, err := actingAccount(ctx, tx)
+	return acct.id, err
+}
+
+// planRenewals reads everything due at or before until and plans it with the
+// domain's rules (licensing.PlanRenewals).
+func planRenewals(ctx context.Context, tx Tx, scope int64, until time.Time) ([]renewalStep, error) {
+	plans, err := tx.DuePlans(ctx, scope, until)
+	if err != nil {
+		return nil, err
+	}
+	subs, err := tx.DueLicenses(ctx, scope, until)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]*DueRow, 0, len(plans)+len(subs))
+	for _, rows := range [][]DueRow{plans, subs} {
+		for i := range rows {
+			items = append(items, &rows[i])
+		}
+	}
+	return licensing.PlanRenewals(items, func(it *DueRow) licensing.DueItem {
+		return licensing.DueItem{Kind: it.Kind, Object: it.Object, Key: it.Key, SKU: it.SKU, Account: it.Account,
+			End: it.End, AutoRenew: it.AutoRenew, Term: it.Term, Succeeded: it.Succeeded}
+	}, func(sku string) (*licensing.Product, error) { return product(ctx, tx, sku) }, until)
+}
+
+// DueRenewals previews what falls due at or before until: what will renew,
+// at what price, and what will end.
+func (a *App) DueRenewals(ctx context.Context, until time.Time) ([]licensing.Renewal, error) {
+	until = until.UTC().Truncate(time.Second)
+	return read(ctx, a, func(tx Tx, _ time.Time) ([]licensing.Renewal, error) {
+		scope, err := renewalScope(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		steps, err := planRenewals(ctx, tx, scope, until)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]licensing.Renewal, 0, len(steps))
+		for _, st := range steps {
+			out = append(out, st.Renewal)
+		}
+		return out, nil
+	})
+}
+
+// RunRenewals processes everything due at or before asOf in one transaction:
+// one renewal purchase per account (and currency) holding every period it
+// renews, the new end dates, a renewals row per period or end, and an audit
+// event for each. A second run for the same asOf finds nothing due.
+//
+// PostgreSQL replicas may run the engine at the same moment (each on its
+// schedule). Each period is still renewed, and charged, once: the renewals
+// row of a period is unique and every end date moves only from the value
+// the run read, so of two overlapping runs one commits and the other starts
+// over, finds the first one's rows, and does only what is left (usually
+// nothing).
+func (a *App) RunRenewals(ctx context.Context, asOf time.Time) (*licensing.RenewalRun, error) {
+	asOf = asOf.UTC().Truncate(time.Second)
+	if err := licensing.CheckRunAsOf(asOf, a.now()); err != nil {
+		return nil, err
+	}
+	return write(ctx, a, func(tx Tx, now time.Time) (*licensing.RenewalRun, error) {
+		scope, err := renewalScope(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		steps, err := planRenewals(ctx, tx, scope, asOf)
+		if err != nil {
+			return nil, err
+		}
+		purchases, err := chargeRenewals(ctx, tx, asOf, now, steps)
+		if err != nil {
+			return nil, err
+		}
+		if err := applyRenewals(ctx, tx, now, steps); err != nil {
+			return nil, err
+		}
+		rs := make([]licensing.Renewal, 0, len(steps))
+		for _, st := range steps {
+			rs = append(rs, st.Renewal)
+		}
+		run := licensing.SummarizeRenewals(asOf, rs)
+		run.Purchases = purchases
+		return run, nil
+	})
+}
+
+// chargeRenewals writes one purchase per account and currency for the
+// renewing steps, with a line per product and kind, sets each step's
+// purchase id and returns the purchases' ids.
+func chargeRenewals(ctx context.Context, tx Tx, asOf, now time.Time, steps []renewalStep) ([]string, error) {
+	type group struct {
+		order
+		lines   map[string]int // line key -> index in items
+		steps   []int
+		objects []string
+	}
+	var keys []string
+	groups := map[string]*group{}
+	for i := range steps {
+		st := &steps[i]
+		if st.Action != licensing.RenewalRenew {
+			continue
+		}
+		gk := fmt.Sprintf("%d/%s", st.Item.AccountID, st.Currency)
+		g, ok := groups[gk]
+		if !ok {
+			g = &group{order: order{buyerID: st.Item.AccountID, buyer: st.Account, purchaseEmail: st.Account,
+				owner: st.Item.AccountID, currency: st.Currency, items: []licensing.LineItem{}, fixed: map[string]string{},
+				renewal: true}, lines: map[string]int{}}
+			groups[gk] = g
+			keys = append(keys, gk)
+		}
+		it := renewalLine(st)
+		lk := it.SKU + "/" + it.Billing + "/" + fmt.Sprint(it.UnitPriceCents)
+		idx, ok := g.lines[lk]
+		if !ok {
+			idx = len(g.items)
+			g.lines[lk] = idx
+			g.items = append(g.items, it)
+		}
+		g.items[idx].Quantity++
+		g.items[idx].AmountCents += it.UnitPriceCents
+		g.total += it.UnitPriceCents
+		g.steps = append(g.steps, i)
+		g.objects = append(g.objects, st.Object+"@"+st.DueAt.Format(time.RFC3339))
+	}
+	purchases := []string{}
+	for _, gk := range keys {
+		g := groups[gk]
+		hash, err := requestHash(struct {
+			Renewals []string `json:"renewals"`
+		}{g.objects})
+		if err != nil {
+			return nil, err
+		}
+		key := "renewal-" + asOf.Format(time.RFC3339) + "-" + randomHex(4)
+		p, err := writePurchase(ctx, tx, &g.order, key, hash, now, nil)
+		if err != nil {
+			return nil, err
+		}
+		for _, i := range g.steps {
+			steps[i].PurchaseID = p.ID
+		}
+		purchases = append(purchases, p.ID)
+	}
+	return purchases, nil
+}
+
+// renewalLine is the purchase line of one renewed period (quantity 0: the
+// caller counts).
+func renewalLine(st *renewalStep) licensing.LineItem {
+	if st.Kind == licensing.RenewalMaintenance {
+		return licensing.LineItem{SKU: licensing.MaintenanceSKU(st.Product), Description: "Maintenance renewal for " + st.Name + " (1 year)",
+			UnitPriceCents: st.PriceCents}
+	}
+	return licensing.LineItem{SKU: st.Product, Description: st.Name + " renewal (" + st.Item.Term + ")",
+		UnitPriceCents: st.PriceCents, Billing: st.Item.Term}
+}
+
+// applyRenewals records every step in renewals and in the audit log,
+// ProgressEvery steps at a time, then moves the end dates of renewed items
+// to their last new end.
+func applyRenewals(ctx context.Context, tx Tx, now time.Time, steps []renewalStep) error {
+	final := map[*DueRow]time.Time{}
+	var renewed []*DueRow // renewed items in the order of their first step
+	for start := 0; start < len(steps); start += ProgressEvery {
+		end := min(start+ProgressEvery, len(steps))
+		records := make([]RenewalRecord, 0, end-start)
+		events := make([]AuditRow, 0, end-start)
+		for _, st := range steps[start:end] {
+			rec := RenewalRecord{AccountID: st.Item.AccountID, Kind: st.Kind, Object: st.Object, DueAt: st.DueAt,
+				Outcome: "expired", PriceCents: st.PriceCents, ProcessedAt: now}
+			details := map[string]any{"kind": st.Kind, "license": st.LicenseKey, "product": st.Product,
+				"due_at": st.DueAt.Format(time.RFC3339)}
+			if st.Action == licensing.RenewalRenew {
+				newEnd, purchase := st.NewEnd.Unix(), st.PurchaseID
+				rec.Outcome, rec.NewEnd, rec.PurchaseID = "renewed", &newEnd, &purchase
+				if _, ok := final[st.Item]; !ok {
+					renewed = append(renewed, st.Item)
+				}
+				final[st.Item] = *st.NewEnd
+				details["new_end"] = st.NewEnd.Format(time.RFC3339)
+				details["price_cents"], details["currency"], details["purchase_id"] = st.PriceCents, st.Currency, st.PurchaseID
+			} else {
+				details["reason"] = st.Reason
+			}
+			records = append(records, rec)
+			js, err := json.Marshal(details)
+			if err != nil {
+				return err
+			}
+			events = append(events, AuditRow{AccountID: st.Item.AccountID, Time: now, Actor: licensing.Actor(ctx, renewalActor),
+				Action: "renewal." + st.Action, Object: st.Object, Details: js})
+		}
+		if err := tx.InsertRenewals(ctx, records); err != nil {
+			return err
+		}
+		if err := tx.InsertAudit(ctx, events...); err != nil {
+			return err
+		}
+	}
+	// In license order: concurrent runs that touch the same licenses lock
+	// them in the same order rather than deadlock, and updates that walk
+	// the tables in order touch each page once.
+	sort.SliceStable(renewed, func(i, j int) bool { return renewed[i].LicenseID < renewed[j].LicenseID })
+	moves := make([]EndMove, 0, len(renewed))
+	for _, it := range renewed {
+		m := EndMove{LicenseID: it.LicenseID, From: it.End, To: final[it]}
+		if it.Kind == licensing.RenewalMaintenance {
+			m.PlanID = it.Object
+		}
+		moves = append(moves, m)
+	}
+	if len(moves) == 0 {
+		return nil
+	}
+	moved, err := tx.MoveEnds(ctx, moves)
+	if err == nil && !moved {
+		return ErrRetry // another run moved an end meanwhile: start over rather than renew twice
+	}
+	return err
+}
+
+// RunRenewalsEvery runs the renewals engine over every account now and then
+// every interval until ctx ends, logging each run. The engine is idempotent
+// per date, so a run that overlaps another replica's or the operator's
+// renews nothing twice.
+func (a *App) RunRenewalsEvery(ctx context.Context, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		run, err := a.RunRenewals(ctx, a.clock.Now())
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			log.Error("renewals run failed", "error", err.Error())
+		default:
+			log.Info("renewals run", "renewed", run.Renewed, "expired", run.Expired, "total_cents", run.TotalCents)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
