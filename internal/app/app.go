@@ -20,13 +20,9 @@ import (
 // legacy is what a store still implements itself while the use cases move
 // into this package area by area; App answers those calls by passing them on.
 type legacy interface {
-	licensing.CatalogService
-	licensing.AccountService
-	licensing.CompanyService
-	licensing.LicenseService
-	licensing.AuditService
-	licensing.TokenService
-	licensing.IdempotencyService
+	// Of licensing.LicenseService: buying.
+	Quote(ctx context.Context, req licensing.BuyRequest) (*licensing.Purchase, error)
+	Buy(ctx context.Context, req licensing.BuyRequest, progress func(done int)) (*licensing.Purchase, error)
 	licensing.MaintenanceService
 	licensing.RenewalService
 	Close() error
@@ -41,6 +37,7 @@ type Backend interface {
 	Ping(ctx context.Context) error
 	// ProbeWrite checks the store can write (not full, not read-only).
 	ProbeWrite(ctx context.Context) error
+	TokenToucher
 }
 
 // Options tune an App.

@@ -50,6 +50,12 @@ type Tx interface {
 	ActivationTx
 	SigningKeyTx
 	AttachTx
+	ProductTx
+	DirectoryTx
+	LicenseTx
+	AuditReadTx
+	TokenTx
+	IdempotencyTx
 }
 
 // Lock says whether a look-up takes the write locks of the rows it reads.

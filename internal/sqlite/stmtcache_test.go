@@ -31,7 +31,7 @@ func TestStmtCacheSeesOtherWriters(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	if _, err := a.Seed(context.Background()); err != nil {
+	if _, err := services(a).Seed(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	ctx := licensing.WithAccount(context.Background(), "a@example.com")
