@@ -35,15 +35,6 @@ func actingAccount(ctx context.Context, q queryer) (int64, string, error) {
 	return id, email, err
 }
 
-// actor names who made a change: the acting account, or the operator of the
-// store for commands that run without one.
-func actor(ctx context.Context) string {
-	if a := licensing.AccountFrom(ctx); a != "" {
-		return strings.ToLower(strings.TrimSpace(a))
-	}
-	return "operator"
-}
-
 // audit records an event in the caller's transaction, so that a change and
 // its audit entry are committed together or not at all. accountID nil files
 // the event outside any account.
