@@ -15,10 +15,9 @@ import (
 )
 
 // storeHandle is what both stores of the local backend offer besides the
-// port: what `serve` probes and `init` and `migrate` report.
+// port: what `init` and `migrate` report.
 type storeHandle interface {
 	app.Backend
-	Seed(ctx context.Context) (int, error)
 	SchemaVersion(ctx context.Context) (int, error)
 	Path() string
 }
@@ -36,7 +35,6 @@ type localStore struct {
 
 var _ httpapi.Backend = localStore{}
 
-func (s localStore) Seed(ctx context.Context) (int, error)          { return s.h.Seed(ctx) }
 func (s localStore) SchemaVersion(ctx context.Context) (int, error) { return s.h.SchemaVersion(ctx) }
 func (s localStore) Path() string                                   { return s.h.Path() }
 

@@ -17,32 +17,16 @@ import (
 	"github.com/licensectl/licensectl/internal/licensing"
 )
 
-// legacy is what a store still implements itself while the use cases move
-// into this package area by area; App answers those calls by passing them on.
-type legacy interface {
-	licensing.CatalogService
-	licensing.AccountService
-	licensing.CompanyService
-	// licensing.LicenseService but Quote and Buy (buy.go)
-	ListLicenses(ctx context.Context, f licensing.LicenseFilter, fn func(*licensing.License) error) error
-	GroupLicenses(ctx context.Context, f licensing.LicenseFilter) ([]licensing.LicenseGroup, error)
-	GetLicense(ctx context.Context, key string) (*licensing.LicenseDetail, error)
-	UpdateLicense(ctx context.Context, key string, u licensing.LicenseUpdate) (*licensing.License, error)
-	licensing.AuditService
-	licensing.TokenService
-	licensing.IdempotencyService
-	Close() error
-}
-
-// Backend is what a store hands to New: the port, and (for now) the
-// services not moved here yet.
+// Backend is what a store hands to New: the port, and the store's own
+// life cycle and health checks.
 type Backend interface {
 	Store
-	legacy
+	Close() error
 	// Ping checks the store answers, for a server's readiness probe.
 	Ping(ctx context.Context) error
 	// ProbeWrite checks the store can write (not full, not read-only).
 	ProbeWrite(ctx context.Context) error
+	TokenToucher
 }
 
 // Options tune an App.
@@ -53,7 +37,6 @@ type Options struct {
 
 // App implements the licensing services over a Store.
 type App struct {
-	legacy
 	store Backend
 	clock licensing.Clock
 }
@@ -64,8 +47,11 @@ func New(b Backend, opt Options) *App {
 	if clock == nil {
 		clock = licensing.SystemClock{}
 	}
-	return &App{legacy: b, store: b, clock: clock}
+	return &App{store: b, clock: clock}
 }
+
+// Close closes the store.
+func (a *App) Close() error { return a.store.Close() }
 
 // Ping checks the store answers.
 func (a *App) Ping(ctx context.Context) error { return a.store.Ping(ctx) }

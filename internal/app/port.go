@@ -53,6 +53,12 @@ type Tx interface {
 	PurchaseTx
 	MaintenanceTx
 	RenewalTx
+	ProductTx
+	DirectoryTx
+	LicenseTx
+	AuditReadTx
+	TokenTx
+	IdempotencyTx
 }
 
 // Lock says whether a look-up takes the write locks of the rows it reads.

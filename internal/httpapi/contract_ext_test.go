@@ -23,9 +23,10 @@ func TestContract(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { store.Close() })
-		if _, err := store.Seed(ctx); err != nil {
+		svc := app.New(store, app.Options{Clock: clock})
+		if _, err := svc.Seed(ctx); err != nil {
 			t.Fatal(err)
 		}
-		return httpapitest.Start(t, app.New(store, app.Options{Clock: clock}), clock, httpapi.Options{Rate: 10000})
+		return httpapitest.Start(t, svc, clock, httpapi.Options{Rate: 10000})
 	})
 }

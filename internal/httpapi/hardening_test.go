@@ -494,10 +494,10 @@ func TestFullDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if _, err := db.Seed(ctx); err != nil {
+	store := app.New(db, app.Options{})
+	if _, err := store.Seed(ctx); err != nil {
 		t.Fatal(err)
 	}
-	store := app.New(db, app.Options{})
 	if _, err := store.CreateAccount(ctx, "a@example.com"); err != nil {
 		t.Fatal(err)
 	}

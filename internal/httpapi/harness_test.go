@@ -26,10 +26,10 @@ func newServer(t testing.TB, clock licensing.Clock, opt Options) (*app.App, *htt
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Seed(ctx); err != nil {
+	store := app.New(db, app.Options{Clock: clock})
+	if _, err := store.Seed(ctx); err != nil {
 		t.Fatal(err)
 	}
-	store := app.New(db, app.Options{Clock: clock})
 	srv := httptest.NewServer(NewServer(store, opt))
 	t.Cleanup(func() { srv.Close(); store.Close() })
 	var mu sync.Mutex

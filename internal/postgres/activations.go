@@ -11,12 +11,6 @@ import (
 	"github.com/licensectl/licensectl/internal/licensing"
 )
 
-func licenseSuspended(ctx context.Context, q queryer, id int64) (bool, error) {
-	var b bool
-	err := q.QueryRow(ctx, "SELECT suspended FROM licenses WHERE id = $1", id).Scan(&b)
-	return b, err
-}
-
 // SeatLicense implements app.ActivationTx. ForUpdate takes the license's row
 // lock, so that transactions changing its seats queue up rather than all
 // fail at commit.

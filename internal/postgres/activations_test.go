@@ -128,7 +128,7 @@ func TestCopyActivations(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	if _, err := src.Seed(ctx); err != nil {
+	if _, err := services(src).Seed(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := services(src).CreateAccount(ctx, "a@example.com"); err != nil {

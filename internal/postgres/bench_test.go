@@ -18,7 +18,7 @@ func benchStores(b *testing.B) map[string]licensing.Services {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { lite.Close() })
-	if _, err := lite.Seed(ctx); err != nil {
+	if _, err := services(lite).Seed(ctx); err != nil {
 		b.Fatal(err)
 	}
 	pg, _ := openSchema(b, nil)

@@ -2,181 +2,67 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/licensectl/licensectl/internal/app"
 	"github.com/licensectl/licensectl/internal/licensing"
 )
 
-const productColumns = `sku, name, term, edition, price_cents, monthly_price_cents, annual_price_cents,
-	maintenance_price_cents, platforms, seats, latest_version, currency, per_license`
-
-const productValues = `($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
-
-func scanProduct(sc pgx.Row) (*licensing.Product, error) {
-	var p licensing.Product
-	var platforms string
-	if err := sc.Scan(&p.SKU, &p.Name, &p.Term, &p.Edition, &p.PriceCents, &p.MonthlyPriceCents, &p.AnnualPriceCents,
-		&p.MaintenancePriceCents, &platforms, &p.Seats, &p.LatestVersion, &p.Currency, &p.PerLicense); err != nil {
-		return nil, err
-	}
-	p.Platforms = splitList(platforms)
-	return &p, nil
-}
-
-func splitList(s string) []string {
-	if s == "" {
-		return []string{}
-	}
-	return strings.Split(s, ",")
-}
-
-// ListProducts returns the catalog: lifetime products, subscriptions, add-ons.
-func (s *Store) ListProducts(ctx context.Context) ([]licensing.Product, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+productColumns+` FROM products
+// Products implements app.ProductTx.
+func (t *tx) Products(ctx context.Context) ([]licensing.Product, error) {
+	rows, err := t.query(ctx, `SELECT `+app.ProductColumns+` FROM products
 		ORDER BY CASE term WHEN 'perpetual' THEN 0 WHEN 'subscription' THEN 1 ELSE 2 END, sku`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []licensing.Product
-	for rows.Next() {
-		p, err := scanProduct(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *p)
-	}
-	return out, rows.Err()
+	return all(rows, err, app.ScanProduct)
 }
 
-// FindProduct returns the catalog entry of sku.
-func (s *Store) FindProduct(ctx context.Context, sku string) (*licensing.Product, error) {
-	return findProduct(ctx, s.pool, sku)
+const insertProduct = `INSERT INTO products (` + app.ProductColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
+
+// UpsertProducts implements app.ProductTx in one batch.
+func (t *tx) UpsertProducts(ctx context.Context, ps []licensing.Product) error {
+	_, err := t.eachProduct(ctx, insertProduct+`
+		ON CONFLICT (sku) DO UPDATE SET name = excluded.name, term = excluded.term,
+			edition = excluded.edition, price_cents = excluded.price_cents,
+			monthly_price_cents = excluded.monthly_price_cents, annual_price_cents = excluded.annual_price_cents,
+			maintenance_price_cents = excluded.maintenance_price_cents, platforms = excluded.platforms,
+			seats = excluded.seats, latest_version = excluded.latest_version, currency = excluded.currency,
+			per_license = excluded.per_license`, ps)
+	return err
 }
 
-func findProduct(ctx context.Context, q queryer, sku string) (*licensing.Product, error) {
-	sku = strings.ToLower(strings.TrimSpace(sku))
-	p, err := scanProduct(q.QueryRow(ctx, `SELECT `+productColumns+` FROM products WHERE sku = $1`, sku))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, licensing.Errorf(licensing.ENOTFOUND, "unknown product %s", sku).
-			WithHint("see `licensectl products list`")
-	}
-	return p, err
+// InsertMissingProducts implements app.ProductTx in one batch.
+func (t *tx) InsertMissingProducts(ctx context.Context, ps []licensing.Product) ([]string, error) {
+	return t.eachProduct(ctx, insertProduct+` ON CONFLICT (sku) DO NOTHING`, ps)
 }
 
-// ImportProducts validates every product first and then upserts them all in
-// one transaction: a price list with one bad entry changes nothing.
-func (s *Store) ImportProducts(ctx context.Context, products []licensing.Product) (int, error) {
-	if len(products) == 0 {
-		return 0, licensing.Errorf(licensing.EINVALID, "no products to import")
-	}
-	valid := make([]licensing.Product, len(products))
-	skus := make([]string, len(products))
-	for i, p := range products {
-		// Purchases look SKUs up in lower case, so a catalog entry in any other
-		// case could never be bought.
-		p.SKU = strings.ToLower(strings.TrimSpace(p.SKU))
-		if err := p.Validate(); err != nil {
-			return 0, err
-		}
-		valid[i], skus[i] = p, p.SKU
-	}
-	err := s.write(ctx, func(tx pgx.Tx) error {
-		var acct any // the importing account, if any, sees the import in its audit log
-		if licensing.AccountFrom(ctx) != "" {
-			id, _, err := actingAccount(ctx, tx)
-			if err != nil {
-				return err
-			}
-			acct = id
-		}
-		b := &pgx.Batch{}
-		for _, p := range valid {
-			b.Queue(`INSERT INTO products (`+productColumns+`) VALUES `+productValues+`
-			ON CONFLICT (sku) DO UPDATE SET name = excluded.name, term = excluded.term,
-				edition = excluded.edition, price_cents = excluded.price_cents,
-				monthly_price_cents = excluded.monthly_price_cents, annual_price_cents = excluded.annual_price_cents,
-				maintenance_price_cents = excluded.maintenance_price_cents, platforms = excluded.platforms,
-				seats = excluded.seats, latest_version = excluded.latest_version, currency = excluded.currency,
-				per_license = excluded.per_license`, productArgs(&p)...)
-		}
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return err
-		}
-		return audit(ctx, tx, acct, s.now(), actor(ctx), "products.import", "",
-			map[string]any{"count": len(valid), "skus": skus})
-	})
-	if err != nil {
-		return 0, err
-	}
-	return len(valid), nil
-}
-
-func productArgs(p *licensing.Product) []any {
-	return []any{p.SKU, p.Name, p.Term, p.Edition, p.PriceCents, p.MonthlyPriceCents, p.AnnualPriceCents,
-		p.MaintenancePriceCents, strings.Join(p.Platforms, ","), p.Seats, p.LatestVersion, p.Currency, p.PerLicense}
-}
-
-// Seed adds the default catalog's products whose SKU is missing. It never
-// overwrites an entry, so re-running `licensectl init` keeps an imported
-// price list.
-func (s *Store) Seed(ctx context.Context) (int, error) {
-	n := 0
-	err := s.write(ctx, func(tx pgx.Tx) error {
-		var added []string
-		for _, p := range licensing.DefaultCatalog() {
-			tag, err := tx.Exec(ctx, `INSERT INTO products (`+productColumns+`) VALUES `+productValues+`
-				ON CONFLICT (sku) DO NOTHING`, productArgs(&p)...)
-			if err != nil {
-				return err
-			}
-			if tag.RowsAffected() > 0 {
-				added = append(added, p.SKU)
-			}
-		}
-		if err := seedBuilds(ctx, tx); err != nil {
-			return err
-		}
-		n = len(added)
-		if n == 0 {
-			return nil
-		}
-		return audit(ctx, tx, nil, s.now(), actor(ctx), "products.seed", "", map[string]any{"count": n, "skus": added})
-	})
-	return n, err
-}
-
-// seedBuilds gives every default-catalog product that has no builds yet the
-// default builds for the platforms it has in the store. It runs on every
-// `init`, so a store created before builds existed gets them too, and it
-// never touches a product whose builds were already set.
-func seedBuilds(ctx context.Context, tx pgx.Tx) error {
+// eachProduct runs the insert query for each product, in one batch, and
+// returns the SKUs of the rows it changed.
+func (t *tx) eachProduct(ctx context.Context, query string, ps []licensing.Product) ([]string, error) {
 	b := &pgx.Batch{}
-	for _, p := range licensing.DefaultCatalog() {
-		if p.Term == licensing.TermAddon {
-			continue
-		}
-		var platforms string
-		var builds int
-		err := tx.QueryRow(ctx, `SELECT platforms, (SELECT count(*) FROM builds WHERE product = sku)
-			FROM products WHERE sku = $1`, p.SKU).Scan(&platforms, &builds)
-		if errors.Is(err, pgx.ErrNoRows) || builds > 0 {
-			continue
-		} else if err != nil {
-			return err
-		}
-		p.Platforms = splitList(platforms)
-		for _, d := range licensing.DefaultBuilds(p) {
-			b.Queue(`INSERT INTO builds (product, os, version, package, url, released_at)
-				VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
-				d.Product, d.OS, d.Version, d.Package, d.URL, d.ReleasedAt.Unix())
+	for _, p := range ps {
+		b.Queue(query, p.SKU, p.Name, p.Term, p.Edition, p.PriceCents, p.MonthlyPriceCents, p.AnnualPriceCents,
+			p.MaintenancePriceCents, strings.Join(p.Platforms, ","), p.Seats, p.LatestVersion, p.Currency, p.PerLicense)
+	}
+	res := t.tx.SendBatch(ctx, b)
+	defer res.Close()
+	var changed []string
+	for _, p := range ps {
+		if ok, err := affected(res.Exec()); err != nil {
+			return nil, err
+		} else if ok {
+			changed = append(changed, p.SKU)
 		}
 	}
-	if b.Len() == 0 {
-		return nil
+	return changed, res.Close()
+}
+
+// InsertBuilds implements app.ProductTx in one batch.
+func (t *tx) InsertBuilds(ctx context.Context, bs []licensing.Build) error {
+	b := &pgx.Batch{}
+	for _, d := range bs {
+		b.Queue(`INSERT INTO builds (product, os, version, package, url, released_at)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, d.Product, d.OS, d.Version, d.Package, d.URL, d.ReleasedAt.Unix())
 	}
-	return tx.SendBatch(ctx, b).Close()
+	return t.tx.SendBatch(ctx, b).Close()
 }

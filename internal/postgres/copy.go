@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"github.com/licensectl/licensectl/internal/app"
 	"hash"
 	"slices"
 	"strconv"
@@ -41,7 +42,7 @@ type copyTable struct {
 // copyTables lists the tables in an order that satisfies foreign keys.
 func copyTables() []copyTable {
 	return []copyTable{
-		{name: "products", cols: strings.Fields(strings.ReplaceAll(productColumns, ",", " ")), order: "sku", bools: []string{"per_license"}},
+		{name: "products", cols: strings.Fields(strings.ReplaceAll(app.ProductColumns, ",", " ")), order: "sku", bools: []string{"per_license"}},
 		{name: "builds", cols: []string{"product", "os", "version", "package", "url", "released_at"}, order: "product, os, version"},
 		{name: "signing_keys", cols: []string{"id", "private_key", "public_key", "created_at", "retired_at"}, order: "id"},
 		{name: "accounts", cols: []string{"id", "email", "created_at"}, order: "id", identity: true},

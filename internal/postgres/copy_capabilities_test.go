@@ -27,7 +27,7 @@ func TestCopyMaintenanceAndAttach(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	if _, err := src.Seed(ctx); err != nil {
+	if _, err := services(src).Seed(ctx); err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range []string{"a@example.com", "b@example.com"} {

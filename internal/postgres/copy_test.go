@@ -29,7 +29,7 @@ func TestCopyFromSQLite100k(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	if _, err := src.Seed(ctx); err != nil {
+	if _, err := services(src).Seed(ctx); err != nil {
 		t.Fatal(err)
 	}
 	a := licensing.WithAccount(ctx, "a@example.com")

@@ -21,13 +21,6 @@ const planOrder = " ORDER BY m.created_at, m.seq"
 // account; an available one, to its buyer.
 const ownedPlan = "(m.license_id IS NULL AND m.account_id = $1 OR l.account_id = $1)"
 
-// licensePlans is a license's plan history, for `licenses show`.
-func licensePlans(ctx context.Context, q queryer, acct int64, key string, now time.Time) ([]licensing.MaintenancePlan, error) {
-	rows, err := q.Query(ctx, planSelect+" WHERE l.account_id = $1 AND l.key = $2"+planOrder, acct, key)
-	plans, err := all(rows, err, app.ScanPlan)
-	return app.DerivePlans(plans, now), err
-}
-
 // UncoveredLicenses implements app.MaintenanceTx.
 func (t *tx) UncoveredLicenses(ctx context.Context, acct int64, now time.Time, sku string, companyID int64) ([]app.UncoveredLicense, error) {
 	cond, a := "", []any{acct, now.Unix()}

@@ -37,7 +37,7 @@ func TestParityWithSQLite(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
-		if _, err := s.Seed(ctx); err != nil {
+		if _, err := services(s).Seed(ctx); err != nil {
 			t.Fatal(err)
 		}
 		stores = append(stores, &parityStore{name: "sqlite", svc: services(s), clock: clock, ordinal: map[string]int{}})

@@ -139,14 +139,6 @@ func firstSchema(searchPath string) string {
 	return first
 }
 
-// queryer is what pgx.Tx and *pgxpool.Pool have in common, so that the rules
-// that read run the same inside a write transaction and outside.
-type queryer interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
 // maxAttempts bounds how often write reruns a transaction that lost a race.
 const maxAttempts = 12
 
@@ -207,12 +199,6 @@ func retryable(err error) bool {
 func lostRace(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01") // serialization_failure, deadlock_detected
-}
-
-// now is the clock's time in whole seconds, the precision the store keeps,
-// so that what a method returns equals what a later read finds.
-func (s *Store) now() time.Time {
-	return s.clock.Now().UTC().Truncate(time.Second)
 }
 
 func unixTime(sec int64) time.Time { return time.Unix(sec, 0).UTC() }

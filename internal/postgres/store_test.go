@@ -29,7 +29,7 @@ func openSchema(t testing.TB, clock licensing.Clock) (*Store, string) {
 		}
 	})
 	s := openURL(t, url, clock, true)
-	if _, err := s.Seed(context.Background()); err != nil {
+	if _, err := services(s).Seed(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	return s, url

@@ -10,12 +10,6 @@ import (
 	"github.com/licensectl/licensectl/internal/licensing"
 )
 
-func licenseSuspended(ctx context.Context, q queryer, id int64) (bool, error) {
-	var b bool
-	err := q.QueryRowContext(ctx, "SELECT suspended FROM licenses WHERE id = ?", id).Scan(&b)
-	return b, err
-}
-
 // SeatLicense implements app.ActivationTx. SQLite's one writer holds the
 // whole store, so lock needs nothing more.
 func (t *tx) SeatLicense(ctx context.Context, acct int64, key string, _ app.Lock) (*app.SeatLicense, error) {

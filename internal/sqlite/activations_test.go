@@ -27,11 +27,11 @@ func TestLastSeatRace(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer firstStore.Close()
-	if _, err := firstStore.Seed(ctx); err != nil {
+	if _, err := services(firstStore).Seed(ctx); err != nil {
 		t.Fatal(err)
 	}
 	first := services(firstStore)
-	acct := actingAs(t, first, "ops@example.com")
+	acct := actingAs(t, firstStore, "ops@example.com")
 	p, err := first.Buy(acct, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "mbs-vm", Quantity: 1, Billing: "monthly"}}}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +193,7 @@ func TestSeedBuildsBackfills(t *testing.T) {
 	if _, err := s.w.Exec("DELETE FROM builds"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Seed(ctx); err != nil {
+	if _, err := services(s).Seed(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got := count(); got != 12 {

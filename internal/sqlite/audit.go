@@ -2,67 +2,24 @@ package sqlite
 
 import (
 	"context"
-	"encoding/json"
-	"strings"
 
+	"github.com/licensectl/licensectl/internal/app"
 	"github.com/licensectl/licensectl/internal/licensing"
 )
 
-// defaultAuditLimit bounds an audit listing that names no limit.
-const defaultAuditLimit = 100
+// auditConds are the SQL of app.AuditQuery's conditions.
+var auditConds = [app.AuditConds]string{
+	app.AuditOfAccount:   "account_id = %[1]s",
+	app.AuditAction:      "action = %[1]s",
+	app.AuditActionRange: "action >= %[1]s AND action < %[2]s",
+	app.AuditObject:      "object = %[1]s",
+	app.AuditSince:       "time >= %[1]s",
+}
 
-// ListAudit returns the acting account's audit events, newest first. An
-// action ending in "." ("purchase.") selects every action under it.
-func (s *Store) ListAudit(ctx context.Context, f licensing.AuditFilter) ([]licensing.AuditEvent, error) {
-	if f.Limit < 0 {
-		return nil, licensing.Errorf(licensing.EINVALID, "limit must not be negative")
-	}
-	if f.Limit == 0 {
-		f.Limit = defaultAuditLimit
-	}
-	acct, _, err := actingAccount(ctx, s.r)
-	if err != nil {
-		return nil, err
-	}
-	query := "SELECT id, time, actor, action, object, details FROM audit WHERE account_id = ?"
-	args := []any{acct}
-	switch {
-	case strings.HasSuffix(f.Action, "."):
-		// A range rather than LIKE, so the (account_id, action) index serves
-		// it; '/' is the character after '.'.
-		query += " AND action >= ? AND action < ?"
-		args = append(args, f.Action, strings.TrimSuffix(f.Action, ".")+"/")
-	case f.Action != "":
-		query += " AND action = ?"
-		args = append(args, f.Action)
-	}
-	if f.Object != "" {
-		query += " AND object = ?"
-		args = append(args, f.Object)
-	}
-	if f.Since != nil {
-		query += " AND time >= ?"
-		args = append(args, f.Since.Unix())
-	}
-	query += " ORDER BY id DESC LIMIT ?"
-	args = append(args, f.Limit)
-
-	rows, err := s.r.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []licensing.AuditEvent{}
-	for rows.Next() {
-		var e licensing.AuditEvent
-		var at int64
-		var details string
-		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Object, &details); err != nil {
-			return nil, err
-		}
-		e.Details = json.RawMessage(details)
-		e.Time = unixTime(at)
-		out = append(out, e)
-	}
-	return out, rows.Err()
+// AuditEvents implements app.AuditReadTx.
+func (t *tx) AuditEvents(ctx context.Context, q *app.AuditQuery) ([]licensing.AuditEvent, error) {
+	where, args := app.RenderWhere(auditConds[:], q.Where, nil, mark)
+	rows, err := t.query(ctx, "SELECT id, time, actor, action, object, details FROM audit WHERE "+where+
+		" ORDER BY id DESC LIMIT "+mark(len(args)+1), append(args, q.Limit)...)
+	return all(rows, err, app.ScanAuditEvent)
 }

@@ -76,10 +76,9 @@ func BenchmarkLicenseQuery(b *testing.B) {
 	}
 	f := licensing.LicenseFilter{Company: "Acme", Kind: licensing.KindCommercial, Validity: licensing.ValidityValid,
 		Product: "mbs-server", Sort: sortBy("-expires_at,key"), Limit: 50}
-	r := s.reader()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := licenseQuery(a, r, 1, &f, 1800000000); err != nil {
+		if _, _, err := licenseQuery(a, s, 1, &f, 1800000000); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -3,11 +3,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/licensectl/licensectl/internal/licensing"
 
@@ -73,12 +71,6 @@ func (s *Store) explain(err error) error {
 	return err
 }
 
-// now is the clock's time in whole seconds, the precision the store keeps,
-// so that what a method returns equals what a later read finds.
-func (s *Store) now() time.Time {
-	return s.clock.Now().UTC().Truncate(time.Second)
-}
-
 // actingAccount returns the id and email of the account in ctx.
 func actingAccount(ctx context.Context, q queryer) (int64, string, error) {
 	email, err := licensing.RequireAccount(ctx)
@@ -94,52 +86,6 @@ func actingAccount(ctx context.Context, q queryer) (int64, string, error) {
 	}
 	return id, email, err
 }
-
-// actor names who made a change: the acting account, or the operator of the
-// store for commands that run without one.
-func actor(ctx context.Context) string {
-	if a := licensing.AccountFrom(ctx); a != "" {
-		return strings.ToLower(strings.TrimSpace(a))
-	}
-	return "operator"
-}
-
-// audit records an event in the caller's transaction, so that a change and
-// its audit entry are committed together or not at all. accountID nil files
-// the event outside any account.
-func audit(ctx context.Context, tx *sql.Tx, accountID any, at time.Time, actor, action, object string, details any) error {
-	js, err := json.Marshal(details)
-	if err != nil {
-		return err
-	}
-	actor = licensing.Actor(ctx, actor) // "EMAIL via api token lct_..." over the API
-	_, err = tx.ExecContext(ctx, `INSERT INTO audit (account_id, time, actor, action, object, details)
-		VALUES (?, ?, ?, ?, ?, ?)`, accountID, at.Unix(), actor, action, object, string(js))
-	return err
-}
-
-// companyID finds a company of the account by its folded name
-// (licensing.FoldName); the exact name finds the companies that fold alike
-// but were created before names were folded (see foldNames).
-func companyID(ctx context.Context, q queryer, accountID int64, name string) (int64, error) {
-	id, _, err := company(ctx, q, accountID, name)
-	return id, err
-}
-
-// company is companyID with the company's name as stored.
-func company(ctx context.Context, q queryer, accountID int64, name string) (int64, string, error) {
-	var id int64
-	var stored string
-	err := q.QueryRowContext(ctx, `SELECT id, name FROM companies WHERE account_id = ?1 AND (name_folded = ?2 OR name = ?3)
-		ORDER BY name = ?3 COLLATE BINARY DESC, id LIMIT 1`, accountID, licensing.FoldName(name), name).Scan(&id, &stored)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, "", licensing.Errorf(licensing.ENOTFOUND, "no company %q", name).
-			WithHint("create it with `licensectl companies create %q`", name)
-	}
-	return id, stored, err
-}
-
-func unixTime(sec int64) time.Time { return time.Unix(sec, 0).UTC() }
 
 func boolInt(b bool) int {
 	if b {

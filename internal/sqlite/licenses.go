@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/licensectl/licensectl/internal/licensekey"
+	"github.com/licensectl/licensectl/internal/app"
 	"github.com/licensectl/licensectl/internal/licensing"
 )
 
@@ -69,7 +69,7 @@ func (f *rowFields) optionalTime(t *time.Time) *time.Time {
 	if v == "" {
 		return nil
 	}
-	*t = unixTime(f.parseInt(v))
+	*t = app.Unix(f.parseInt(v))
 	return t
 }
 
@@ -94,135 +94,68 @@ func parseLicense(row string) (*licensing.License, error) {
 	l.AllowRM, l.AutoRenew = f.int() != 0, f.int() != 0
 	l.ExpiresAt, l.MaintenanceTill = f.optionalTime(&p.expires), f.optionalTime(&p.maintTill)
 	l.Seats, l.SeatsUsed = int(f.int()), int(f.int())
-	l.CreatedAt = unixTime(f.int())
+	l.CreatedAt = app.Unix(f.int())
 	if f.more {
 		f.fail(errors.New("too many fields"))
 	}
 	return l, f.err
 }
 
-// whereClause is a filter translated to SQL over licenseFrom.
-type whereClause struct {
-	sql  string
-	args []any
-	// narrowed: a condition can be looked up in an index of its own.
-	narrowed bool
+// mark writes the n-th argument of a statement.
+func mark(n int) string { return "?" + strconv.Itoa(n) }
+
+// licenseConds are the SQL of app.LicenseQuery's conditions over
+// licenseFrom.
+var licenseConds = [app.LicenseConds]string{
+	app.LicenseOfAccount:          "l.account_id = %[1]s",
+	app.LicenseOfCompany:          "l.company_id = %[1]s",
+	app.LicenseInPool:             "l.company_id IS NULL",
+	app.LicenseOfKind:             "l.kind = %[1]s",
+	app.LicenseValid:              "(l.expires_at IS NULL OR l.expires_at > %[1]s)",
+	app.LicenseExpired:            "l.expires_at <= %[1]s",
+	app.LicenseUsed:               "l.seats_used > 0",
+	app.LicenseUnused:             "l.seats_used = 0",
+	app.LicenseMaintained:         "l.maintenance_till > %[1]s",
+	app.LicenseMaintenanceExpired: "l.maintenance_till <= %[1]s",
+	app.LicenseUnmaintained:       "l.maintenance_till IS NULL",
+	app.LicenseAutoRenews:         "l.auto_renew = 1",
+	app.LicenseOfProduct:          "l.product = %[1]s",
+	// LIKE ignores ASCII case.
+	app.LicenseMatches: `(l.key LIKE %[1]s ESCAPE '\' OR l.product LIKE %[1]s ESCAPE '\' OR p.name LIKE %[1]s ESCAPE '\'
+		OR c.name_folded LIKE %[1]s ESCAPE '\' OR l.purchase_id LIKE %[1]s ESCAPE '\'
+		OR (l.seats_used > 0 AND EXISTS (SELECT 1 FROM activations a WHERE a.license_id = l.id AND a.machine_folded LIKE %[1]s ESCAPE '\')))`,
 }
 
-// licenseWhere translates a filter into a WHERE clause. The user's values only
-// ever travel as arguments.
-func licenseWhere(ctx context.Context, q queryer, acct int64, f *licensing.LicenseFilter, now int64) (*whereClause, error) {
-	w := &whereClause{args: []any{acct}}
-	conds := []string{"l.account_id = ?"}
-	add := func(cond string, indexed bool, args ...any) {
-		conds = append(conds, cond)
-		w.args = append(w.args, args...)
-		w.narrowed = w.narrowed || indexed
+// licenseWhere renders q's conditions; narrowed: one of them can be looked
+// up in an index of its own (every one but the account's, validity's and the
+// search's).
+func licenseWhere(q *app.LicenseQuery, args []any) (where string, _ []any, narrowed bool) {
+	for _, w := range q.Where {
+		narrowed = narrowed || (w.Cond != app.LicenseOfAccount && w.Cond != app.LicenseValid && w.Cond != app.LicenseMatches)
 	}
-	switch {
-	case f.Company != "":
-		name, err := licensing.NormalizeCompanyName(f.Company)
-		if err != nil {
-			return nil, err
-		}
-		id, err := companyID(ctx, q, acct, name)
-		if err != nil {
-			return nil, err
-		}
-		add("l.company_id = ?", true, id)
-	case f.Pool:
-		add("l.company_id IS NULL", true)
-	}
-	if f.Kind != "" {
-		add("l.kind = ?", true, f.Kind)
-	}
-	switch f.Validity {
-	case licensing.ValidityValid:
-		add("(l.expires_at IS NULL OR l.expires_at > ?)", false, now)
-	case licensing.ValidityExpired:
-		add("l.expires_at <= ?", true, now)
-	}
-	// Status and usage are both "has an active activation".
-	if f.Usage == licensing.UsageUsed || f.Status == licensing.StatusActivated {
-		add("l.seats_used > 0", true)
-	}
-	if f.Usage == licensing.UsageUnused || f.Status == licensing.StatusNotActivated {
-		add("l.seats_used = 0", true)
-	}
-	switch f.Maintenance {
-	case licensing.MaintenanceActive:
-		add("l.maintenance_till > ?", true, now)
-	case licensing.MaintenanceExpired:
-		add("l.maintenance_till <= ?", true, now)
-	case licensing.MaintenanceNone:
-		add("l.maintenance_till IS NULL", true)
-	}
-	if f.AutoRenew {
-		add("l.auto_renew = 1", true)
-	}
-	if f.Product != "" {
-		// A typo in --product should say so, not list nothing.
-		p, err := findProduct(ctx, q, f.Product)
-		if err != nil {
-			return nil, err
-		}
-		add("l.product = ?", true, p.SKU)
-	}
-	if f.Search != "" {
-		// Folded text (licensing.FoldName) against the folded names; LIKE
-		// ignores ASCII case in the other columns.
-		pat := "%" + escapeLike(licensing.FoldName(f.Search)) + "%"
-		add(`(l.key LIKE ? ESCAPE '\' OR l.product LIKE ? ESCAPE '\' OR p.name LIKE ? ESCAPE '\'
-			OR c.name_folded LIKE ? ESCAPE '\' OR l.purchase_id LIKE ? ESCAPE '\'
-			OR (l.seats_used > 0 AND EXISTS (SELECT 1 FROM activations a WHERE a.license_id = l.id AND a.machine_folded LIKE ? ESCAPE '\')))`,
-			false, pat, pat, pat, pat, pat, pat)
-	}
-	w.sql = " WHERE " + strings.Join(conds, " AND ")
-	return w, nil
+	where, args = app.RenderWhere(licenseConds[:], q.Where, args, mark)
+	return " WHERE " + where, args, narrowed
 }
 
-// escapeLike makes s match literally inside a LIKE pattern with ESCAPE '\'.
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+// sortColumns are the SQL of the sort fields; NULL sorts first, as the
+// query wants. %[1]s is now.
+var sortColumns = map[string]string{
+	"key":              "l.key",
+	"product":          "l.product",
+	"kind":             "l.kind",
+	"status":           "(l.seats_used = 0)",
+	"validity":         "(l.expires_at IS NULL OR l.expires_at > %[1]s)",
+	"usage":            "(l.seats_used > 0)",
+	"maintenance_till": "l.maintenance_till",
+	"allow_rm":         "l.allow_rm",
+	"auto_renew":       "l.auto_renew",
+	"company":          "c.name_folded",
+	"expires_at":       "l.expires_at",
+	"created_at":       "l.created_at",
+	"purchase_id":      "l.purchase_id",
 }
 
-// sortColumn maps a sort field to its SQL expression. The enumerations sort
-// by their value as printed ("activated" < "not_activated", "expired" <
-// "valid", "unused" < "used"), as a client sorting the JSON would; NULL
-// (no company, never expires, no maintenance) sorts first.
-func sortColumn(field string) (expr string, usesNow bool, ok bool) {
-	switch field {
-	case "key":
-		return "l.key", false, true
-	case "product":
-		return "l.product", false, true
-	case "kind":
-		return "l.kind", false, true
-	case "status":
-		return "(l.seats_used = 0)", false, true
-	case "validity":
-		return "(l.expires_at IS NULL OR l.expires_at > ?)", true, true
-	case "usage":
-		return "(l.seats_used > 0)", false, true
-	case "maintenance_till":
-		return "l.maintenance_till", false, true
-	case "allow_rm":
-		return "l.allow_rm", false, true
-	case "auto_renew":
-		return "l.auto_renew", false, true
-	case "company":
-		return "c.name_folded", false, true
-	case "expires_at":
-		return "l.expires_at", false, true
-	case "created_at":
-		return "l.created_at", false, true
-	case "purchase_id":
-		return "l.purchase_id", false, true
-	}
-	return "", false, false
-}
-
-// licenseQuery builds the list query for a validated filter.
+// listSQL renders the list query.
 //
 // Without SQLite statistics the planner prefers an index that yields the
 // sort order over one that finds few rows, so "--company Small --sort key"
@@ -231,28 +164,24 @@ func sortColumn(field string) (expr string, usesNow bool, ok bool) {
 // index finds the rows and they are sorted (a unary + hides the sort column's
 // index and keeps its collation); otherwise the sort column's index gives the
 // order, so that a page (--limit) of a huge list costs only the page.
-func licenseQuery(ctx context.Context, q queryer, acct int64, f *licensing.LicenseFilter, now int64) (string, []any, error) {
-	w, err := licenseWhere(ctx, q, acct, f, now)
-	if err != nil {
-		return "", nil, err
-	}
-	args := w.args
+func listSQL(q *app.LicenseQuery) (string, []any, error) {
+	where, args, narrowed := licenseWhere(q, nil)
 	var b strings.Builder
-	b.WriteString("SELECT " + licenseRow + licenseFrom + w.sql + " ORDER BY ")
+	b.WriteString("SELECT " + licenseRow + licenseFrom + where + " ORDER BY ")
 	// The id tie-break follows the last field's direction, so that an index
 	// on (account_id, field) - whose entries end with the rowid - can serve
 	// the whole ORDER BY.
 	idDir := ""
-	for _, sf := range f.Sort {
-		expr, usesNow, ok := sortColumn(sf.Field)
+	for _, sf := range q.Sort {
+		expr, ok := sortColumns[sf.Field]
 		if !ok {
-			return "", nil, licensing.Errorf(licensing.EINVALID, "cannot sort by %q", sf.Field).
-				WithHint("sortable fields: %s", strings.Join(licensing.LicenseSortFields(), ", "))
+			return "", nil, fmt.Errorf("no sort field %q", sf.Field)
 		}
-		if usesNow {
-			args = append(args, now)
+		if strings.Contains(expr, "%[1]s") {
+			args = append(args, q.Now)
+			expr = fmt.Sprintf(expr, mark(len(args)))
 		}
-		if w.narrowed {
+		if narrowed {
 			b.WriteString("+")
 		}
 		b.WriteString(expr)
@@ -264,33 +193,23 @@ func licenseQuery(ctx context.Context, q queryer, acct int64, f *licensing.Licen
 	}
 	b.WriteString("l.id" + idDir)
 	switch {
-	case f.Limit > 0:
-		b.WriteString(" LIMIT ? OFFSET ?")
-		args = append(args, f.Limit, f.Offset)
-	case f.Offset > 0:
-		b.WriteString(" LIMIT -1 OFFSET ?")
-		args = append(args, f.Offset)
+	case q.Limit > 0:
+		b.WriteString(" LIMIT " + mark(len(args)+1) + " OFFSET " + mark(len(args)+2))
+		args = append(args, q.Limit, q.Offset)
+	case q.Offset > 0:
+		b.WriteString(" LIMIT -1 OFFSET " + mark(len(args)+1))
+		args = append(args, q.Offset)
 	}
 	return b.String(), args, nil
 }
 
-// ListLicenses streams the acting account's licenses that match f to fn, one
-// at a time: memory stays flat however many there are.
-func (s *Store) ListLicenses(ctx context.Context, f licensing.LicenseFilter, fn func(*licensing.License) error) error {
-	if err := f.Validate(); err != nil {
-		return err
-	}
-	r := s.reader()
-	acct, _, err := actingAccount(ctx, r)
+// ListLicenses implements app.LicenseTx.
+func (t *tx) ListLicenses(ctx context.Context, q *app.LicenseQuery, fn func(*licensing.License) error) error {
+	query, args, err := listSQL(q)
 	if err != nil {
 		return err
 	}
-	now := s.now()
-	query, args, err := licenseQuery(ctx, r, acct, &f, now.Unix())
-	if err != nil {
-		return err
-	}
-	rows, err := r.QueryContext(ctx, query, args...)
+	rows, err := t.query(ctx, query, args...)
 	if err != nil {
 		return err
 	}
@@ -304,7 +223,6 @@ func (s *Store) ListLicenses(ctx context.Context, f licensing.LicenseFilter, fn 
 		if err != nil {
 			return err
 		}
-		l.Derive(now)
 		if err := fn(l); err != nil {
 			return err
 		}
@@ -312,88 +230,35 @@ func (s *Store) ListLicenses(ctx context.Context, f licensing.LicenseFilter, fn 
 	return rows.Err()
 }
 
-// GroupLicenses counts the matching licenses per product, in catalog order.
-func (s *Store) GroupLicenses(ctx context.Context, f licensing.LicenseFilter) ([]licensing.LicenseGroup, error) {
-	if err := f.Validate(); err != nil {
-		return nil, err
-	}
-	r := s.reader()
-	acct, _, err := actingAccount(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	now := s.now().Unix()
-	w, err := licenseWhere(ctx, r, acct, &f, now)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := r.QueryContext(ctx, `SELECT l.product, p.name, count(*),
-			coalesce(sum(l.expires_at IS NULL OR l.expires_at > ?), 0),
+// GroupLicenses implements app.LicenseTx.
+func (t *tx) GroupLicenses(ctx context.Context, q *app.LicenseQuery) ([]licensing.LicenseGroup, error) {
+	where, args, _ := licenseWhere(q, []any{q.Now})
+	rows, err := t.query(ctx, `SELECT l.product, p.name, count(*),
+			coalesce(sum(l.expires_at IS NULL OR l.expires_at > ?1), 0),
 			coalesce(sum(l.seats_used > 0), 0),
-			coalesce(sum(l.kind = 'trial'), 0)`+licenseFrom+w.sql+`
+			coalesce(sum(l.kind = 'trial'), 0)`+licenseFrom+where+`
 		GROUP BY l.product
-		ORDER BY CASE p.term WHEN 'perpetual' THEN 0 WHEN 'subscription' THEN 1 ELSE 2 END, l.product`,
-		append([]any{now}, w.args...)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []licensing.LicenseGroup{}
-	for rows.Next() {
-		var g licensing.LicenseGroup
-		if err := rows.Scan(&g.Product, &g.ProductName, &g.Total, &g.Valid, &g.Used, &g.Trial); err != nil {
-			return nil, err
-		}
-		g.Expired, g.Unused = g.Total-g.Valid, g.Total-g.Used
-		out = append(out, g)
-	}
-	return out, rows.Err()
+		ORDER BY CASE p.term WHEN 'perpetual' THEN 0 WHEN 'subscription' THEN 1 ELSE 2 END, l.product`, args...)
+	return all(rows, err, scanGroup)
 }
 
-// parseKey checks a key as typed before any look-up, so a typo is reported as
-// such rather than as an unknown license.
-func parseKey(key string) (string, error) {
-	k, err := licensekey.Parse(key)
-	if err != nil {
-		return "", licensing.Errorf(licensing.EINVALID, "malformed license key %q", clipKey(key)).
-			WithHint("keys look like XXXXX-XXXXX-XXXXX-XXXXX-XXXXX")
-	}
-	return k, nil
+func scanGroup(sc app.Scanner) (*licensing.LicenseGroup, error) {
+	var g licensing.LicenseGroup
+	return &g, sc.Scan(&g.Product, &g.ProductName, &g.Total, &g.Valid, &g.Used, &g.Trial)
 }
 
-func clipKey(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "..."
-	}
-	return s
-}
-
-func licenseNotFound(key string) error {
-	return licensing.Errorf(licensing.ENOTFOUND, "license %s not found", key)
-}
-
-// GetLicense returns one of the acting account's licenses with its context.
-// Another account's key answers exactly as an unknown key does.
-func (s *Store) GetLicense(ctx context.Context, key string) (*licensing.LicenseDetail, error) {
-	key, err := parseKey(key)
-	if err != nil {
-		return nil, err
-	}
-	r := s.reader()
-	acct, _, err := actingAccount(ctx, r)
-	if err != nil {
-		return nil, err
-	}
+// LicenseDetail implements app.LicenseTx.
+func (t *tx) LicenseDetail(ctx context.Context, acct int64, key string) (*licensing.LicenseDetail, error) {
 	var (
 		row, platforms string
 		purchased      int64
 		d              licensing.LicenseDetail
 	)
-	err = r.QueryRowContext(ctx, `SELECT `+licenseRow+`, pu.created_at, p.latest_version, p.platforms`+
+	err := t.queryRow(ctx, `SELECT `+licenseRow+`, pu.created_at, p.latest_version, p.platforms`+
 		licenseFrom+` JOIN purchases pu ON pu.id = l.purchase_id WHERE l.account_id = ? AND l.key = ?`, acct, key).
 		Scan(&row, &purchased, &d.LatestVersion, &platforms)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, licenseNotFound(key)
+		return nil, nil
 	} else if err != nil {
 		return nil, err
 	}
@@ -402,138 +267,37 @@ func (s *Store) GetLicense(ctx context.Context, key string) (*licensing.LicenseD
 		return nil, err
 	}
 	d.License = *l
-	d.Derive(s.now())
-	d.PurchasedAt = unixTime(purchased)
-	d.Activations = d.SeatsUsed
-	d.Platforms = splitList(platforms)
-	d.RMSupported = licensing.SupportsRM(d.LatestVersion)
-	if d.MaintenancePlans, err = licensePlans(ctx, r, acct, key, s.now()); err != nil {
-		return nil, err
-	}
+	d.PurchasedAt = app.Unix(purchased)
+	d.Platforms = app.SplitList(platforms)
 	return &d, nil
 }
 
-// UpdateLicense changes a license's switches or company and records what
-// changed in the audit log.
-func (s *Store) UpdateLicense(ctx context.Context, key string, u licensing.LicenseUpdate) (*licensing.License, error) {
-	key, err := parseKey(key)
-	if err != nil {
-		return nil, err
-	}
-	if u.AllowRM == nil && u.AutoRenew == nil && u.Company == nil && u.Suspended == nil {
-		return nil, licensing.Errorf(licensing.EINVALID, "nothing to change").
-			WithHint("pass --allow-rm, --auto-renew, --company or --pool")
-	}
-	var out *licensing.License
-	err = s.write(ctx, func(tx *sql.Tx) error {
-		acct, email, err := actingAccount(ctx, tx)
-		if err != nil {
-			return err
-		}
-		var (
-			id                 int64
-			kind, term         string
-			allowRM, autoRenew bool
-			curCompany         sql.NullInt64
-			curName, newName   sql.NullString
-		)
-		err = tx.QueryRowContext(ctx, `SELECT l.id, l.kind, l.term, l.allow_rm, l.auto_renew, l.company_id, c.name
-			FROM licenses l LEFT JOIN companies c ON c.id = l.company_id WHERE l.account_id = ? AND l.key = ?`, acct, key).
-			Scan(&id, &kind, &term, &allowRM, &autoRenew, &curCompany, &curName)
-		if errors.Is(err, sql.ErrNoRows) {
-			return licenseNotFound(key)
-		} else if err != nil {
-			return err
-		}
+// LicenseState implements app.LicenseTx; SQLite's one writer holds the
+// whole store, so lock needs nothing more.
+func (t *tx) LicenseState(ctx context.Context, acct int64, key string, _ app.Lock) (*app.LicenseState, error) {
+	return one(t.queryRow(ctx, `SELECT l.id, l.kind, l.term, l.allow_rm, l.auto_renew, l.suspended, coalesce(l.company_id, 0),
+			coalesce(c.name, '')
+		FROM licenses l LEFT JOIN companies c ON c.id = l.company_id WHERE l.account_id = ? AND l.key = ?`, acct, key), app.ScanLicenseState)
+}
 
-		var set []string
-		var args []any
-		changed := map[string]any{}
-		if u.AllowRM != nil && *u.AllowRM != allowRM {
-			set, args = append(set, "allow_rm = ?"), append(args, boolInt(*u.AllowRM))
-			changed["allow_rm"] = *u.AllowRM
-		}
-		if u.AutoRenew != nil {
-			if err := checkAutoRenew(key, kind, term); err != nil {
-				return err
-			}
-			if *u.AutoRenew != autoRenew {
-				set, args = append(set, "auto_renew = ?"), append(args, boolInt(*u.AutoRenew))
-				changed["auto_renew"] = *u.AutoRenew
-			}
-		}
-		if u.Suspended != nil {
-			if cur, err := licenseSuspended(ctx, tx, id); err != nil {
-				return err
-			} else if *u.Suspended != cur {
-				set, args = append(set, "suspended = ?"), append(args, boolInt(*u.Suspended))
-				changed["suspended"] = *u.Suspended
-			}
-		}
-		if u.Company != nil {
-			var newID sql.NullInt64
-			if *u.Company != "" {
-				name, err := licensing.NormalizeCompanyName(*u.Company)
-				if err != nil {
-					return err
-				}
-				cid, err := companyID(ctx, tx, acct, name)
-				if err != nil {
-					return err
-				}
-				newID = sql.NullInt64{Int64: cid, Valid: true}
-				if err := tx.QueryRowContext(ctx, "SELECT name FROM companies WHERE id = ?", cid).Scan(&newName); err != nil {
-					return err
-				}
-			}
-			if newID != curCompany {
-				set, args = append(set, "company_id = ?"), append(args, newID)
-				changed["company"] = nullableString(newName) // null: the global pool
-				changed["previous_company"] = nullableString(curName)
-			}
-		}
-		if len(set) > 0 {
-			if _, err := tx.ExecContext(ctx, "UPDATE licenses SET "+strings.Join(set, ", ")+" WHERE id = ?",
-				append(args, id)...); err != nil {
-				return err
-			}
-			if err := audit(ctx, tx, acct, s.now(), email, "license.update", key, changed); err != nil {
-				return err
-			}
-		}
-		var row string
-		if err := tx.QueryRowContext(ctx, "SELECT "+licenseRow+licenseFrom+" WHERE l.id = ?", id).Scan(&row); err != nil {
-			return err
-		}
-		if out, err = parseLicense(row); err != nil {
-			return err
-		}
-		out.Derive(s.now())
+// UpdateLicense implements app.LicenseTx.
+func (t *tx) UpdateLicense(ctx context.Context, id int64, c app.LicenseChange) error {
+	cols, vals := c.Columns()
+	if len(cols) == 0 {
 		return nil
-	})
-	if err != nil {
+	}
+	for i := range cols {
+		cols[i] += " = " + mark(i+1)
+	}
+	_, err := t.exec(ctx, "UPDATE licenses SET "+strings.Join(cols, ", ")+" WHERE id = "+mark(len(vals)+1), append(vals, id)...)
+	return err
+}
+
+// LicenseByID implements app.LicenseTx.
+func (t *tx) LicenseByID(ctx context.Context, id int64) (*licensing.License, error) {
+	var row string
+	if err := t.queryRow(ctx, "SELECT "+licenseRow+licenseFrom+" WHERE l.id = ?", id).Scan(&row); err != nil {
 		return nil, err
 	}
-	return out, nil
-}
-
-// checkAutoRenew allows the switch on subscriptions only, and says why not
-// otherwise.
-func checkAutoRenew(key, kind, term string) error {
-	switch {
-	case kind == licensing.KindTrial:
-		return licensing.Errorf(licensing.EINVALID, "license %s is a trial: trials never renew", key).
-			WithHint("buy the product to keep using it")
-	case term == licensing.LicenseTermPerpetual:
-		return licensing.Errorf(licensing.EINVALID, "license %s is a lifetime license: it has no renewal", key).
-			WithHint("maintenance plans carry their own auto-renew: see `licensectl maintenance set`")
-	}
-	return nil
-}
-
-func nullableString(s sql.NullString) any {
-	if s.Valid {
-		return s.String
-	}
-	return nil
+	return parseLicense(row)
 }

@@ -19,13 +19,6 @@ const planOrder = " ORDER BY m.created_at, m.rowid"
 // licenses attached to another account; an available one, to its buyer.
 const ownedPlan = "(m.license_id IS NULL AND m.account_id = ? OR l.account_id = ?)"
 
-// licensePlans is a license's plan history, for `licenses show`.
-func licensePlans(ctx context.Context, q queryer, acct int64, key string, now time.Time) ([]licensing.MaintenancePlan, error) {
-	rows, err := q.QueryContext(ctx, planSelect+" WHERE l.account_id = ? AND l.key = ?"+planOrder, acct, key)
-	plans, err := all(rows, err, app.ScanPlan)
-	return app.DerivePlans(plans, now), err
-}
-
 // UncoveredLicenses implements app.MaintenanceTx.
 func (t *tx) UncoveredLicenses(ctx context.Context, acct int64, now time.Time, sku string, companyID int64) ([]app.UncoveredLicense, error) {
 	cond, args := "", []any{acct, now.Unix()}

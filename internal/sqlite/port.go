@@ -25,12 +25,20 @@ func (s *Store) Read(ctx context.Context, fn func(app.Tx) error) error {
 	if err != nil {
 		return s.explain(err)
 	}
-	defer t.Rollback()
-	if err := fn(&tx{s: s, tx: t, cached: true}); err != nil {
+	defer t.Rollback() // should fn panic
+	rt := &tx{s: s, tx: t, cached: true}
+	err = fn(rt)
+	t.Rollback()
+	if err != nil {
 		if cerr := ctx.Err(); cerr != nil {
 			return cerr
 		}
 		return s.explain(err)
+	}
+	// The connection is free again: prepare what ran unprepared, for the
+	// next transaction (best effort).
+	for _, q := range rt.unprepared {
+		s.stmts.get(ctx, s.r, q)
 	}
 	return nil
 }
@@ -40,6 +48,8 @@ type tx struct {
 	s      *Store
 	tx     *sql.Tx
 	cached bool // a read transaction: statements come from the cache
+	// unprepared are the queries the cache did not have yet.
+	unprepared []string
 }
 
 var _ app.Tx = (*tx)(nil)
@@ -48,9 +58,16 @@ func (t *tx) stmt(ctx context.Context, query string) *sql.Stmt {
 	if !t.cached {
 		return nil
 	}
-	st, err := t.s.stmts.get(ctx, t.s.r, query)
-	if err != nil || st == nil {
-		return nil // unprepared, the query reports its own error
+	// Only a statement prepared already: preparing one takes another
+	// connection of the read pool, which every one of its connections, held
+	// by transactions that want to prepare, would wait for forever. Read
+	// prepares it when the transaction is over.
+	st, done := t.s.stmts.lookup(query)
+	if st == nil {
+		if !done {
+			t.unprepared = append(t.unprepared, query)
+		}
+		return nil
 	}
 	return t.tx.StmtContext(ctx, st)
 }

@@ -27,25 +27,32 @@ type stmtCache struct {
 	closed bool
 }
 
+// lookup returns the statement cached for query; done is false when there
+// is none but there could be (get would prepare it).
+func (c *stmtCache) lookup(query string) (st *sql.Stmt, done bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	st = c.stmts[query]
+	return st, st != nil || c.closed || len(c.stmts) >= maxCachedStmts
+}
+
 // get returns the prepared statement for query, or nil when the cache is full.
 func (c *stmtCache) get(ctx context.Context, db *sql.DB, query string) (*sql.Stmt, error) {
-	c.mu.RLock()
-	st, closed := c.stmts[query], c.closed
-	c.mu.RUnlock()
-	if st != nil || closed {
+	if st, done := c.lookup(query); done {
 		return st, nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if st := c.stmts[query]; st != nil || c.closed {
-		return st, nil
-	}
-	if len(c.stmts) >= maxCachedStmts {
-		return nil, nil
-	}
+	// Prepared without the lock: preparing waits for a free connection of
+	// the pool, and a reader that holds one must never wait for the lock
+	// behind it (see tx.stmt).
 	st, err := db.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cur := c.stmts[query]; cur != nil || c.closed || len(c.stmts) >= maxCachedStmts {
+		st.Close() // another goroutine prepared it first, or no room
+		return cur, nil
 	}
 	if c.stmts == nil {
 		c.stmts = map[string]*sql.Stmt{}

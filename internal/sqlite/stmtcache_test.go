@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/licensectl/licensectl/internal/app"
 	"github.com/licensectl/licensectl/internal/licensing"
 )
 
@@ -29,11 +31,11 @@ func TestStmtCacheSeesOtherWriters(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	if _, err := a.Seed(context.Background()); err != nil {
+	if _, err := services(a).Seed(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	ctx := licensing.WithAccount(context.Background(), "a@example.com")
-	if _, err := a.CreateAccount(ctx, "a@example.com"); err != nil {
+	if _, err := services(a).CreateAccount(ctx, "a@example.com"); err != nil {
 		t.Fatal(err)
 	}
 	if n := countLicenses(t, a, ctx); n != 0 {
@@ -96,15 +98,15 @@ func TestAuthenticateRevokedByAnotherProcess(t *testing.T) {
 	}
 	defer a.Close()
 	ctx := licensing.WithAccount(context.Background(), "a@example.com")
-	if _, err := a.CreateAccount(ctx, "a@example.com"); err != nil {
+	if _, err := services(a).CreateAccount(ctx, "a@example.com"); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := a.CreateToken(ctx)
+	tok, err := services(a).CreateToken(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for range 3 { // warm the statement cache on several connections
-		if email, err := a.Authenticate(context.Background(), tok.Secret); err != nil || email != "a@example.com" {
+		if email, err := services(a).Authenticate(context.Background(), tok.Secret); err != nil || email != "a@example.com" {
 			t.Fatalf("Authenticate = %q, %v", email, err)
 		}
 	}
@@ -113,10 +115,10 @@ func TestAuthenticateRevokedByAnotherProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if err := b.RevokeToken(ctx, tok.Prefix); err != nil {
+	if err := services(b).RevokeToken(ctx, tok.Prefix); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Authenticate(context.Background(), tok.Secret); licensing.ErrorCode(err) != licensing.EUNAUTHORIZED {
+	if _, err := services(a).Authenticate(context.Background(), tok.Secret); licensing.ErrorCode(err) != licensing.EUNAUTHORIZED {
 		t.Fatalf("revoked token: %v", err)
 	}
 }
@@ -154,5 +156,37 @@ func TestAuthenticateDoesNotWaitForWriters(t *testing.T) {
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Fatalf("Authenticate waited %v for the writer", d)
+	}
+}
+
+// TestReadsOnEveryConnectionStillPrepare: when every connection of the read
+// pool is held by a transaction running a query the cache has not prepared
+// yet, none waits for a free connection to prepare it (the streaming lists
+// of a busy server used to hang so).
+func TestReadsOnEveryConnectionStillPrepare(t *testing.T) {
+	s := openStore(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	const n = 4 // the read pool's connections
+	var began sync.WaitGroup
+	began.Add(n)
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			errs <- s.Read(ctx, func(tx app.Tx) error {
+				began.Done()
+				began.Wait() // every connection is taken
+				_, err := tx.Product(ctx, "backup-desktop")
+				return err
+			})
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.stmts.len() == 0 {
+		t.Error("the query was not prepared after the transactions")
 	}
 }

@@ -26,7 +26,7 @@ func openStore(t testing.TB, clock licensing.Clock) *Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if _, err := s.Seed(ctx); err != nil {
+	if _, err := services(s).Seed(ctx); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -196,7 +196,7 @@ func TestReopenAndSeedAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := s.Seed(ctx)
+	n, err := services(s).Seed(ctx)
 	if err != nil || n != len(licensing.DefaultCatalog()) {
 		t.Fatalf("first Seed = %d, %v", n, err)
 	}
@@ -210,7 +210,7 @@ func TestReopenAndSeedAgain(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n, err := s.Seed(ctx); err != nil || n != 0 {
+		if n, err := services(s).Seed(ctx); err != nil || n != 0 {
 			t.Fatalf("Seed again = %d, %v", n, err)
 		}
 		p, err := services(s).FindProduct(ctx, "backup-desktop")
@@ -263,9 +263,9 @@ func TestReaderIsReadOnly(t *testing.T) {
 }
 
 // actingAs creates an account and returns a context acting as it.
-func actingAs(t testing.TB, s licensing.AccountService, email string) context.Context {
+func actingAs(t testing.TB, s *Store, email string) context.Context {
 	t.Helper()
-	if _, err := s.CreateAccount(context.Background(), email); err != nil {
+	if _, err := services(s).CreateAccount(context.Background(), email); err != nil {
 		t.Fatal(err)
 	}
 	return licensing.WithAccount(context.Background(), email)
@@ -350,7 +350,7 @@ func TestConcurrentWriters(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer first.Close()
-	first.Seed(ctx)
+	services(first).Seed(ctx)
 	a := actingAs(t, first, "a@example.com")
 	second, err := Open(ctx, path, Options{})
 	if err != nil {
@@ -419,7 +419,7 @@ func TestListQueryPlans(t *testing.T) {
 		{licensing.LicenseFilter{Validity: licensing.ValidityExpired, Sort: sortBy("key")}, "licenses_account_expires", false},
 		{licensing.LicenseFilter{Search: "acme", Sort: sortBy("product,-created_at")}, "licenses_account_product", false},
 	} {
-		query, args, err := licenseQuery(ctx, s.r, acct, &c.f, 1)
+		query, args, err := licenseQuery(ctx, s, acct, &c.f, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -433,6 +433,20 @@ func TestListQueryPlans(t *testing.T) {
 			t.Errorf("%+v: want the order from %s, not a sort: %v", c.f, c.index, plan)
 		}
 	}
+}
+
+// licenseQuery is the SQL that lists the account's licenses matching f at
+// now.
+func licenseQuery(ctx context.Context, s *Store, acct int64, f *licensing.LicenseFilter, now int64) (query string, args []any, err error) {
+	err = s.Read(ctx, func(t app.Tx) error {
+		q, err := app.NewLicenseQuery(ctx, t, acct, *f, app.Unix(now))
+		if err != nil {
+			return err
+		}
+		query, args, err = listSQL(q)
+		return err
+	})
+	return query, args, err
 }
 
 func sortBy(s string) []licensing.SortField {

@@ -39,14 +39,15 @@ func TestPrivateCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Seed(ctx); err != nil {
+	svc := app.New(s, app.Options{})
+	if _, err := svc.Seed(ctx); err != nil {
 		t.Fatal(err)
 	}
-	ps, err := s.ListProducts(ctx)
+	ps, err := svc.ListProducts(ctx)
 	if err != nil || len(ps) == 0 {
 		t.Fatalf("products on the private cluster: %v %v", ps, err)
 	}
-	if _, err := s.CreateAccount(ctx, "a@example.com"); err != nil {
+	if _, err := svc.CreateAccount(ctx, "a@example.com"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := app.New(s, app.Options{}).Buy(licensing.WithAccount(ctx, "a@example.com"), licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: ps[0].SKU, Quantity: 2}}}, nil); err != nil {
