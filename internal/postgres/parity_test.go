@@ -116,7 +116,11 @@ func TestParityWithSQLite(t *testing.T) {
 			filters = append(filters, licensing.LicenseFilter{Sort: []licensing.SortField{{Field: field, Desc: desc}}})
 		}
 	}
-	for _, search := range []string{"a", "ACME", "ä", "Ä", "É", "é", "ÄRZTE", "strasse", "_", "%", "mbs", "backup-S", "zzz"} {
+	// Keys and purchase ids are random on each side: a search term must not
+	// be likely to match them (short ones without I, L, O or U, which
+	// Crockford base32 lacks), or the two stores differ by chance: "mbs" once
+	// matched a key on one side only.
+	for _, search := range []string{"a", "ACME", "ä", "Ä", "É", "é", "ÄRZTE", "strasse", "_", "%", "VM (2", "desktop", "backup-S", "zzz"} {
 		filters = append(filters, licensing.LicenseFilter{Search: search, Sort: []licensing.SortField{{Field: "company"}}})
 	}
 	filters = append(filters,
