@@ -71,22 +71,6 @@ func (s *Store) explain(err error) error {
 	return err
 }
 
-// actingAccount returns the id and email of the account in ctx.
-func actingAccount(ctx context.Context, q queryer) (int64, string, error) {
-	email, err := licensing.RequireAccount(ctx)
-	if err != nil {
-		return 0, "", err
-	}
-	email = strings.ToLower(strings.TrimSpace(email))
-	var id int64
-	err = q.QueryRowContext(ctx, "SELECT id FROM accounts WHERE email = ?", email).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, "", licensing.Errorf(licensing.EUNAUTHORIZED, "account %s does not exist", email).
-			WithHint("create it with `licensectl accounts create %s`", email)
-	}
-	return id, email, err
-}
-
 func boolInt(b bool) int {
 	if b {
 		return 1
