@@ -322,11 +322,7 @@ type machineView struct {
 
 func showLicense(c *cobra.Command, svc licensing.Services, d *licensing.LicenseDetail) (*licenseShow, error) {
 	view := &licenseShow{LicenseDetail: *d, Machines: []machineView{}}
-	as, ok := svc.(licensing.ActivationService)
-	if !ok {
-		return view, nil
-	}
-	list, err := as.ListActivations(c.Context(), licensing.ActivationFilter{LicenseKey: d.Key})
+	list, err := svc.ListActivations(c.Context(), licensing.ActivationFilter{LicenseKey: d.Key})
 	if err != nil {
 		return nil, err
 	}
@@ -439,11 +435,7 @@ func newLicensesSetCmd(f *Factory) *cobra.Command {
 // license some of whose machines run a version before 5.2: RM stays
 // unavailable on them until they are upgraded.
 func (f *Factory) warnRMUnsupported(c *cobra.Command, svc licensing.Services, key string) error {
-	as, ok := svc.(licensing.ActivationService)
-	if !ok {
-		return nil
-	}
-	list, err := as.ListActivations(c.Context(), licensing.ActivationFilter{LicenseKey: key})
+	list, err := svc.ListActivations(c.Context(), licensing.ActivationFilter{LicenseKey: key})
 	if err != nil {
 		return err
 	}
