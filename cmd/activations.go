@@ -311,25 +311,12 @@ proof. Needs no store and no network.`,
 			if err := requireOut(out); err != nil {
 				return err
 			}
-			req, priv, err := offline.NewRequest(rand.Reader, key, r.Machine, r.Fingerprint, r.OS, r.Version, f.Clock.Now())
-			if err != nil {
-				return err
-			}
-			b, err := req.Marshal()
-			if err != nil {
-				return err
-			}
 			if state == "" {
 				state = defaultStatePath()
 			}
-			st, err := offline.LoadState(state)
+			m := &offline.Machine{StatePath: state, Rand: rand.Reader}
+			_, b, err := m.Request(key, r.Machine, r.Fingerprint, r.OS, r.Version, f.Clock.Now())
 			if err != nil {
-				return err
-			}
-			st.Add(req, priv)
-			// The key is saved before the request exists, so no request is
-			// ever carried across whose key was lost.
-			if err := offline.SaveState(state, st); err != nil {
 				return err
 			}
 			if err := writeOutput(f, out, b); err != nil {
@@ -474,7 +461,7 @@ public key file.`,
 					{"Product", cert.Product},
 					{"Machine", fmt.Sprintf("%s (%s, %s)", cert.Machine, cert.Fingerprint, cert.OS)},
 					{"Machine checked", checked},
-					{"Versions", versionRange(cert)},
+					{"Versions", cert.Versions()},
 					{"Issued", cert.IssuedAt},
 					{"Expires", cert.ExpiresAt},
 					{"Key id", cert.KeyID},
@@ -487,13 +474,6 @@ public key file.`,
 	fl.StringVar(&fingerprint, "fingerprint", "", "this machine's fingerprint `FP`: the certificate must be for it")
 	fl.BoolVar(&anyMachine, "any-machine", false, "do not check the machine: accept a certificate of any machine")
 	return c
-}
-
-func versionRange(c *offline.Certificate) string {
-	if c.MaxVersion == "" {
-		return c.Version
-	}
-	return c.Version + " up to " + c.MaxVersion
 }
 
 func verifyError(err error) error {
@@ -546,28 +526,18 @@ frees the seat. Needs no store and no network.`,
 			if state == "" {
 				state = defaultStatePath()
 			}
-			st, err := offline.LoadState(state)
-			if err != nil {
-				return err
-			}
-			entry := st.Find(cert.LicenseKey, cert.Fingerprint, cert.Nonce)
-			if entry == nil {
+			m := &offline.Machine{StatePath: state, Rand: rand.Reader}
+			d, err := m.Deactivate(cert, f.Clock.Now())
+			if errors.Is(err, offline.ErrNoMachineKey) {
 				return licensing.Errorf(licensing.ENOTFOUND, "this machine holds no key for the activation of %s in %s", cert.LicenseKey, args[0]).
 					WithHint("run it on the machine that wrote the request (state file %s)", state)
-			}
-			priv, err := entry.PrivateKey()
-			if err != nil {
+			} else if err != nil {
 				return err
 			}
-			proof, err := signProof(f, priv, cert)
-			if err != nil {
+			if err := writeOutput(f, out, d.Proof); err != nil {
 				return err
 			}
-			if err := writeOutput(f, out, proof); err != nil {
-				return err
-			}
-			st.Remove(cert.LicenseKey, cert.Fingerprint, cert.Nonce)
-			if err := offline.SaveState(state, st); err != nil {
+			if err := d.Forget(); err != nil {
 				return err
 			}
 			if err := os.Remove(args[0]); err != nil {
@@ -584,15 +554,6 @@ frees the seat. Needs no store and no network.`,
 	fl.StringVarP(&out, "out", "O", "", "proof file to write, - for stdout (required)")
 	fl.StringVar(&state, "state", "", "this machine's offline state file (default beside the default store)")
 	return c
-}
-
-func signProof(f *Factory, priv ed25519.PrivateKey, cert *offline.Certificate) ([]byte, error) {
-	nonce, err := offline.NewNonce(rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	return offline.SignProof(priv, &offline.Proof{ActivationNonce: cert.Nonce, Fingerprint: cert.Fingerprint,
-		LicenseKey: cert.LicenseKey, Nonce: nonce, DeactivatedAt: f.Clock.Now().UTC().Format(time.RFC3339)})
 }
 
 func newOfflineReleaseCmd(f *Factory) *cobra.Command {
