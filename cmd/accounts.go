@@ -18,75 +18,121 @@ import (
 
 func newAccountsCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "accounts", Short: "Create and list accounts, manage API tokens"}
-	cmd.AddCommand(newTokenCmd(f), newAccountsCreateCmd(f), &cobra.Command{
+	cmd.AddCommand(newTokenCmd(f), newAccountsCreateCmd(f, nil), newAccountsListCmd(f, nil))
+	return cmd
+}
+
+type accountsListOptions struct{ env }
+
+func newAccountsListCmd(f *Factory, runF func(*accountsListOptions) error) *cobra.Command {
+	o := &accountsListOptions{env: f.env()}
+	return &cobra.Command{
 		Use:     "list",
 		Short:   "List accounts",
 		Example: "  licensectl accounts list\n  licensectl accounts list -o json",
 		Args:    noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			svc, format, err := f.begin(c)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(o)
 			}
-			list, err := svc.ListAccounts(c.Context())
-			if err != nil {
-				return err
-			}
-			return writeSlice(f, format, []output.Column[licensing.Account]{
-				{Header: "EMAIL", Keep: true, Value: func(a licensing.Account) string { return a.Email }},
-				{Header: "CREATED", Priority: 1, Value: func(a licensing.Account) string { return a.CreatedAt.Format(dateTimeLayout) }},
-			}, list, "No accounts yet — create one with `licensectl accounts create EMAIL`")
+			return accountsListRun(c.Context(), o)
 		},
-	})
-	return cmd
+	}
+}
+
+func accountsListRun(ctx context.Context, o *accountsListOptions) error {
+	svc, format, ctx, err := o.begin(ctx)
+	if err != nil {
+		return err
+	}
+	list, err := svc.ListAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	return writeSlice(o.env, format, []output.Column[licensing.Account]{
+		{Header: "EMAIL", Keep: true, Value: func(a licensing.Account) string { return a.Email }},
+		{Header: "CREATED", Priority: 1, Value: func(a licensing.Account) string { return a.CreatedAt.Format(dateTimeLayout) }},
+	}, list, "No accounts yet — create one with `licensectl accounts create EMAIL`")
 }
 
 func newCompaniesCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "companies", Short: "Create and list the acting account's companies"}
-	cmd.AddCommand(&cobra.Command{
+	cmd.AddCommand(newCompaniesCreateCmd(f, nil), newCompaniesListCmd(f, nil))
+	return cmd
+}
+
+type companiesCreateOptions struct {
+	env
+	Name string
+}
+
+func newCompaniesCreateCmd(f *Factory, runF func(*companiesCreateOptions) error) *cobra.Command {
+	o := &companiesCreateOptions{env: f.env()}
+	return &cobra.Command{
 		Use:     "create NAME",
 		Short:   "Create a company licenses can be matched to",
 		Example: `  licensectl companies create "Acme Dental"`,
 		Args:    exactArgs(1, "a company name"),
 		RunE: func(c *cobra.Command, args []string) error {
-			svc, format, err := f.begin(c)
-			if err != nil {
-				return err
+			o.Name = args[0]
+			if runF != nil {
+				return runF(o)
 			}
-			co, err := svc.CreateCompany(c.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if f.cfg.Quiet {
-				return nil
-			}
-			return output.Object(f.IO.Out, format, co, func(w io.Writer) error {
-				_, err := fmt.Fprintf(w, "Created company %q\n", co.Name)
-				return err
-			})
+			return companiesCreateRun(c.Context(), o)
 		},
-	}, &cobra.Command{
+	}
+}
+
+func companiesCreateRun(ctx context.Context, o *companiesCreateOptions) error {
+	svc, format, ctx, err := o.begin(ctx)
+	if err != nil {
+		return err
+	}
+	co, err := svc.CreateCompany(ctx, o.Name)
+	if err != nil {
+		return err
+	}
+	if o.quiet() {
+		return nil
+	}
+	return output.Object(o.IO.Out, format, co, func(w io.Writer) error {
+		_, err := fmt.Fprintf(w, "Created company %q\n", co.Name)
+		return err
+	})
+}
+
+type companiesListOptions struct{ env }
+
+func newCompaniesListCmd(f *Factory, runF func(*companiesListOptions) error) *cobra.Command {
+	o := &companiesListOptions{env: f.env()}
+	return &cobra.Command{
 		Use:     "list",
 		Short:   "List companies with their license counts",
 		Example: "  licensectl companies list\n  licensectl companies list -o csv",
 		Args:    noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			svc, format, err := f.begin(c)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(o)
 			}
-			list, err := svc.ListCompanies(c.Context())
-			if err != nil {
-				return err
-			}
-			return writeSlice(f, format, []output.Column[licensing.Company]{
-				{Header: "NAME", Keep: true, Value: func(co licensing.Company) string { return co.Name }},
-				{Header: "LICENSES", Priority: 2, Value: func(co licensing.Company) string { return strconv.Itoa(co.Licenses) }},
-				{Header: "CREATED", Priority: 1, Value: func(co licensing.Company) string { return co.CreatedAt.Format(dateTimeLayout) }},
-			}, list, "No companies yet — create one with `licensectl companies create NAME`")
+			return companiesListRun(c.Context(), o)
 		},
-	})
-	return cmd
+	}
+}
+
+func companiesListRun(ctx context.Context, o *companiesListOptions) error {
+	svc, format, ctx, err := o.begin(ctx)
+	if err != nil {
+		return err
+	}
+	list, err := svc.ListCompanies(ctx)
+	if err != nil {
+		return err
+	}
+	return writeSlice(o.env, format, []output.Column[licensing.Company]{
+		{Header: "NAME", Keep: true, Value: func(co licensing.Company) string { return co.Name }},
+		{Header: "LICENSES", Priority: 2, Value: func(co licensing.Company) string { return strconv.Itoa(co.Licenses) }},
+		{Header: "CREATED", Priority: 1, Value: func(co licensing.Company) string { return co.CreatedAt.Format(dateTimeLayout) }},
+	}, list, "No companies yet — create one with `licensectl companies create NAME`")
 }
 
 // accountSource names where the acting account was set: the flag, the
@@ -126,8 +172,14 @@ func (f *Factory) checkTokenAccount(ctx context.Context, c *httpapi.Client) erro
 	return nil
 }
 
-func newAccountsCreateCmd(f *Factory) *cobra.Command {
-	var ifMissing bool
+type accountsCreateOptions struct {
+	env
+	Email     string
+	IfMissing bool
+}
+
+func newAccountsCreateCmd(f *Factory, runF func(*accountsCreateOptions) error) *cobra.Command {
+	o := &accountsCreateOptions{env: f.env()}
 	c := &cobra.Command{
 		Use:   "create EMAIL [--if-missing]",
 		Short: "Create an account; licenses bought with its email appear in it",
@@ -139,35 +191,43 @@ is success (exit 0) and nothing changes, so a set-up script can run twice.`,
 		Example: "  licensectl accounts create ops@example.com\n  licensectl accounts create ops@example.com --if-missing",
 		Args:    exactArgs(1, "an email"),
 		RunE: func(c *cobra.Command, args []string) error {
-			svc, format, err := f.begin(c)
-			if err != nil {
-				return err
+			o.Email = args[0]
+			if runF != nil {
+				return runF(o)
 			}
-			a, err := svc.CreateAccount(c.Context(), args[0])
-			existing := false
-			if err != nil && ifMissing && licensing.ErrorCode(err) == licensing.ECONFLICT {
-				if a, err = findAccount(c.Context(), svc, args[0]); a != nil {
-					existing = true
-				}
-			}
-			if err != nil {
-				return err
-			}
-			if f.cfg.Quiet {
-				return nil
-			}
-			return output.Object(f.IO.Out, format, accountView{Account: *a, Existing: existing}, func(w io.Writer) error {
-				if existing {
-					_, err := fmt.Fprintf(w, "Account %s already exists (--if-missing: nothing to do)\n", a.Email)
-					return err
-				}
-				_, err := fmt.Fprintf(w, "Created account %s (%d licenses already purchased with this email attached)\n", a.Email, a.Attached)
-				return err
-			})
+			return accountsCreateRun(c.Context(), o)
 		},
 	}
-	c.Flags().BoolVar(&ifMissing, "if-missing", false, "succeed, changing nothing, when the account exists already")
+	c.Flags().BoolVar(&o.IfMissing, "if-missing", false, "succeed, changing nothing, when the account exists already")
 	return c
+}
+
+func accountsCreateRun(ctx context.Context, o *accountsCreateOptions) error {
+	svc, format, ctx, err := o.begin(ctx)
+	if err != nil {
+		return err
+	}
+	a, err := svc.CreateAccount(ctx, o.Email)
+	existing := false
+	if err != nil && o.IfMissing && licensing.ErrorCode(err) == licensing.ECONFLICT {
+		if a, err = findAccount(ctx, svc, o.Email); a != nil {
+			existing = true
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if o.quiet() {
+		return nil
+	}
+	return output.Object(o.IO.Out, format, accountView{Account: *a, Existing: existing}, func(w io.Writer) error {
+		if existing {
+			_, err := fmt.Fprintf(w, "Account %s already exists (--if-missing: nothing to do)\n", a.Email)
+			return err
+		}
+		_, err := fmt.Fprintf(w, "Created account %s (%d licenses already purchased with this email attached)\n", a.Email, a.Attached)
+		return err
+	})
 }
 
 // accountView is what accounts create prints: the account, and whether it

@@ -1,13 +1,9 @@
 package cmd
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
-	"errors"
+	"context"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -15,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/licensectl/licensectl/internal/licensing"
-	"github.com/licensectl/licensectl/internal/offline"
 	"github.com/licensectl/licensectl/internal/output"
 )
 
@@ -44,7 +39,7 @@ func (e *exitError) Silent() bool  { return e.silent }
 func newActivationsCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "activations", Aliases: []string{"activation"},
 		Short: "Activate and release machines, online and offline"}
-	cmd.AddCommand(newActivationsListCmd(f), newActivateCmd(f), newDeactivateCmd(f), newOfflineCmd(f))
+	cmd.AddCommand(newActivationsListCmd(f, nil), newActivateCmd(f, nil), newDeactivateCmd(f, nil), newOfflineCmd(f))
 	return cmd
 }
 
@@ -67,8 +62,15 @@ func activationColumns() []output.Column[licensing.Activation] {
 	}
 }
 
-func newActivationsListCmd(f *Factory) *cobra.Command {
-	var filter licensing.ActivationFilter
+type activationsListOptions struct {
+	env
+	Filter licensing.ActivationFilter
+	// Filtered: a filter was given, for the note when nothing is found.
+	Filtered bool
+}
+
+func newActivationsListCmd(f *Factory, runF func(*activationsListOptions) error) *cobra.Command {
+	o := &activationsListOptions{env: f.env()}
 	c := &cobra.Command{
 		Use:   "list",
 		Short: "List current activations: machine, OS, version, online/offline, since, last seen",
@@ -77,40 +79,48 @@ func newActivationsListCmd(f *Factory) *cobra.Command {
   licensectl activations list --offline --machine vault-01 -o json`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			if filter.LicenseKey != "" {
-				key, err := parseKey(filter.LicenseKey)
+			if o.Filter.LicenseKey != "" {
+				key, err := parseKey(o.Filter.LicenseKey)
 				if err != nil {
 					return err
 				}
-				filter.LicenseKey = key
+				o.Filter.LicenseKey = key
 			}
-			svc, format, err := f.begin(c)
-			if err != nil {
-				return err
+			o.Filtered = filtered(c)
+			if runF != nil {
+				return runF(o)
 			}
-			list, err := svc.ListActivations(c.Context(), filter)
-			if err != nil {
-				return err
-			}
-			empty := "No machines are activated — activate one with `licensectl activations activate KEY ...`"
-			if filtered(c) {
-				empty = "No activations match these filters"
-			}
-			return writeSlice(f, format, activationColumns(), list, empty)
+			return activationsListRun(c.Context(), o)
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&filter.LicenseKey, "license", "", "only this license's activations")
-	fl.StringVar(&filter.Machine, "machine", "", "only this machine (by name, any case)")
-	fl.BoolVar(&filter.Offline, "offline", false, "only offline activations")
+	fl.StringVar(&o.Filter.LicenseKey, "license", "", "only this license's activations")
+	fl.StringVar(&o.Filter.Machine, "machine", "", "only this machine (by name, any case)")
+	fl.BoolVar(&o.Filter.Offline, "offline", false, "only offline activations")
 	return c
 }
 
-func writeActivation(f *Factory, format output.Format, a *licensing.Activation, verb string) error {
-	if f.cfg.Quiet {
+func activationsListRun(ctx context.Context, o *activationsListOptions) error {
+	svc, format, ctx, err := o.begin(ctx)
+	if err != nil {
+		return err
+	}
+	list, err := svc.ListActivations(ctx, o.Filter)
+	if err != nil {
+		return err
+	}
+	empty := "No machines are activated — activate one with `licensectl activations activate KEY ...`"
+	if o.Filtered {
+		empty = "No activations match these filters"
+	}
+	return writeSlice(o.env, format, activationColumns(), list, empty)
+}
+
+func (e env) writeActivation(format output.Format, a *licensing.Activation, verb string) error {
+	if e.quiet() {
 		return nil
 	}
-	return output.Object(f.IO.Out, format, a, func(w io.Writer) error {
+	return output.Object(e.IO.Out, format, a, func(w io.Writer) error {
 		_, err := fmt.Fprintf(w, "%s activation %d: %s on %s (%s, %s %s, %s), RM %s\n", verb, a.ID, a.LicenseKey, a.Machine,
 			a.Fingerprint, a.OS, a.Version, a.Mode, a.RM)
 		return err
@@ -144,8 +154,14 @@ func requireFlags(c *cobra.Command, names ...string) error {
 		WithHint("usage: %s", c.UseLine())
 }
 
-func newActivateCmd(f *Factory) *cobra.Command {
-	var r licensing.ActivationRequest
+type activateOptions struct {
+	env
+	Request licensing.ActivationRequest
+}
+
+func newActivateCmd(f *Factory, runF func(*activateOptions) error) *cobra.Command {
+	o := &activateOptions{env: f.env()}
+	r := &o.Request
 	c := &cobra.Command{
 		Use:   "activate KEY --machine NAME --fingerprint FP --os OS --version V",
 		Short: "Activate a license on a machine (takes a seat)",
@@ -171,27 +187,40 @@ suspended, platform not covered.`,
 			if err := r.Normalize(); err != nil {
 				return err
 			}
-			svc, format, err := f.begin(c)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(o)
 			}
-			a, err := svc.Activate(c.Context(), r)
-			if err != nil {
-				return err
-			}
-			verb := "Created"
-			if a.Existing {
-				verb = "Existing"
-			}
-			return writeActivation(f, format, a, verb)
+			return activateRun(c.Context(), o)
 		},
 	}
-	machineFlags(c, &r)
+	machineFlags(c, r)
 	return c
 }
 
-func newDeactivateCmd(f *Factory) *cobra.Command {
-	var r licensing.DeactivateRequest
+func activateRun(ctx context.Context, o *activateOptions) error {
+	svc, format, ctx, err := o.begin(ctx)
+	if err != nil {
+		return err
+	}
+	a, err := svc.Activate(ctx, o.Request)
+	if err != nil {
+		return err
+	}
+	verb := "Created"
+	if a.Existing {
+		verb = "Existing"
+	}
+	return o.writeActivation(format, a, verb)
+}
+
+type deactivateOptions struct {
+	env
+	Request licensing.DeactivateRequest
+}
+
+func newDeactivateCmd(f *Factory, runF func(*deactivateOptions) error) *cobra.Command {
+	o := &deactivateOptions{env: f.env()}
+	r := &o.Request
 	c := &cobra.Command{
 		Use:   "deactivate ID | --license KEY --fingerprint FP",
 		Short: "Release an activation's seat",
@@ -220,15 +249,10 @@ without one, for a lost machine, and the audit log records that.`,
 				return licensing.Errorf(licensing.EINVALID, "name the activation by ID, or by --license KEY and --fingerprint FP").
 					WithHint("usage: %s", c.UseLine())
 			}
-			svc, format, err := f.begin(c)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(o)
 			}
-			a, err := svc.Deactivate(c.Context(), r)
-			if err != nil {
-				return err
-			}
-			return writeActivation(f, format, a, "Released")
+			return deactivateRun(c.Context(), o)
 		},
 	}
 	fl := c.Flags()
@@ -238,579 +262,14 @@ without one, for a lost machine, and the audit log records that.`,
 	return c
 }
 
-func newOfflineCmd(f *Factory) *cobra.Command {
-	cmd := &cobra.Command{Use: "offline", Short: "Activate and release machines without network",
-		Long: `Offline activation in three steps:
-
-  1. on the offline machine:   activations offline request ... --out req.json
-  2. on a connected machine:   activations offline activate req.json --out cert.lic
-  3. on the offline machine:   activations offline verify cert.lic --public-key pub.pem --fingerprint FP
-
-To give the seat back: "offline deactivate cert.lic --out proof.json" on the
-offline machine, then "offline release proof.json" on the connected side.`}
-	cmd.AddCommand(newOfflineRequestCmd(f), newOfflineActivateCmd(f), newOfflineVerifyCmd(f),
-		newOfflineDeactivateCmd(f), newOfflineReleaseCmd(f))
-	return cmd
-}
-
-// defaultStatePath keeps the offline machine's keys beside the default store.
-func defaultStatePath() string {
-	return filepath.Join(filepath.Dir(defaultDBPath()), "offline-state.json")
-}
-
-func readInput(path, what string) ([]byte, error) {
-	b, err := os.ReadFile(path)
+func deactivateRun(ctx context.Context, o *deactivateOptions) error {
+	svc, format, ctx, err := o.begin(ctx)
 	if err != nil {
-		return nil, licensing.Errorf(licensing.EINVALID, "cannot read %s %s: %v", what, path, unwrapPathError(err))
-	}
-	return b, nil
-}
-
-func writeOutput(f *Factory, path string, b []byte) error {
-	if path == "-" {
-		_, err := f.IO.Out.Write(b)
 		return err
 	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		return licensing.Errorf(licensing.EINVALID, "cannot write %s: %v", path, unwrapPathError(err))
-	}
-	return nil
-}
-
-func requireOut(out string) error {
-	if out == "" {
-		return licensing.Errorf(licensing.EINVALID, "--out is required").WithHint("--out FILE, or --out - for stdout")
-	}
-	return nil
-}
-
-func newOfflineRequestCmd(f *Factory) *cobra.Command {
-	var r licensing.ActivationRequest
-	var out, state string
-	c := &cobra.Command{
-		Use:   "request --key KEY --machine NAME --fingerprint FP --os OS --version V --out req.json",
-		Short: "Write an activation request on a machine without network",
-		Long: `Write an activation request file: versioned JSON with the license key, the
-machine's name, fingerprint, OS and version, a random nonce and the public half
-of a new machine key pair - nothing else. The private half stays in the state
-file on this machine (mode 0600, --state) and later signs the deactivation
-proof. Needs no store and no network.`,
-		Example: "  licensectl activations offline request --key 7K3D9-QX2M1-ABCDE-FGHJK-MNPQ4 --machine vault \\\n      --fingerprint 9c:1e --os linux --version 7.9.4 --out req.json",
-		Args:    noArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			if err := requireFlags(c, "key", "machine", "fingerprint", "os", "version", "out"); err != nil {
-				return err
-			}
-			key, err := parseKey(r.LicenseKey)
-			if err != nil {
-				return err
-			}
-			if err := r.Normalize(); err != nil {
-				return err
-			}
-			if err := requireOut(out); err != nil {
-				return err
-			}
-			req, priv, err := offline.NewRequest(rand.Reader, key, r.Machine, r.Fingerprint, r.OS, r.Version, f.Clock.Now())
-			if err != nil {
-				return err
-			}
-			b, err := req.Marshal()
-			if err != nil {
-				return err
-			}
-			if state == "" {
-				state = defaultStatePath()
-			}
-			st, err := offline.LoadState(state)
-			if err != nil {
-				return err
-			}
-			st.Add(req, priv)
-			// The key is saved before the request exists, so no request is
-			// ever carried across whose key was lost.
-			if err := offline.SaveState(state, st); err != nil {
-				return err
-			}
-			if err := writeOutput(f, out, b); err != nil {
-				return err
-			}
-			if out != "-" {
-				f.info("Wrote activation request %s for %s on %s; carry it to a connected machine\n", out, key, r.Machine)
-			}
-			return nil
-		},
-	}
-	machineFlags(c, &r)
-	fl := c.Flags()
-	fl.StringVar(&r.LicenseKey, "key", "", "license key (required)")
-	fl.StringVarP(&out, "out", "O", "", "request file to write, - for stdout (required)")
-	fl.StringVar(&state, "state", "", "this machine's offline state file (default beside the default store)")
-	return c
-}
-
-func newOfflineActivateCmd(f *Factory) *cobra.Command {
-	var out string
-	c := &cobra.Command{
-		Use:   "activate REQUEST --out CERT",
-		Short: "Record an offline activation and write its signed certificate",
-		Long: `Check a request file like an online activation (seats, expiry, edition,
-suspension), record an offline activation and write the certificate, signed
-with the store's current key (made on first use). Refusals exit 5 as for
-"activations activate".`,
-		Example: "  licensectl activations offline activate req.json --out cert.lic",
-		Args:    exactArgs(1, "a request file"),
-		RunE: func(c *cobra.Command, args []string) error {
-			if err := requireOut(out); err != nil {
-				return err
-			}
-			req, err := readInput(args[0], "request")
-			if err != nil {
-				return err
-			}
-			svc, format, err := f.begin(c)
-			if err != nil {
-				return err
-			}
-			oa, err := svc.ActivateOffline(c.Context(), req)
-			if err != nil {
-				return err
-			}
-			if err := writeOutput(f, out, []byte(oa.Certificate)); err != nil {
-				return err
-			}
-			if out == "-" {
-				return nil
-			}
-			verb := "Created"
-			if oa.Existing {
-				verb = "Renewed"
-			}
-			if err := writeActivation(f, format, &oa.Activation, verb); err != nil {
-				return err
-			}
-			f.info("Wrote certificate %s; carry it back to %s\n", out, oa.Machine)
-			return nil
-		},
-	}
-	c.Flags().StringVarP(&out, "out", "O", "", "certificate file to write, - for stdout (required)")
-	return c
-}
-
-// certificateView is what verify prints. MachineChecked is false with
-// --any-machine: the certificate may have been copied from another machine.
-type certificateView struct {
-	Valid          bool `json:"valid"`
-	MachineChecked bool `json:"machine_checked"`
-	offline.Certificate
-}
-
-func newOfflineVerifyCmd(f *Factory) *cobra.Command {
-	var pubFile, fingerprint string
-	var anyMachine bool
-	c := &cobra.Command{
-		Use:   "verify CERT --public-key F (--fingerprint FP | --any-machine)",
-		Short: "Verify a certificate with only the public key",
-		Long: `Verify an activation certificate with nothing but the public key file
-(` + "`licensectl keys public`" + `; after a rotation, ` + "`keys public --all`" + `). Needs no store.
-
-Say which machine it must be for: --fingerprint FP, this machine's
-fingerprint, so a certificate copied from another machine fails (exit 12).
---any-machine checks only the signature and the expiry, and says that the
-machine was not checked.
-
-Exit codes: 0 valid; 2 not a certificate, or neither --fingerprint nor
---any-machine; 10 signature does not match (the certificate was altered);
-11 expired; 12 issued for another machine; 13 signed with a key not in the
-public key file.`,
-		Example: "  licensectl activations offline verify cert.lic --public-key licensectl.pem --fingerprint 9c:1e\n" +
-			"  licensectl activations offline verify cert.lic --public-key licensectl.pem --any-machine",
-		Args: exactArgs(1, "a certificate file"),
-		RunE: func(c *cobra.Command, args []string) error {
-			if pubFile == "" {
-				return licensing.Errorf(licensing.EINVALID, "--public-key is required").
-					WithHint("get it with `licensectl keys public > licensectl.pem` where the store is")
-			}
-			fingerprint = strings.TrimSpace(fingerprint)
-			switch {
-			case anyMachine && changed(c.Flags(), "fingerprint"):
-				return licensing.Errorf(licensing.EINVALID, "--fingerprint and --any-machine cannot be combined")
-			case !anyMachine && fingerprint == "":
-				return licensing.Errorf(licensing.EINVALID, "say which machine the certificate must be for: --fingerprint FP, or --any-machine").
-					WithHint("without --fingerprint a certificate copied from another machine passes; --any-machine accepts that knowingly")
-			}
-			format, err := f.Format()
-			if err != nil {
-				return err
-			}
-			text, err := readInput(args[0], "certificate")
-			if err != nil {
-				return err
-			}
-			pem, err := readInput(pubFile, "public key")
-			if err != nil {
-				return err
-			}
-			keys, err := offline.ParsePublicKeys(pem)
-			if err != nil {
-				return licensing.Errorf(licensing.EINVALID, "%s: %v", pubFile, err)
-			}
-			cert, err := offline.Verify(text, keys, fingerprint, f.Clock.Now())
-			if err != nil {
-				return verifyError(err)
-			}
-			if f.cfg.Quiet {
-				return nil
-			}
-			checked := "yes: it is this machine (--fingerprint)"
-			if anyMachine {
-				checked = "NO (--any-machine): a certificate copied from another machine passes too"
-			}
-			view := certificateView{Valid: true, MachineChecked: !anyMachine, Certificate: *cert}
-			return output.Object(f.IO.Out, format, view, func(w io.Writer) error {
-				return output.KeyValues(w, [][2]string{
-					{"Certificate", "valid"},
-					{"License", cert.LicenseKey},
-					{"Product", cert.Product},
-					{"Machine", fmt.Sprintf("%s (%s, %s)", cert.Machine, cert.Fingerprint, cert.OS)},
-					{"Machine checked", checked},
-					{"Versions", versionRange(cert)},
-					{"Issued", cert.IssuedAt},
-					{"Expires", cert.ExpiresAt},
-					{"Key id", cert.KeyID},
-				})
-			})
-		},
-	}
-	fl := c.Flags()
-	fl.StringVar(&pubFile, "public-key", "", "PEM `FILE` with the public key(s) (required)")
-	fl.StringVar(&fingerprint, "fingerprint", "", "this machine's fingerprint `FP`: the certificate must be for it")
-	fl.BoolVar(&anyMachine, "any-machine", false, "do not check the machine: accept a certificate of any machine")
-	return c
-}
-
-func versionRange(c *offline.Certificate) string {
-	if c.MaxVersion == "" {
-		return c.Version
-	}
-	return c.Version + " up to " + c.MaxVersion
-}
-
-func verifyError(err error) error {
-	var ve *offline.VerifyError
-	if !errors.As(err, &ve) {
+	a, err := svc.Deactivate(ctx, o.Request)
+	if err != nil {
 		return err
 	}
-	e := &licensing.Error{Code: licensing.EINVALID, Message: ve.Detail}
-	switch ve.Reason {
-	case offline.ReasonBadSignature:
-		e.Hint = "use the certificate file exactly as it was issued"
-	case offline.ReasonExpired:
-		e.Hint = "write a new request on the machine and activate it again"
-	case offline.ReasonUnknownKey:
-		e.Hint = "after a key rotation, verify with `licensectl keys public --all`"
-	}
-	return &certFailure{msg: e, cause: ve}
-}
-
-// certFailure is a certificate that failed verification: the message the
-// user sees, and the verifier's reason, from which root's exit code table
-// picks the exit code (10-13).
-type certFailure struct {
-	msg   *licensing.Error
-	cause *offline.VerifyError
-}
-
-func (c *certFailure) Error() string   { return c.msg.Error() }
-func (c *certFailure) Unwrap() []error { return []error{c.msg, c.cause} }
-
-func newOfflineDeactivateCmd(f *Factory) *cobra.Command {
-	var out, state string
-	c := &cobra.Command{
-		Use:   "deactivate CERT --out PROOF",
-		Short: "On the offline machine: remove the activation and write a signed proof",
-		Long: `Remove this machine's offline activation - its key in the state file and the
-certificate file - and write a deactivation proof signed with the machine key.
-Carry the proof to the connected side: "activations offline release PROOF"
-frees the seat. Needs no store and no network.`,
-		Example: "  licensectl activations offline deactivate cert.lic --out proof.json",
-		Args:    exactArgs(1, "a certificate file"),
-		RunE: func(c *cobra.Command, args []string) error {
-			if err := requireOut(out); err != nil {
-				return err
-			}
-			text, err := readInput(args[0], "certificate")
-			if err != nil {
-				return err
-			}
-			signed, err := offline.ParseCertificate(text)
-			if err != nil {
-				return licensing.Errorf(licensing.EINVALID, "%s: %v", args[0], err)
-			}
-			cert := &signed.Certificate
-			if state == "" {
-				state = defaultStatePath()
-			}
-			st, err := offline.LoadState(state)
-			if err != nil {
-				return err
-			}
-			entry := st.Find(cert.LicenseKey, cert.Fingerprint, cert.Nonce)
-			if entry == nil {
-				return licensing.Errorf(licensing.ENOTFOUND, "this machine holds no key for the activation of %s in %s", cert.LicenseKey, args[0]).
-					WithHint("run it on the machine that wrote the request (state file %s)", state)
-			}
-			priv, err := entry.PrivateKey()
-			if err != nil {
-				return err
-			}
-			proof, err := signProof(f, priv, cert)
-			if err != nil {
-				return err
-			}
-			if err := writeOutput(f, out, proof); err != nil {
-				return err
-			}
-			st.Remove(cert.LicenseKey, cert.Fingerprint, cert.Nonce)
-			if err := offline.SaveState(state, st); err != nil {
-				return err
-			}
-			if err := os.Remove(args[0]); err != nil {
-				return err
-			}
-			if out != "-" {
-				f.info("Deactivated %s on %s; carry %s to a connected machine and run `licensectl activations offline release %s`\n",
-					cert.LicenseKey, cert.Machine, out, out)
-			}
-			return nil
-		},
-	}
-	fl := c.Flags()
-	fl.StringVarP(&out, "out", "O", "", "proof file to write, - for stdout (required)")
-	fl.StringVar(&state, "state", "", "this machine's offline state file (default beside the default store)")
-	return c
-}
-
-func signProof(f *Factory, priv ed25519.PrivateKey, cert *offline.Certificate) ([]byte, error) {
-	nonce, err := offline.NewNonce(rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	return offline.SignProof(priv, &offline.Proof{ActivationNonce: cert.Nonce, Fingerprint: cert.Fingerprint,
-		LicenseKey: cert.LicenseKey, Nonce: nonce, DeactivatedAt: f.Clock.Now().UTC().Format(time.RFC3339)})
-}
-
-func newOfflineReleaseCmd(f *Factory) *cobra.Command {
-	return &cobra.Command{
-		Use:   "release PROOF",
-		Short: "Free the seat of an offline machine with its signed deactivation proof",
-		Long: `Check a deactivation proof against the machine key recorded at activation
-and free the seat. A proof works once (a second use exits 5); a proof that
-does not match the machine key exits 4.`,
-		Example: "  licensectl activations offline release proof.json",
-		Args:    exactArgs(1, "a proof file"),
-		RunE: func(c *cobra.Command, args []string) error {
-			proof, err := readInput(args[0], "proof")
-			if err != nil {
-				return err
-			}
-			svc, format, err := f.begin(c)
-			if err != nil {
-				return err
-			}
-			a, err := svc.ReleaseOffline(c.Context(), proof)
-			if err != nil {
-				return err
-			}
-			return writeActivation(f, format, a, "Released")
-		},
-	}
-}
-
-func newKeysCmd(f *Factory) *cobra.Command {
-	cmd := &cobra.Command{Use: "keys", Short: "The keys that sign offline activation certificates"}
-	var all bool
-	public := &cobra.Command{
-		Use:   "public",
-		Short: "Print the public signing key as PEM (the private key is never printed)",
-		Long: `Print the current public signing key as a PKIX PEM block; with --all, the
-retired keys too, so certificates signed before a rotation still verify. The
-key pair is made on first use and kept in the store.`,
-		Example: "  licensectl keys public > licensectl.pem\n  licensectl keys public --all -o json",
-		Args:    noArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			svc, format, err := f.begin(c)
-			if err != nil {
-				return err
-			}
-			keys, err := svc.SigningKeys(c.Context())
-			if err != nil {
-				return err
-			}
-			if !all {
-				keys = keys[:1]
-			}
-			views := make([]keyView, len(keys))
-			for i, k := range keys {
-				views[i] = newKeyView(k)
-			}
-			// PEM is the default even in a pipe (`keys public > pub.pem`);
-			// JSON and YAML only when asked for.
-			if f.cfg.Output != "" && (format == output.JSON || format == output.YAML) {
-				return output.Object(f.IO.Out, format, views, nil)
-			}
-			var b strings.Builder
-			for _, v := range views {
-				b.WriteString(v.PEM)
-			}
-			_, err = io.WriteString(f.IO.Out, b.String())
-			return err
-		},
-	}
-	public.Flags().BoolVar(&all, "all", false, "also print retired keys")
-	rotate := &cobra.Command{
-		Use:   "rotate",
-		Short: "Retire the signing key and make a new one",
-		Long: `Make a new signing key for new certificates. Certificates signed with the
-old key still verify with the old public key until they expire: hand out
-` + "`keys public --all`" + ` to verifiers.`,
-		Example: "  licensectl keys rotate\n  licensectl keys public --all > verifier-keys.pem",
-		Args:    noArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			svc, format, err := f.begin(c)
-			if err != nil {
-				return err
-			}
-			k, err := svc.RotateSigningKey(c.Context())
-			if err != nil {
-				return err
-			}
-			if f.cfg.Quiet {
-				return nil
-			}
-			v := newKeyView(*k)
-			return output.Object(f.IO.Out, format, v, func(w io.Writer) error {
-				_, err := fmt.Fprintf(w, "New signing key %s; the previous key is retired\n", v.ID)
-				return err
-			})
-		},
-	}
-	cmd.AddCommand(public, rotate)
-	return cmd
-}
-
-type keyView struct {
-	ID        string     `json:"kid"`
-	Current   bool       `json:"current"`
-	CreatedAt time.Time  `json:"created_at"`
-	RetiredAt *time.Time `json:"retired_at"`
-	PEM       string     `json:"public_key_pem"`
-}
-
-func newKeyView(k licensing.SigningKey) keyView {
-	return keyView{ID: k.ID, Current: k.Current, CreatedAt: k.CreatedAt, RetiredAt: k.RetiredAt,
-		PEM: string(offline.PublicKeyPEM(ed25519.PublicKey(k.PublicKey)))}
-}
-
-func newLicensesValidateCmd(f *Factory) *cobra.Command {
-	var fingerprint, version string
-	c := &cobra.Command{
-		Use:   "validate KEY [--fingerprint FP] [--version V]",
-		Short: "Answer a stable reason code: VALID, EXPIRED, NO_MACHINE, ... (exit 0 only if VALID)",
-		Long: `Validate a license, and with --fingerprint one machine's activation of it.
-The answer is a stable reason code, in text or JSON (-o json); this is what a
-CI job calls.
-
-  code                  exit  meaning
-  VALID                 0     the license (and machine) may run
-  NOT_FOUND             3     no such license for the acting account
-  NO_MACHINE            3     --fingerprint given, license activated nowhere
-  FINGERPRINT_MISMATCH  3     not activated on this machine; a seat is free
-  EXPIRED               5     the license expired
-  SUSPENDED             5     an operator suspended the license
-  TOO_MANY_MACHINES     5     not on this machine and every seat is taken
-  MAINTENANCE_EXPIRED   5     valid, but the version (--version, or the
-                              machine's) was released after upgrades ended`,
-		Example: `  licensectl licenses validate 7K3D9-QX2M1-ABCDE-FGHJK-MNPQ4 --fingerprint 4f:9a:0c
-  licensectl licenses validate 7K3D9-QX2M1-ABCDE-FGHJK-MNPQ4 --version 7.9.4 -o json`,
-		Args: exactArgs(1, "a license key"),
-		RunE: func(c *cobra.Command, args []string) error {
-			key, err := parseKey(args[0])
-			if err != nil {
-				return err
-			}
-			svc, format, err := f.begin(c)
-			if err != nil {
-				return err
-			}
-			v, err := svc.ValidateLicense(c.Context(), key, strings.TrimSpace(fingerprint), strings.TrimSpace(version))
-			if err != nil {
-				return err
-			}
-			code := licensing.ValidationErrorCode(v.Code)
-			if f.cfg.Quiet {
-				if code != "" {
-					return licensing.Errorf(code, "%s: %s", v.Code, v.Message)
-				}
-				return nil
-			}
-			if err := output.Object(f.IO.Out, format, v, func(w io.Writer) error {
-				_, err := fmt.Fprintf(w, "%s: %s\n", v.Code, v.Message)
-				return err
-			}); err != nil {
-				return err
-			}
-			if code != "" {
-				// The reason is on stdout already: only the exit code is left to tell.
-				return &exitError{err: licensing.Errorf(code, "%s: %s", v.Code, v.Message), code: exitCodeFor(code), silent: true}
-			}
-			return nil
-		},
-	}
-	fl := c.Flags()
-	fl.StringVar(&fingerprint, "fingerprint", "", "check the activation of the machine with fingerprint `FP`")
-	fl.StringVar(&version, "version", "", "check that the license covers product version `V`")
-	return c
-}
-
-func newLicensesDownloadCmd(f *Factory) *cobra.Command {
-	var osName string
-	c := &cobra.Command{
-		Use:   "download KEY [--os OS]",
-		Short: "Show the latest build this license may download, and why",
-		Long: `Show the newest build of the license's product for an OS that the license
-may use: the newest build, except for lifetime licenses without active
-maintenance, which get the newest build released before their maintenance
-ended (or, never having had maintenance, before they were bought).`,
-		Example: "  licensectl licenses download 7K3D9-QX2M1-ABCDE-FGHJK-MNPQ4 --os linux -o json",
-		Args:    exactArgs(1, "a license key"),
-		RunE: func(c *cobra.Command, args []string) error {
-			key, err := parseKey(args[0])
-			if err != nil {
-				return err
-			}
-			if osName, err = licensing.OSEnum().Parse(osName); err != nil {
-				return err
-			}
-			svc, format, err := f.begin(c)
-			if err != nil {
-				return err
-			}
-			d, err := svc.LatestDownload(c.Context(), key, osName)
-			if err != nil {
-				return err
-			}
-			return output.Object(f.IO.Out, format, d, func(w io.Writer) error {
-				return output.KeyValues(w, [][2]string{
-					{"Version", d.Version},
-					{"OS", fmt.Sprintf("%s (%s)", d.OS, d.Package)},
-					{"Released", d.ReleasedAt.Format("2006-01-02")},
-					{"URL", d.URL},
-					{"Why", d.Reason},
-				})
-			})
-		},
-	}
-	c.Flags().StringVar(&osName, "os", "", "windows, macos or linux (default: the product's only platform)")
-	return c
+	return o.writeActivation(format, a, "Released")
 }

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -15,12 +16,18 @@ import (
 )
 
 type attachOptions struct {
-	req  licensing.AttachRequest
-	code string
+	env
+	// Request is step 1: a purchase id or a key, normalized.
+	Request licensing.AttachRequest
+	// Code is step 2 ("-": read it from stdin); Confirm says --code was given.
+	Code    string
+	Confirm bool
+	// Mailer is the configured mail delivery (nil when the server sends).
+	Mailer func() (licensing.Mailer, error)
 }
 
-func newLicensesAttachCmd(f *Factory) *cobra.Command {
-	var o attachOptions
+func newLicensesAttachCmd(f *Factory, runF func(*attachOptions) error) *cobra.Command {
+	o := &attachOptions{env: f.env(), Mailer: f.mailer}
 	c := &cobra.Command{
 		Use:   "attach --purchase-id ID | --key KEY | --code CODE",
 		Short: "Attach licenses bought with another email: request a code, then confirm it",
@@ -52,49 +59,55 @@ At most 5 codes an hour may be requested per account and per purchase.`,
 				return licensing.Errorf(licensing.EINVALID, "give exactly one of --purchase-id, --key or --code").
 					WithHint("step 1: --purchase-id ID or --key KEY emails a code; step 2: --code CODE")
 			}
-			if changed(c.Flags(), "code") {
-				return confirmAttach(f, c, o.code)
+			o.Confirm = changed(c.Flags(), "code")
+			switch {
+			case o.Confirm:
+			case o.Request.Key != "":
+				k, err := parseKey(o.Request.Key)
+				if err != nil {
+					return err
+				}
+				o.Request.Key = k
+			default:
+				id, err := licensing.NormalizePurchaseID(o.Request.PurchaseID)
+				if err != nil {
+					return err
+				}
+				o.Request.PurchaseID = id
 			}
-			return requestAttach(f, c, o.req)
+			if runF != nil {
+				return runF(o)
+			}
+			if o.Confirm {
+				return confirmAttach(c.Context(), o)
+			}
+			return requestAttach(c.Context(), o)
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&o.req.PurchaseID, "purchase-id", "", "attach every license of this purchase (step 1)")
-	fl.StringVar(&o.req.Key, "key", "", "attach this one license (step 1)")
-	fl.StringVar(&o.code, "code", "", "the confirmation code from the email (step 2); - reads it from stdin")
+	fl.StringVar(&o.Request.PurchaseID, "purchase-id", "", "attach every license of this purchase (step 1)")
+	fl.StringVar(&o.Request.Key, "key", "", "attach this one license (step 1)")
+	fl.StringVar(&o.Code, "code", "", "the confirmation code from the email (step 2); - reads it from stdin")
 	return c
 }
 
-func requestAttach(f *Factory, c *cobra.Command, req licensing.AttachRequest) error {
-	if req.Key != "" {
-		k, err := parseKey(req.Key)
-		if err != nil {
-			return err
-		}
-		req.Key = k
-	} else {
-		id, err := licensing.NormalizePurchaseID(req.PurchaseID)
-		if err != nil {
-			return err
-		}
-		req.PurchaseID = id
-	}
-	svc, format, err := f.begin(c)
+func requestAttach(ctx context.Context, o *attachOptions) error {
+	svc, format, ctx, err := o.begin(ctx)
 	if err != nil {
 		return err
 	}
-	mailer, err := f.mailer()
+	mailer, err := o.Mailer()
 	if err != nil {
 		return err
 	}
-	p, err := svc.RequestAttach(c.Context(), req, mailer)
+	p, err := svc.RequestAttach(ctx, o.Request, mailer)
 	if err != nil {
 		return err
 	}
-	if f.cfg.Quiet {
+	if o.quiet() {
 		return nil
 	}
-	return output.Object(f.IO.Out, format, p, func(w io.Writer) error {
+	return output.Object(o.IO.Out, format, p, func(w io.Writer) error {
 		what := fmt.Sprintf("%d license(s) of purchase %s", p.Licenses, p.PurchaseID)
 		if p.Key != "" {
 			what = fmt.Sprintf("license %s (purchase %s)", p.Key, p.PurchaseID)
@@ -105,9 +118,10 @@ func requestAttach(f *Factory, c *cobra.Command, req licensing.AttachRequest) er
 	})
 }
 
-func confirmAttach(f *Factory, c *cobra.Command, code string) error {
+func confirmAttach(ctx context.Context, o *attachOptions) error {
+	code := o.Code
 	if code == "-" {
-		line, err := bufio.NewReader(f.IO.In).ReadString('\n')
+		line, err := bufio.NewReader(o.IO.In).ReadString('\n')
 		if err != nil && line == "" {
 			return licensing.Errorf(licensing.EINVALID, "--code -: no code on stdin")
 		}
@@ -116,18 +130,18 @@ func confirmAttach(f *Factory, c *cobra.Command, code string) error {
 	if _, err := licensing.NormalizeAttachCode(code); err != nil {
 		return err
 	}
-	svc, format, err := f.begin(c)
+	svc, format, ctx, err := o.begin(ctx)
 	if err != nil {
 		return err
 	}
-	r, err := svc.ConfirmAttach(c.Context(), code)
+	r, err := svc.ConfirmAttach(ctx, code)
 	if err != nil {
 		return err
 	}
-	if f.cfg.Quiet {
+	if o.quiet() {
 		return nil
 	}
-	return output.Object(f.IO.Out, format, r, func(w io.Writer) error {
+	return output.Object(o.IO.Out, format, r, func(w io.Writer) error {
 		fmt.Fprintf(w, "Attached %d license(s) of purchase %s to %s", len(r.Licenses), r.PurchaseID, r.Account)
 		if len(r.TransferredFrom) > 0 {
 			fmt.Fprintf(w, " (transferred from %s)", strings.Join(r.TransferredFrom, ", "))

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"strings"
 	"time"
 
@@ -17,8 +18,20 @@ const (
 
 func newAuditCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Read the audit log"}
-	var filter licensing.AuditFilter
-	var since string
+	cmd.AddCommand(newAuditListCmd(f, nil))
+	return cmd
+}
+
+type auditListOptions struct {
+	env
+	Filter licensing.AuditFilter
+	Since  string
+	// Filtered: a filter other than --limit was given, for the empty note.
+	Filtered bool
+}
+
+func newAuditListCmd(f *Factory, runF func(*auditListOptions) error) *cobra.Command {
+	o := &auditListOptions{env: f.env()}
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List audit events of the acting account, newest first",
@@ -26,44 +39,51 @@ func newAuditCmd(f *Factory) *cobra.Command {
   licensectl audit list --object P-7K3D9QX2M1AB -o json`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			if since != "" {
-				t, err := parseTime(since)
+			if o.Since != "" {
+				t, err := parseTime(o.Since)
 				if err != nil {
 					return err
 				}
-				filter.Since = &t
+				o.Filter.Since = &t
 			}
-			if filter.Limit < 0 {
+			if o.Filter.Limit < 0 {
 				return licensing.Errorf(licensing.EINVALID, "--limit must not be negative")
 			}
-			svc, format, err := f.begin(c)
-			if err != nil {
-				return err
+			o.Filtered = filtered(c, "limit")
+			if runF != nil {
+				return runF(o)
 			}
-			events, err := svc.ListAudit(c.Context(), filter)
-			if err != nil {
-				return err
-			}
-			empty := "No audit events yet"
-			if filtered(c, "limit") {
-				empty = "No audit events match these filters"
-			}
-			return writeSlice(f, format, []output.Column[licensing.AuditEvent]{
-				{Header: "TIME", Keep: true, Value: func(e licensing.AuditEvent) string { return e.Time.Format(time.RFC3339) }},
-				{Header: "ACTOR", Priority: 1, Value: func(e licensing.AuditEvent) string { return e.Actor }},
-				{Header: "ACTION", Keep: true, Value: func(e licensing.AuditEvent) string { return e.Action }},
-				{Header: "OBJECT", Priority: 9, Min: 29, Value: func(e licensing.AuditEvent) string { return e.Object }},
-				{Header: "DETAILS", Wide: true, Value: func(e licensing.AuditEvent) string { return string(e.Details) }},
-			}, events, empty)
+			return auditListRun(c.Context(), o)
 		},
 	}
 	fl := list.Flags()
-	fl.StringVar(&filter.Action, "action", "", "only this action (a trailing dot matches a prefix: purchase.)")
-	fl.StringVar(&filter.Object, "object", "", "only events about this object (key, purchase id, company)")
-	fl.StringVar(&since, "since", "", "only events at or after this time (RFC 3339 or YYYY-MM-DD)")
-	fl.IntVar(&filter.Limit, "limit", 100, "at most this many events")
-	cmd.AddCommand(list)
-	return cmd
+	fl.StringVar(&o.Filter.Action, "action", "", "only this action (a trailing dot matches a prefix: purchase.)")
+	fl.StringVar(&o.Filter.Object, "object", "", "only events about this object (key, purchase id, company)")
+	fl.StringVar(&o.Since, "since", "", "only events at or after this time (RFC 3339 or YYYY-MM-DD)")
+	fl.IntVar(&o.Filter.Limit, "limit", 100, "at most this many events")
+	return list
+}
+
+func auditListRun(ctx context.Context, o *auditListOptions) error {
+	svc, format, ctx, err := o.begin(ctx)
+	if err != nil {
+		return err
+	}
+	events, err := svc.ListAudit(ctx, o.Filter)
+	if err != nil {
+		return err
+	}
+	empty := "No audit events yet"
+	if o.Filtered {
+		empty = "No audit events match these filters"
+	}
+	return writeSlice(o.env, format, []output.Column[licensing.AuditEvent]{
+		{Header: "TIME", Keep: true, Value: func(e licensing.AuditEvent) string { return e.Time.Format(time.RFC3339) }},
+		{Header: "ACTOR", Priority: 1, Value: func(e licensing.AuditEvent) string { return e.Actor }},
+		{Header: "ACTION", Keep: true, Value: func(e licensing.AuditEvent) string { return e.Action }},
+		{Header: "OBJECT", Priority: 9, Min: 29, Value: func(e licensing.AuditEvent) string { return e.Object }},
+		{Header: "DETAILS", Wide: true, Value: func(e licensing.AuditEvent) string { return string(e.Details) }},
+	}, events, empty)
 }
 
 func parseTime(s string) (time.Time, error) {

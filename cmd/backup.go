@@ -97,7 +97,7 @@ required when stdin is not a terminal.`,
 			if err := storeDir(f.cfg.DB); err != nil {
 				return err
 			}
-			if err := f.confirm(fmt.Sprintf("restore would replace %s with %s", f.cfg.DB, args[0]),
+			if err := f.env().confirm(fmt.Sprintf("restore would replace %s with %s", f.cfg.DB, args[0]),
 				fmt.Sprintf("Replace %s with %s? Changes made since the backup are lost.", f.cfg.DB, args[0]), "nothing was changed"); err != nil {
 				return err
 			}

@@ -95,7 +95,7 @@ func (f *Factory) complete(c *cobra.Command, comp completer, toComplete string) 
 	if err != nil {
 		return nil, none
 	}
-	out, err := comp(f.withAccount(ctx), svc, toComplete)
+	out, err := comp(f.env().withAccount(ctx), svc, toComplete)
 	if err != nil {
 		return nil, none
 	}

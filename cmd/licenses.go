@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -14,13 +13,12 @@ import (
 	"github.com/licensectl/licensectl/internal/licensekey"
 	"github.com/licensectl/licensectl/internal/licensing"
 	"github.com/licensectl/licensectl/internal/output"
-	"github.com/licensectl/licensectl/internal/purchasecsv"
 )
 
 func newLicensesCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "licenses", Aliases: []string{"license", "lic"}, Short: "Buy, list, show and change licenses"}
-	cmd.AddCommand(newLicensesListCmd(f), newLicensesShowCmd(f), newLicensesBuyCmd(f), newLicensesSetCmd(f), newLicensesAttachCmd(f),
-		newLicensesValidateCmd(f), newLicensesDownloadCmd(f))
+	cmd.AddCommand(newLicensesListCmd(f, nil), newLicensesShowCmd(f, nil), newLicensesBuyCmd(f, nil), newLicensesSetCmd(f, nil),
+		newLicensesAttachCmd(f, nil), newLicensesValidateCmd(f, nil), newLicensesDownloadCmd(f, nil))
 	return cmd
 }
 
@@ -46,14 +44,18 @@ func clipArg(s string) string {
 	}, s)
 }
 
-type listOptions struct {
-	filter licensing.LicenseFilter
-	sort   string
-	group  bool
+type licensesListOptions struct {
+	env
+	Filter licensing.LicenseFilter
+	Sort   string
+	Group  bool
+	// Filtered: a filter other than --sort, --limit and --group was given,
+	// for the note when nothing is found.
+	Filtered bool
 }
 
-func newLicensesListCmd(f *Factory) *cobra.Command {
-	var o listOptions
+func newLicensesListCmd(f *Factory, runF func(*licensesListOptions) error) *cobra.Command {
+	o := &licensesListOptions{env: f.env()}
 	c := &cobra.Command{
 		Use:   "list",
 		Short: "List, search, filter, sort and group the acting account's licenses",
@@ -71,68 +73,76 @@ memory.`,
   licensectl licenses list -o csv > licenses.csv`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			sort, err := licensing.ParseSort(o.sort)
+			sort, err := licensing.ParseSort(o.Sort)
 			if err != nil {
 				return err
 			}
-			o.filter.Sort = sort
-			if err := o.filter.Validate(); err != nil {
+			o.Filter.Sort = sort
+			if err := o.Filter.Validate(); err != nil {
 				return err
 			}
-			svc, format, err := f.begin(c)
-			if err != nil {
-				return err
+			o.Filtered = filtered(c, "sort", "limit", "group")
+			if runF != nil {
+				return runF(o)
 			}
-			ctx := c.Context()
-			if o.filter.Product != "" {
-				p, err := svc.FindProduct(ctx, o.filter.Product)
-				if err != nil {
-					return err
-				}
-				o.filter.Product = p.SKU
-			}
-			if o.group {
-				groups, err := svc.GroupLicenses(ctx, o.filter)
-				if err != nil {
-					return err
-				}
-				empty, err := f.noLicensesNote(c, svc, o.filter, len(groups), format)
-				if err != nil {
-					return err
-				}
-				return writeSlice(f, format, groupColumns(), groups, empty)
-			}
-			l := newList(f, format, licenseColumns(), "")
-			if err := l.Begin(f.IO.Out); err != nil {
-				return err
-			}
-			if err := svc.ListLicenses(ctx, o.filter, l.Add); err != nil {
-				return err
-			}
-			empty, err := f.noLicensesNote(c, svc, o.filter, l.Count(), format)
-			if err != nil {
-				return err
-			}
-			l.Empty = empty
-			return l.End()
+			return licensesListRun(c.Context(), o)
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&o.filter.Company, "company", "", "only licenses matched to this company")
-	fl.BoolVar(&o.filter.Pool, "pool", false, "only licenses in the global pool")
-	fl.StringVar(&o.filter.Kind, "kind", "", "commercial, trial or all (any case)")
-	fl.StringVar(&o.filter.Validity, "validity", "", "valid, expired or all")
-	fl.StringVar(&o.filter.Usage, "usage", "", "used, unused or all")
-	fl.StringVar(&o.filter.Status, "status", "", "activated, not_activated or all")
-	fl.StringVar(&o.filter.Maintenance, "maintenance", "", "active, expired, none or all")
-	fl.BoolVar(&o.filter.AutoRenew, "auto-renew", false, "only licenses with auto-renew on")
-	fl.StringVar(&o.filter.Product, "product", "", "only this license type (SKU)")
-	fl.StringVar(&o.filter.Search, "search", "", "free text over key, product, company and purchase id")
-	fl.StringVar(&o.sort, "sort", "", "sort by "+strings.Join(licensing.LicenseSortFields(), ", ")+"; -field for descending (any case)")
-	fl.IntVar(&o.filter.Limit, "limit", 0, "at most this many licenses (0: all)")
-	fl.IntVar(&o.filter.Offset, "offset", 0, "skip this many licenses")
-	fl.BoolVar(&o.group, "group", false, "one row per license type with counts")
+	fl.StringVar(&o.Filter.Company, "company", "", "only licenses matched to this company")
+	fl.BoolVar(&o.Filter.Pool, "pool", false, "only licenses in the global pool")
+	fl.StringVar(&o.Filter.Kind, "kind", "", "commercial, trial or all (any case)")
+	fl.StringVar(&o.Filter.Validity, "validity", "", "valid, expired or all")
+	fl.StringVar(&o.Filter.Usage, "usage", "", "used, unused or all")
+	fl.StringVar(&o.Filter.Status, "status", "", "activated, not_activated or all")
+	fl.StringVar(&o.Filter.Maintenance, "maintenance", "", "active, expired, none or all")
+	fl.BoolVar(&o.Filter.AutoRenew, "auto-renew", false, "only licenses with auto-renew on")
+	fl.StringVar(&o.Filter.Product, "product", "", "only this license type (SKU)")
+	fl.StringVar(&o.Filter.Search, "search", "", "free text over key, product, company and purchase id")
+	fl.StringVar(&o.Sort, "sort", "", "sort by "+strings.Join(licensing.LicenseSortFields(), ", ")+"; -field for descending (any case)")
+	fl.IntVar(&o.Filter.Limit, "limit", 0, "at most this many licenses (0: all)")
+	fl.IntVar(&o.Filter.Offset, "offset", 0, "skip this many licenses")
+	fl.BoolVar(&o.Group, "group", false, "one row per license type with counts")
 	return c
+}
+
+func licensesListRun(ctx context.Context, o *licensesListOptions) error {
+	svc, format, ctx, err := o.begin(ctx)
+	if err != nil {
+		return err
+	}
+	filter := o.Filter
+	if filter.Product != "" {
+		p, err := svc.FindProduct(ctx, filter.Product)
+		if err != nil {
+			return err
+		}
+		filter.Product = p.SKU
+	}
+	if o.Group {
+		groups, err := svc.GroupLicenses(ctx, filter)
+		if err != nil {
+			return err
+		}
+		empty, err := o.noLicensesNote(ctx, svc, filter, len(groups), format)
+		if err != nil {
+			return err
+		}
+		return writeSlice(o.env, format, groupColumns(), groups, empty)
+	}
+	l := newList(o.env, format, licenseColumns(), "")
+	if err := l.Begin(o.IO.Out); err != nil {
+		return err
+	}
+	if err := svc.ListLicenses(ctx, filter, l.Add); err != nil {
+		return err
+	}
+	empty, err := o.noLicensesNote(ctx, svc, filter, l.Count(), format)
+	if err != nil {
+		return err
+	}
+	l.Empty = empty
+	return l.End()
 }
 
 // noLicensesNote says why a license list found nothing, for the table's
@@ -140,24 +150,24 @@ memory.`,
 // purchased licenses of this type", which machine formats print on stderr
 // too, while stdout stays []), filters that match nothing, or no licenses at
 // all.
-func (f *Factory) noLicensesNote(c *cobra.Command, svc licensing.Services, filter licensing.LicenseFilter, found int, format output.Format) (string, error) {
+func (o *licensesListOptions) noLicensesNote(ctx context.Context, svc licensing.Services, filter licensing.LicenseFilter, found int, format output.Format) (string, error) {
 	if found > 0 {
 		return "", nil
 	}
 	if filter.Product != "" {
-		groups, err := svc.GroupLicenses(c.Context(), licensing.LicenseFilter{Product: filter.Product})
+		groups, err := svc.GroupLicenses(ctx, licensing.LicenseFilter{Product: filter.Product})
 		if err != nil {
 			return "", err
 		}
 		if len(groups) == 0 {
 			note := fmt.Sprintf("You have not purchased licenses of this type (%s)", filter.Product)
 			if !format.IsTable() {
-				f.info("%s\n", note)
+				o.info("%s\n", note)
 			}
 			return note, nil
 		}
 	}
-	if filtered(c, "sort", "limit", "group") {
+	if o.Filtered {
 		return "No licenses match these filters", nil
 	}
 	return "No licenses yet — buy some with `licensectl licenses buy --product SKU`", nil
@@ -236,7 +246,13 @@ func groupColumns() []output.Column[licensing.LicenseGroup] {
 	}
 }
 
-func newLicensesShowCmd(f *Factory) *cobra.Command {
+type licensesShowOptions struct {
+	env
+	Key string
+}
+
+func newLicensesShowCmd(f *Factory, runF func(*licensesShowOptions) error) *cobra.Command {
+	o := &licensesShowOptions{env: f.env()}
 	return &cobra.Command{
 		Use:   "show KEY",
 		Short: "Show a license: purchase, dates, maintenance, machines, RM, download",
@@ -250,54 +266,62 @@ JSON the "machines" array) and its maintenance plan history.`,
 			if err != nil {
 				return err
 			}
-			svc, format, err := f.begin(c)
-			if err != nil {
-				return err
+			o.Key = key
+			if runF != nil {
+				return runF(o)
 			}
-			d, err := svc.GetLicense(c.Context(), key)
-			if err != nil {
-				return err
-			}
-			view, err := showLicense(c, svc, d)
-			if err != nil {
-				return err
-			}
-			return output.Object(f.IO.Out, format, view, func(w io.Writer) error {
-				rm := yesNo(d.AllowRM)
-				if !d.RMSupported {
-					rm += " (needs version 5.2 or newer)"
-				}
-				if err := output.KeyValues(w, [][2]string{
-					{"Key", d.Key},
-					{"Product", fmt.Sprintf("%s (%s)", d.ProductName, d.Product)},
-					{"Kind", d.Kind},
-					{"Term", d.Term},
-					{"Status", d.Status},
-					{"Validity", d.Validity},
-					{"Usage", d.Usage},
-					{"Seats", fmt.Sprintf("%d of %d used", d.SeatsUsed, d.Seats)},
-					{"Company", companyName(d.Company)},
-					{"Purchase", d.PurchaseID},
-					{"Purchase email", d.PurchaseEmail},
-					{"Purchased", d.PurchasedAt.Format(time.RFC3339)},
-					{"Expires", dateOrNever(d.ExpiresAt)},
-					{"Maintenance", d.Maintenance},
-					{"Maintenance till", date(d.MaintenanceTill)},
-					{"Allow RM", rm},
-					{"Auto-renew", yesNo(d.AutoRenew)},
-					{"Activations", strconv.Itoa(d.Activations)},
-					{"Platforms", strings.Join(d.Platforms, ", ")},
-					{"Latest version", d.LatestVersion},
-				}); err != nil {
-					return err
-				}
-				if err := writeMachines(w, view.Machines); err != nil {
-					return err
-				}
-				return writePlanHistory(w, d.MaintenancePlans)
-			})
+			return licensesShowRun(c.Context(), o)
 		},
 	}
+}
+
+func licensesShowRun(ctx context.Context, o *licensesShowOptions) error {
+	svc, format, ctx, err := o.begin(ctx)
+	if err != nil {
+		return err
+	}
+	d, err := svc.GetLicense(ctx, o.Key)
+	if err != nil {
+		return err
+	}
+	view, err := showLicense(ctx, svc, d)
+	if err != nil {
+		return err
+	}
+	return output.Object(o.IO.Out, format, view, func(w io.Writer) error {
+		rm := yesNo(d.AllowRM)
+		if !d.RMSupported {
+			rm += " (needs version 5.2 or newer)"
+		}
+		if err := output.KeyValues(w, [][2]string{
+			{"Key", d.Key},
+			{"Product", fmt.Sprintf("%s (%s)", d.ProductName, d.Product)},
+			{"Kind", d.Kind},
+			{"Term", d.Term},
+			{"Status", d.Status},
+			{"Validity", d.Validity},
+			{"Usage", d.Usage},
+			{"Seats", fmt.Sprintf("%d of %d used", d.SeatsUsed, d.Seats)},
+			{"Company", companyName(d.Company)},
+			{"Purchase", d.PurchaseID},
+			{"Purchase email", d.PurchaseEmail},
+			{"Purchased", d.PurchasedAt.Format(time.RFC3339)},
+			{"Expires", dateOrNever(d.ExpiresAt)},
+			{"Maintenance", d.Maintenance},
+			{"Maintenance till", date(d.MaintenanceTill)},
+			{"Allow RM", rm},
+			{"Auto-renew", yesNo(d.AutoRenew)},
+			{"Activations", strconv.Itoa(d.Activations)},
+			{"Platforms", strings.Join(d.Platforms, ", ")},
+			{"Latest version", d.LatestVersion},
+		}); err != nil {
+			return err
+		}
+		if err := writeMachines(w, view.Machines); err != nil {
+			return err
+		}
+		return writePlanHistory(w, d.MaintenancePlans)
+	})
 }
 
 // licenseShow is what `licenses show` prints: the license and the machines
@@ -320,13 +344,9 @@ type machineView struct {
 	LastSeenAt   time.Time `json:"last_seen_at"`
 }
 
-func showLicense(c *cobra.Command, svc licensing.Services, d *licensing.LicenseDetail) (*licenseShow, error) {
+func showLicense(ctx context.Context, svc licensing.Services, d *licensing.LicenseDetail) (*licenseShow, error) {
 	view := &licenseShow{LicenseDetail: *d, Machines: []machineView{}}
-	as, ok := svc.(licensing.ActivationService)
-	if !ok {
-		return view, nil
-	}
-	list, err := as.ListActivations(c.Context(), licensing.ActivationFilter{LicenseKey: d.Key})
+	list, err := svc.ListActivations(ctx, licensing.ActivationFilter{LicenseKey: d.Key})
 	if err != nil {
 		return nil, err
 	}
@@ -356,7 +376,14 @@ func dateOrNever(t *time.Time) string {
 	return t.Format(time.RFC3339)
 }
 
-func newLicensesSetCmd(f *Factory) *cobra.Command {
+type licensesSetOptions struct {
+	env
+	Key    string
+	Update licensing.LicenseUpdate
+}
+
+func newLicensesSetCmd(f *Factory, runF func(*licensesSetOptions) error) *cobra.Command {
+	o := &licensesSetOptions{env: f.env()}
 	var allowRM, autoRenew bool
 	var company string
 	var pool, suspended bool
@@ -400,30 +427,11 @@ func newLicensesSetCmd(f *Factory) *cobra.Command {
 				return licensing.Errorf(licensing.EINVALID, "nothing to change").
 					WithHint("pass --allow-rm, --auto-renew, --suspended, --company or --pool")
 			}
-			svc, format, err := f.begin(c)
-			if err != nil {
-				return err
+			o.Key, o.Update = key, u
+			if runF != nil {
+				return runF(o)
 			}
-			l, err := svc.UpdateLicense(c.Context(), key, u)
-			if err != nil {
-				return err
-			}
-			if u.AllowRM != nil && *u.AllowRM {
-				if err := f.warnRMUnsupported(c, svc, l.Key); err != nil {
-					return err
-				}
-			}
-			if f.cfg.Quiet {
-				return nil
-			}
-			return output.Object(f.IO.Out, format, l, func(w io.Writer) error {
-				summary := fmt.Sprintf("Updated %s: allow RM %s, auto-renew %s", l.Key, yesNo(l.AllowRM), yesNo(l.AutoRenew))
-				if u.Suspended != nil { // the license does not say; what was just set does
-					summary += ", suspended " + yesNo(*u.Suspended)
-				}
-				_, err := fmt.Fprintf(w, "%s, company %s\n", summary, companyName(l.Company))
-				return err
-			})
+			return licensesSetRun(c.Context(), o)
 		},
 	}
 	fl := c.Flags()
@@ -435,15 +443,39 @@ func newLicensesSetCmd(f *Factory) *cobra.Command {
 	return c
 }
 
+func licensesSetRun(ctx context.Context, o *licensesSetOptions) error {
+	svc, format, ctx, err := o.begin(ctx)
+	if err != nil {
+		return err
+	}
+	u := o.Update
+	l, err := svc.UpdateLicense(ctx, o.Key, u)
+	if err != nil {
+		return err
+	}
+	if u.AllowRM != nil && *u.AllowRM {
+		if err := o.warnRMUnsupported(ctx, svc, l.Key); err != nil {
+			return err
+		}
+	}
+	if o.quiet() {
+		return nil
+	}
+	return output.Object(o.IO.Out, format, l, func(w io.Writer) error {
+		summary := fmt.Sprintf("Updated %s: allow RM %s, auto-renew %s", l.Key, yesNo(l.AllowRM), yesNo(l.AutoRenew))
+		if u.Suspended != nil { // the license does not say; what was just set does
+			summary += ", suspended " + yesNo(*u.Suspended)
+		}
+		_, err := fmt.Fprintf(w, "%s, company %s\n", summary, companyName(l.Company))
+		return err
+	})
+}
+
 // warnRMUnsupported warns, on stderr, when Allow RM was switched on for a
 // license some of whose machines run a version before 5.2: RM stays
 // unavailable on them until they are upgraded.
-func (f *Factory) warnRMUnsupported(c *cobra.Command, svc licensing.Services, key string) error {
-	as, ok := svc.(licensing.ActivationService)
-	if !ok {
-		return nil
-	}
-	list, err := as.ListActivations(c.Context(), licensing.ActivationFilter{LicenseKey: key})
+func (e env) warnRMUnsupported(ctx context.Context, svc licensing.Services, key string) error {
+	list, err := svc.ListActivations(ctx, licensing.ActivationFilter{LicenseKey: key})
 	if err != nil {
 		return err
 	}
@@ -454,191 +486,8 @@ func (f *Factory) warnRMUnsupported(c *cobra.Command, svc licensing.Services, ke
 		}
 	}
 	if len(old) > 0 {
-		fmt.Fprintf(f.IO.ErrOut, "warning: remote management needs version 5.2 or newer; it stays unavailable on %s until upgraded\n",
+		fmt.Fprintf(e.IO.ErrOut, "warning: remote management needs version 5.2 or newer; it stays unavailable on %s until upgraded\n",
 			strings.Join(old, ", "))
-	}
-	return nil
-}
-
-type buyOptions struct {
-	line    licensing.BuyLine
-	req     licensing.BuyRequest
-	csvFile string
-	file    *purchasecsv.File
-	dryRun  bool
-}
-
-func newLicensesBuyCmd(f *Factory) *cobra.Command {
-	var o buyOptions
-	c := &cobra.Command{
-		Use:   "buy --product SKU [--quantity N] | --from-csv FILE",
-		Short: "Buy licenses: a quantity of one type, or many lines from a CSV file",
-		Long: `Buy licenses of one type (--product SKU, --quantity N), matched to a company
-or placed in the global pool, with optional add-ons. Subscription (Managed
-Backup) types need a payment mode, --billing monthly|annual, on the account's
-first purchase of that type; later purchases reuse it.
-
---from-csv buys many lines in one purchase; its header is
-product,quantity,company,billing,premium_support,onboarding. Every row is
-checked first, against the catalog and your earlier purchases too: each bad
-row is reported as FILE:LINE: column "NAME": what is wrong, all at once and
-in file order, and nothing is bought (exit 2).
-
-Every purchase carries an idempotency key (one is made up if you give none):
-run the same command with the same --idempotency-key again and you get the
-original purchase back, never a second one.`,
-		Example: `  licensectl licenses buy --product backup-ultimate --quantity 5
-  licensectl licenses buy --product mbs-server --quantity 50 --billing annual --company "Acme Dental" --premium-support
-  licensectl licenses buy --product mbs-desktop --trial
-  licensectl licenses buy --from-csv order.csv --idempotency-key order-2026-11 --dry-run`,
-		Args: noArgs,
-		RunE: func(c *cobra.Command, args []string) error {
-			fl := c.Flags()
-			if o.csvFile != "" {
-				for _, name := range []string{"product", "quantity", "company", "billing", "premium-support", "onboarding"} {
-					if changed(fl, name) {
-						return licensing.Errorf(licensing.EINVALID, "--%s cannot be combined with --from-csv: put it in the file", name)
-					}
-				}
-				file, err := readPurchaseCSV(o.csvFile)
-				if err != nil {
-					return err
-				}
-				o.file = file
-				o.req.Lines = file.Lines()
-			} else {
-				if o.line.Product == "" {
-					return licensing.Errorf(licensing.EINVALID, "--product is required").
-						WithHint("see `licensectl products list` for SKUs, or use --from-csv FILE")
-				}
-				o.req.Lines = []licensing.BuyLine{o.line}
-			}
-			if o.file == nil { // a file's rows are checked whole, below
-				if err := o.req.Normalize(); err != nil {
-					return err
-				}
-			}
-			svc, format, err := f.begin(c)
-			if err != nil {
-				return err
-			}
-			ctx := c.Context()
-			if o.file != nil {
-				if err := checkPurchaseFile(ctx, svc, o.file, o.req); err != nil {
-					return err
-				}
-			}
-			var p *licensing.Purchase
-			if o.dryRun {
-				p, err = svc.Quote(ctx, o.req)
-			} else {
-				bar := f.progress("Buying licenses", totalQuantity(o.req.Lines), format)
-				p, err = svc.Buy(ctx, o.req, bar.set)
-				bar.done()
-			}
-			if err != nil {
-				return err
-			}
-			if f.cfg.Quiet {
-				return nil
-			}
-			return output.Object(f.IO.Out, format, p, func(w io.Writer) error {
-				if err := writePurchase(w, p); err != nil {
-					return err
-				}
-				return writeMaintenanceOffer(ctx, w, svc, p)
-			})
-		},
-	}
-	fl := c.Flags()
-	fl.StringVar(&o.line.Product, "product", "", "license type to buy (`SKU`; see licensectl products list)")
-	fl.IntVar(&o.line.Quantity, "quantity", 1, fmt.Sprintf("how many licenses (1..%d)", licensing.MaxQuantity))
-	fl.StringVar(&o.line.Company, "company", "", "match the licenses to this company (default: the global pool)")
-	fl.StringVar(&o.line.Billing, "billing", "", "payment mode for subscriptions: monthly or annual (first purchase only)")
-	fl.BoolVar(&o.line.PremiumSupport, "premium-support", false, "add Premium Support")
-	fl.BoolVar(&o.line.Onboarding, "onboarding", false, "add Onboarding")
-	fl.BoolVar(&o.req.Trial, "trial", false, fmt.Sprintf("request free trial licenses (%d days, once per type)", licensing.TrialDays))
-	fl.StringVar(&o.req.IdempotencyKey, "idempotency-key", "", "a retry with the same key returns the original purchase")
-	fl.StringVar(&o.req.PurchaseEmail, "purchase-email", "", "buy under another email (its account, or the one created for it later, gets the licenses)")
-	fl.StringVar(&o.csvFile, "from-csv", "", "buy the lines of this CSV file in one purchase")
-	fl.BoolVar(&o.dryRun, "dry-run", false, "print line items and total, buy nothing")
-	return c
-}
-
-func totalQuantity(lines []licensing.BuyLine) int {
-	n := 0
-	for _, l := range lines {
-		n += l.Quantity
-	}
-	return n
-}
-
-func readPurchaseCSV(path string) (*purchasecsv.File, error) {
-	file, err := os.Open(path)
-	if err != nil {
-		return nil, licensing.Errorf(licensing.EINVALID, "cannot read %s: %v", path, unwrapPathError(err))
-	}
-	defer file.Close()
-	return purchasecsv.Parse(file, path)
-}
-
-// checkPurchaseFile checks the good rows of a purchase file against the
-// store with the rules a purchase applies (a quote: unknown products and
-// companies, payment modes fixed by earlier purchases) and answers every
-// bad row of the file at once, in file order. The purchase itself applies
-// the rules again in its own transaction.
-func checkPurchaseFile(ctx context.Context, svc licensing.Services, file *purchasecsv.File, req licensing.BuyRequest) error {
-	if len(file.Rows) > 0 {
-		if _, err := svc.Quote(ctx, req); err != nil {
-			lines := licensing.ErrorLines(err)
-			switch {
-			case lines != nil:
-				file.Add(lines)
-			case len(file.Bad) == 0 || !licensing.IsDomain(err) || licensing.Temporary(err):
-				return err // about the whole purchase, or the store's own failure
-			default:
-				file.Bad = append(file.Bad, purchasecsv.RowError{Message: licensing.ErrorMessage(err)})
-			}
-		}
-	}
-	return file.Err()
-}
-
-func writePurchase(w io.Writer, p *licensing.Purchase) error {
-	title := "Purchase " + p.ID
-	switch {
-	case p.DryRun:
-		title = "Quote (dry run: nothing was bought)"
-	case p.Replayed:
-		title += " (already made with this idempotency key: nothing new was bought)"
-	}
-	fmt.Fprintf(w, "%s\n", title)
-	if !p.DryRun {
-		fmt.Fprintf(w, "Purchase email: %s   Idempotency key: %s\n", p.PurchaseEmail, p.IdempotencyKey)
-	}
-	fmt.Fprintln(w)
-	rows := make([][]string, 0, len(p.Items))
-	for _, it := range p.Items {
-		company := it.Company
-		if company == "" {
-			company = "(pool)"
-		}
-		rows = append(rows, []string{it.Description, strconv.Itoa(it.Quantity), money(it.UnitPriceCents), money(it.AmountCents), output.Label(it.Billing), company})
-	}
-	if err := output.WriteTable(w, []string{"ITEM", "QTY", "UNIT", "AMOUNT", "BILLING", "COMPANY"}, rows, false); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "\nTotal: $%s %s\n", licensing.FormatCents(p.TotalCents), p.Currency)
-	if len(p.Licenses) > 0 {
-		fmt.Fprintf(w, "\n%d license(s):\n", len(p.Licenses))
-		const show = 10
-		for i, k := range p.Licenses {
-			if i == show {
-				fmt.Fprintf(w, "  ... and %d more: licensectl licenses list --search %s\n", len(p.Licenses)-show, p.ID)
-				break
-			}
-			fmt.Fprintf(w, "  %s\n", k)
-		}
 	}
 	return nil
 }

@@ -13,22 +13,22 @@ import (
 // configured; at a terminal, a table longer than the window goes through the
 // pager; a table with no rows prints the empty note on stderr (unless
 // --quiet) instead of a lone header.
-func newList[T any](f *Factory, format output.Format, cols []output.Column[T], empty string) *output.List[T] {
-	l := &output.List[T]{Format: format, Columns: cols, NoHeaders: f.cfg.NoHeaders, Empty: empty, Page: true}
-	if !f.cfg.Quiet {
-		l.Notes = f.IO.ErrOut
+func newList[T any](e env, format output.Format, cols []output.Column[T], empty string) *output.List[T] {
+	l := &output.List[T]{Format: format, Columns: cols, NoHeaders: e.Config().NoHeaders, Empty: empty, Page: true}
+	if !e.quiet() {
+		l.Notes = e.IO.ErrOut
 	}
 	return l
 }
 
 // writeSlice writes a slice in the chosen format; empty is the note for no
 // rows.
-func writeSlice[T any](f *Factory, format output.Format, cols []output.Column[T], items []T, empty string) error {
-	return writeList(newList(f, format, cols, empty), f, items)
+func writeSlice[T any](e env, format output.Format, cols []output.Column[T], items []T, empty string) error {
+	return writeList(newList(e, format, cols, empty), e, items)
 }
 
-func writeList[T any](l *output.List[T], f *Factory, items []T) error {
-	if err := l.Begin(f.IO.Out); err != nil {
+func writeList[T any](l *output.List[T], e env, items []T) error {
+	if err := l.Begin(e.IO.Out); err != nil {
 		return err
 	}
 	for _, it := range items {

@@ -24,18 +24,19 @@ A plan runs one year from its assignment and renews every year while its
 auto-renew is on (see ` + "`licensectl renewals`" + `). Subscriptions (Managed
 Backup) need no maintenance.`,
 	}
-	cmd.AddCommand(newMaintenanceBuyCmd(f), newMaintenanceListCmd(f), newMaintenanceAssignCmd(f), newMaintenanceSetCmd(f))
+	cmd.AddCommand(newMaintenanceBuyCmd(f, nil), newMaintenanceListCmd(f, nil), newMaintenanceAssignCmd(f, nil), newMaintenanceSetCmd(f, nil))
 	return cmd
 }
 
 type maintenanceBuyOptions struct {
-	req       licensing.MaintenanceBuyRequest
-	autoRenew bool
-	dryRun    bool
+	env
+	Request   licensing.MaintenanceBuyRequest
+	AutoRenew bool
+	DryRun    bool
 }
 
-func newMaintenanceBuyCmd(f *Factory) *cobra.Command {
-	var o maintenanceBuyOptions
+func newMaintenanceBuyCmd(f *Factory, runF func(*maintenanceBuyOptions) error) *cobra.Command {
+	o := &maintenanceBuyOptions{env: f.env()}
 	c := &cobra.Command{
 		Use:   "buy KEY | --all [--company C] [--product SKU] | --unassigned --product SKU [--quantity N]",
 		Short: "Buy maintenance for one license, for every license that needs it, or to keep available",
@@ -72,49 +73,55 @@ buys nothing.`,
 				if err != nil {
 					return err
 				}
-				o.req.Key = key
+				o.Request.Key = key
 			}
-			o.req.NoAutoRenew = !o.autoRenew
-			if err := o.req.Normalize(); err != nil {
+			o.Request.NoAutoRenew = !o.AutoRenew
+			if err := o.Request.Normalize(); err != nil {
 				return err
 			}
-			svc, format, err := f.begin(c)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(o)
 			}
-			ctx := c.Context()
-			var p *licensing.MaintenancePurchase
-			if o.dryRun {
-				p, err = svc.QuoteMaintenance(ctx, o.req)
-			} else {
-				p, err = f.buyMaintenance(ctx, svc, o.req, format)
-			}
-			if err != nil || p == nil {
-				return err
-			}
-			if f.cfg.Quiet && !o.dryRun {
-				return nil
-			}
-			return output.Object(f.IO.Out, format, p, func(w io.Writer) error { return writeMaintenancePurchase(w, p) })
+			return maintenanceBuyRun(c.Context(), o)
 		},
 	}
 	fl := c.Flags()
-	fl.BoolVar(&o.req.All, "all", false, "one plan for every license that has no active plan")
-	fl.BoolVar(&o.req.Unassigned, "unassigned", false, "buy plans that stay available, to assign later")
-	fl.StringVar(&o.req.Company, "company", "", "with --all: only licenses matched to this company")
-	fl.StringVar(&o.req.Product, "product", "", "with --all: only this license type; with --unassigned: the plans' product")
-	fl.IntVar(&o.req.Quantity, "quantity", 0, "with --unassigned: how many plans (default 1)")
-	fl.BoolVar(&o.autoRenew, "auto-renew", true, "renew the plans every year")
-	fl.StringVar(&o.req.IdempotencyKey, "idempotency-key", "", "a retry with the same key returns the original purchase")
-	fl.StringVar(&o.req.PurchaseEmail, "purchase-email", "", "must be the account's login email: maintenance is bought with no other")
-	fl.BoolVar(&o.dryRun, "dry-run", false, "show the plans and the total, buy nothing")
+	fl.BoolVar(&o.Request.All, "all", false, "one plan for every license that has no active plan")
+	fl.BoolVar(&o.Request.Unassigned, "unassigned", false, "buy plans that stay available, to assign later")
+	fl.StringVar(&o.Request.Company, "company", "", "with --all: only licenses matched to this company")
+	fl.StringVar(&o.Request.Product, "product", "", "with --all: only this license type; with --unassigned: the plans' product")
+	fl.IntVar(&o.Request.Quantity, "quantity", 0, "with --unassigned: how many plans (default 1)")
+	fl.BoolVar(&o.AutoRenew, "auto-renew", true, "renew the plans every year")
+	fl.StringVar(&o.Request.IdempotencyKey, "idempotency-key", "", "a retry with the same key returns the original purchase")
+	fl.StringVar(&o.Request.PurchaseEmail, "purchase-email", "", "must be the account's login email: maintenance is bought with no other")
+	fl.BoolVar(&o.DryRun, "dry-run", false, "show the plans and the total, buy nothing")
 	return c
+}
+
+func maintenanceBuyRun(ctx context.Context, o *maintenanceBuyOptions) error {
+	svc, format, ctx, err := o.begin(ctx)
+	if err != nil {
+		return err
+	}
+	var p *licensing.MaintenancePurchase
+	if o.DryRun {
+		p, err = svc.QuoteMaintenance(ctx, o.Request)
+	} else {
+		p, err = o.buyMaintenance(ctx, svc, o.Request, format)
+	}
+	if err != nil || p == nil {
+		return err
+	}
+	if o.quiet() && !o.DryRun {
+		return nil
+	}
+	return output.Object(o.IO.Out, format, p, func(w io.Writer) error { return writeMaintenancePurchase(w, p) })
 }
 
 // buyMaintenance buys, asking first for --all: it quotes, shows the count and
 // total, and goes on only on a yes. The purchase applies the rules again in
 // its own transaction.
-func (f *Factory) buyMaintenance(ctx context.Context, svc licensing.MaintenanceService, req licensing.MaintenanceBuyRequest, format output.Format) (*licensing.MaintenancePurchase, error) {
+func (e env) buyMaintenance(ctx context.Context, svc licensing.MaintenanceService, req licensing.MaintenanceBuyRequest, format output.Format) (*licensing.MaintenancePurchase, error) {
 	total := req.Quantity
 	if req.All {
 		q, err := svc.QuoteMaintenance(ctx, req)
@@ -122,13 +129,13 @@ func (f *Factory) buyMaintenance(ctx context.Context, svc licensing.MaintenanceS
 			return nil, err
 		}
 		if q.Count > 0 {
-			if err := f.confirmMaintenance(q); err != nil {
+			if err := e.confirmMaintenance(q); err != nil {
 				return nil, err
 			}
 		}
 		total = q.Count
 	}
-	bar := f.progress("Buying maintenance", total, format)
+	bar := e.progress("Buying maintenance", total, format)
 	p, err := svc.BuyMaintenance(ctx, req, bar.set)
 	bar.done()
 	return p, err
@@ -136,14 +143,14 @@ func (f *Factory) buyMaintenance(ctx context.Context, svc licensing.MaintenanceS
 
 // confirmMaintenance shows a bulk quote on stderr and asks whether to buy it.
 // Without a terminal there is nobody to ask: --yes must say it up front.
-func (f *Factory) confirmMaintenance(q *licensing.MaintenancePurchase) error {
+func (e env) confirmMaintenance(q *licensing.MaintenancePurchase) error {
 	what := fmt.Sprintf("%d maintenance plan(s) for $%s %s", q.Count, licensing.FormatCents(q.TotalCents), q.Currency)
-	if !f.cfg.Yes && f.IO.StdinTTY {
-		if err := writeMaintenanceSummary(f.IO.ErrOut, q); err != nil {
+	if !e.Config().Yes && e.IO.StdinTTY {
+		if err := writeMaintenanceSummary(e.IO.ErrOut, q); err != nil {
 			return err
 		}
 	}
-	return f.confirm("--all would buy "+what, "Buy "+what+", one year each?", "nothing was bought; --dry-run lists the plans")
+	return e.confirm("--all would buy "+what, "Buy "+what+", one year each?", "nothing was bought; --dry-run lists the plans")
 }
 
 // writeMaintenanceSummary prints a maintenance quote's lines and total.
@@ -248,8 +255,13 @@ func maintenanceColumns() []output.Column[licensing.MaintenancePlan] {
 	}
 }
 
-func newMaintenanceListCmd(f *Factory) *cobra.Command {
-	var filter licensing.MaintenanceFilter
+type maintenanceListOptions struct {
+	env
+	Filter licensing.MaintenanceFilter
+}
+
+func newMaintenanceListCmd(f *Factory, runF func(*maintenanceListOptions) error) *cobra.Command {
+	o := &maintenanceListOptions{env: f.env()}
 	c := &cobra.Command{
 		Use:   "list [--available] [--license KEY]",
 		Short: "List maintenance plans: active, expired and available",
@@ -257,37 +269,51 @@ func newMaintenanceListCmd(f *Factory) *cobra.Command {
   licensectl maintenance list --available`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			if filter.License != "" {
-				key, err := parseKey(filter.License)
+			if o.Filter.License != "" {
+				key, err := parseKey(o.Filter.License)
 				if err != nil {
 					return err
 				}
-				filter.License = key
+				o.Filter.License = key
 			}
-			svc, format, err := f.begin(c)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(o)
 			}
-			plans, err := svc.ListMaintenance(c.Context(), filter)
-			if err != nil {
-				return err
-			}
-			empty := "No maintenance plans yet — buy one with `licensectl maintenance buy KEY`"
-			switch {
-			case filter.License != "":
-				empty = fmt.Sprintf("License %s has no maintenance plans", filter.License)
-			case filter.Available:
-				empty = "No maintenance plans are available — buy some with `licensectl maintenance buy --unassigned --product SKU`"
-			}
-			return writeSlice(f, format, maintenanceColumns(), plans, empty)
+			return maintenanceListRun(c.Context(), o)
 		},
 	}
-	c.Flags().BoolVar(&filter.Available, "available", false, "only plans not assigned to a license yet")
-	c.Flags().StringVar(&filter.License, "license", "", "only the plans of this license")
+	c.Flags().BoolVar(&o.Filter.Available, "available", false, "only plans not assigned to a license yet")
+	c.Flags().StringVar(&o.Filter.License, "license", "", "only the plans of this license")
 	return c
 }
 
-func newMaintenanceAssignCmd(f *Factory) *cobra.Command {
+func maintenanceListRun(ctx context.Context, o *maintenanceListOptions) error {
+	svc, format, ctx, err := o.begin(ctx)
+	if err != nil {
+		return err
+	}
+	plans, err := svc.ListMaintenance(ctx, o.Filter)
+	if err != nil {
+		return err
+	}
+	empty := "No maintenance plans yet — buy one with `licensectl maintenance buy KEY`"
+	switch {
+	case o.Filter.License != "":
+		empty = fmt.Sprintf("License %s has no maintenance plans", o.Filter.License)
+	case o.Filter.Available:
+		empty = "No maintenance plans are available — buy some with `licensectl maintenance buy --unassigned --product SKU`"
+	}
+	return writeSlice(o.env, format, maintenanceColumns(), plans, empty)
+}
+
+type maintenanceAssignOptions struct {
+	env
+	ID  string
+	Key string
+}
+
+func newMaintenanceAssignCmd(f *Factory, runF func(*maintenanceAssignOptions) error) *cobra.Command {
+	o := &maintenanceAssignOptions{env: f.env()}
 	return &cobra.Command{
 		Use:   "assign MAINTENANCE_ID KEY",
 		Short: "Assign an available plan to a license of its product with no active plan",
@@ -301,27 +327,42 @@ The plan runs one year from now.`,
 			if err != nil {
 				return err
 			}
-			svc, format, err := f.begin(c)
-			if err != nil {
-				return err
+			o.ID, o.Key = args[0], key
+			if runF != nil {
+				return runF(o)
 			}
-			m, err := svc.AssignMaintenance(c.Context(), args[0], key)
-			if err != nil {
-				return err
-			}
-			if f.cfg.Quiet {
-				return nil
-			}
-			return output.Object(f.IO.Out, format, m, func(w io.Writer) error {
-				_, err := fmt.Fprintf(w, "Assigned %s to %s: maintenance from %s till %s, auto-renew %s\n",
-					m.ID, *m.LicenseKey, m.StartsAt.Format(dateLayout), m.EndsAt.Format(dateLayout), yesNo(m.AutoRenew))
-				return err
-			})
+			return maintenanceAssignRun(c.Context(), o)
 		},
 	}
 }
 
-func newMaintenanceSetCmd(f *Factory) *cobra.Command {
+func maintenanceAssignRun(ctx context.Context, o *maintenanceAssignOptions) error {
+	svc, format, ctx, err := o.begin(ctx)
+	if err != nil {
+		return err
+	}
+	m, err := svc.AssignMaintenance(ctx, o.ID, o.Key)
+	if err != nil {
+		return err
+	}
+	if o.quiet() {
+		return nil
+	}
+	return output.Object(o.IO.Out, format, m, func(w io.Writer) error {
+		_, err := fmt.Fprintf(w, "Assigned %s to %s: maintenance from %s till %s, auto-renew %s\n",
+			m.ID, *m.LicenseKey, m.StartsAt.Format(dateLayout), m.EndsAt.Format(dateLayout), yesNo(m.AutoRenew))
+		return err
+	})
+}
+
+type maintenanceSetOptions struct {
+	env
+	ID     string
+	Update licensing.MaintenanceUpdate
+}
+
+func newMaintenanceSetCmd(f *Factory, runF func(*maintenanceSetOptions) error) *cobra.Command {
+	o := &maintenanceSetOptions{env: f.env()}
 	var autoRenew bool
 	c := &cobra.Command{
 		Use:     "set MAINTENANCE_ID --auto-renew=BOOL",
@@ -329,31 +370,38 @@ func newMaintenanceSetCmd(f *Factory) *cobra.Command {
 		Example: "  licensectl maintenance set M-7K3D9QX2M1AB --auto-renew=false",
 		Args:    exactArgs(1, "a maintenance plan id"),
 		RunE: func(c *cobra.Command, args []string) error {
-			var u licensing.MaintenanceUpdate
 			if changed(c.Flags(), "auto-renew") {
-				u.AutoRenew = &autoRenew
+				o.Update.AutoRenew = &autoRenew
 			} else {
 				return licensing.Errorf(licensing.EINVALID, "nothing to change").WithHint("pass --auto-renew=true or --auto-renew=false")
 			}
-			svc, format, err := f.begin(c)
-			if err != nil {
-				return err
+			o.ID = args[0]
+			if runF != nil {
+				return runF(o)
 			}
-			m, err := svc.UpdateMaintenance(c.Context(), args[0], u)
-			if err != nil {
-				return err
-			}
-			if f.cfg.Quiet {
-				return nil
-			}
-			return output.Object(f.IO.Out, format, m, func(w io.Writer) error {
-				_, err := fmt.Fprintf(w, "Updated %s: auto-renew %s\n", m.ID, yesNo(m.AutoRenew))
-				return err
-			})
+			return maintenanceSetRun(c.Context(), o)
 		},
 	}
 	c.Flags().BoolVar(&autoRenew, "auto-renew", false, "renew the plan every year")
 	return c
+}
+
+func maintenanceSetRun(ctx context.Context, o *maintenanceSetOptions) error {
+	svc, format, ctx, err := o.begin(ctx)
+	if err != nil {
+		return err
+	}
+	m, err := svc.UpdateMaintenance(ctx, o.ID, o.Update)
+	if err != nil {
+		return err
+	}
+	if o.quiet() {
+		return nil
+	}
+	return output.Object(o.IO.Out, format, m, func(w io.Writer) error {
+		_, err := fmt.Fprintf(w, "Updated %s: auto-renew %s\n", m.ID, yesNo(m.AutoRenew))
+		return err
+	})
 }
 
 // writePlanHistory lists a license's maintenance plans under `licenses

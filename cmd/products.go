@@ -2,8 +2,8 @@ package cmd
 
 import (
 	"bytes"
+	"context"
 	"errors"
-	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -17,24 +17,49 @@ import (
 
 func newProductsCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "products", Short: "Show or import the product catalog"}
-	cmd.AddCommand(&cobra.Command{
+	cmd.AddCommand(newProductsListCmd(f, nil), newProductsImportCmd(f, nil))
+	return cmd
+}
+
+type productsListOptions struct{ env }
+
+func newProductsListCmd(f *Factory, runF func(*productsListOptions) error) *cobra.Command {
+	o := &productsListOptions{env: f.env()}
+	return &cobra.Command{
 		Use:     "list",
 		Short:   "List products with prices, maintenance prices and platforms",
 		Example: "  licensectl products list\n  licensectl products list -o wide\n  licensectl products list --jq '.[] | select(.term == \"subscription\") | .sku'",
 		Args:    noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			svc, format, err := f.begin(c)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(o)
 			}
-			products, err := svc.ListProducts(c.Context())
-			if err != nil {
-				return err
-			}
-			return writeSlice(f, format, productColumns(), products,
-				"No products yet — run `licensectl init` to load the catalog, or `licensectl products import FILE.yaml`")
+			return productsListRun(c.Context(), o)
 		},
-	}, &cobra.Command{
+	}
+}
+
+func productsListRun(ctx context.Context, o *productsListOptions) error {
+	svc, format, ctx, err := o.begin(ctx)
+	if err != nil {
+		return err
+	}
+	products, err := svc.ListProducts(ctx)
+	if err != nil {
+		return err
+	}
+	return writeSlice(o.env, format, productColumns(), products,
+		"No products yet — run `licensectl init` to load the catalog, or `licensectl products import FILE.yaml`")
+}
+
+type productsImportOptions struct {
+	env
+	File string
+}
+
+func newProductsImportCmd(f *Factory, runF func(*productsImportOptions) error) *cobra.Command {
+	o := &productsImportOptions{env: f.env()}
+	return &cobra.Command{
 		Use:   "import FILE.yaml",
 		Short: "Add or replace products from a YAML price list",
 		Long: `Add or replace catalog products from a YAML file: a list of products (or a
@@ -45,23 +70,30 @@ anything changes.`,
 		Example: "  licensectl products import prices.yaml",
 		Args:    exactArgs(1, "a YAML file"),
 		RunE: func(c *cobra.Command, args []string) error {
-			svc, _, err := f.begin(c)
-			if err != nil {
-				return err
+			o.File = args[0]
+			if runF != nil {
+				return runF(o)
 			}
-			products, err := readProductsYAML(args[0])
-			if err != nil {
-				return err
-			}
-			n, err := svc.ImportProducts(c.Context(), products)
-			if err != nil {
-				return err
-			}
-			f.info("Imported %d products from %s\n", n, args[0])
-			return nil
+			return productsImportRun(c.Context(), o)
 		},
-	})
-	return cmd
+	}
+}
+
+func productsImportRun(ctx context.Context, o *productsImportOptions) error {
+	svc, _, ctx, err := o.begin(ctx)
+	if err != nil {
+		return err
+	}
+	products, err := readProductsYAML(o.File)
+	if err != nil {
+		return err
+	}
+	n, err := svc.ImportProducts(ctx, products)
+	if err != nil {
+		return err
+	}
+	o.info("Imported %d products from %s\n", n, o.File)
+	return nil
 }
 
 func readProductsYAML(path string) ([]licensing.Product, error) {
@@ -131,26 +163,5 @@ func productColumns() []output.Column[licensing.Product] {
 		{Header: "PLATFORMS", Priority: 3, Value: func(p P) string { return output.Labels(p.Platforms) }, CSV: func(p P) string { return strings.Join(p.Platforms, ",") }},
 		{Header: "LATEST", Wide: true, Value: func(p P) string { return p.LatestVersion }},
 		{Header: "CURRENCY", Wide: true, Value: func(p P) string { return p.Currency }},
-	}
-}
-
-// begin returns the backend and the output format for a command.
-func (f *Factory) begin(c *cobra.Command) (licensing.Services, output.Format, error) {
-	format, err := f.Format()
-	if err != nil {
-		return nil, "", err
-	}
-	svc, err := f.Services(c.Context())
-	if err != nil {
-		return nil, "", err
-	}
-	c.SetContext(f.withAccount(c.Context()))
-	return svc, format, nil
-}
-
-// info prints a message for people on stderr unless --quiet.
-func (f *Factory) info(format string, args ...any) {
-	if !f.cfg.Quiet {
-		fmt.Fprintf(f.IO.ErrOut, format, args...)
 	}
 }

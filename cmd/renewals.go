@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -28,25 +29,20 @@ date changes nothing. Every renewal and every end is in the audit log.
 With an acting account (--account, LICENSECTL_ACCOUNT) the engine works on
 that account only; without one, on every account of the store.`,
 	}
-	cmd.AddCommand(newRenewalsRunCmd(f), newRenewalsListCmd(f))
+	cmd.AddCommand(newRenewalsRunCmd(f, nil), newRenewalsListCmd(f, nil))
 	return cmd
 }
 
-// asOf reads --as-of, or the clock's time when it is not given.
-func (f *Factory) asOf(s string) (time.Time, error) {
-	if s == "" {
-		clock := f.Clock
-		if clock == nil {
-			clock = licensing.SystemClock{}
-		}
-		return clock.Now().UTC().Truncate(time.Second), nil
-	}
-	return parseTime(s)
+type renewalsRunOptions struct {
+	env
+	// At is --as-of, or the clock's time.
+	At     time.Time
+	DryRun bool
 }
 
-func newRenewalsRunCmd(f *Factory) *cobra.Command {
+func newRenewalsRunCmd(f *Factory, runF func(*renewalsRunOptions) error) *cobra.Command {
+	o := &renewalsRunOptions{env: f.env()}
 	var asOf string
-	var dryRun bool
 	c := &cobra.Command{
 		Use:   "run [--as-of DATE] [--dry-run]",
 		Short: "Renew and expire everything due as of now (or an earlier DATE)",
@@ -66,78 +62,78 @@ question and is required when stdin or stderr is not a terminal.`,
   licensectl renewals run --as-of 2026-11-30 --yes`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			at, err := f.asOf(asOf)
+			at, err := o.asOf(asOf)
 			if err != nil {
 				return err
 			}
-			if !dryRun {
-				if err := licensing.CheckRunAsOf(at, f.now()); err != nil {
+			if !o.DryRun {
+				if err := licensing.CheckRunAsOf(at, o.now()); err != nil {
 					return err
 				}
 			}
-			svc, format, err := f.begin(c)
-			if err != nil {
-				return err
+			o.At = at
+			if runF != nil {
+				return runF(o)
 			}
-			var run *licensing.RenewalRun
-			if dryRun || !f.cfg.Yes {
-				due, err := svc.DueRenewals(c.Context(), at)
-				if err != nil {
-					return err
-				}
-				preview := licensing.SummarizeRenewals(at, due)
-				preview.DryRun = true
-				if dryRun {
-					run = preview
-				} else if err := f.confirmRenewals(preview); err != nil {
-					return err
-				}
-			}
-			if run == nil {
-				if run, err = svc.RunRenewals(c.Context(), at); err != nil {
-					return err
-				}
-			}
-			if f.cfg.Quiet {
-				return nil
-			}
-			return output.Object(f.IO.Out, format, run, func(w io.Writer) error {
-				return writeRenewalRun(w, format, run)
-			})
+			return runRenewals(c.Context(), o)
 		},
 	}
 	c.Flags().StringVar(&asOf, "as-of", "", "process what is due at this time, not later than now (RFC 3339 or YYYY-MM-DD; default now)")
-	c.Flags().BoolVar(&dryRun, "dry-run", false, "show what would renew or end, per account, with totals; change nothing (any --as-of)")
+	c.Flags().BoolVar(&o.DryRun, "dry-run", false, "show what would renew or end, per account, with totals; change nothing (any --as-of)")
 	return c
 }
 
-// now is the clock's time.
-func (f *Factory) now() time.Time {
-	if f.Clock == nil {
-		return time.Now()
+func runRenewals(ctx context.Context, o *renewalsRunOptions) error {
+	svc, format, ctx, err := o.begin(ctx)
+	if err != nil {
+		return err
 	}
-	return f.Clock.Now()
+	var run *licensing.RenewalRun
+	if o.DryRun || !o.Config().Yes {
+		due, err := svc.DueRenewals(ctx, o.At)
+		if err != nil {
+			return err
+		}
+		preview := licensing.SummarizeRenewals(o.At, due)
+		preview.DryRun = true
+		if o.DryRun {
+			run = preview
+		} else if err := o.confirmRenewals(preview); err != nil {
+			return err
+		}
+	}
+	if run == nil {
+		if run, err = svc.RunRenewals(ctx, o.At); err != nil {
+			return err
+		}
+	}
+	if o.quiet() {
+		return nil
+	}
+	return output.Object(o.IO.Out, format, run, func(w io.Writer) error {
+		return writeRenewalRun(w, format, run)
+	})
 }
 
 // confirmRenewals asks before a run that renews anything for more than one
 // period at once, showing what it would charge; other runs go ahead.
 // Without a terminal to ask at, --yes must say it up front.
-func (f *Factory) confirmRenewals(preview *licensing.RenewalRun) error {
+func (e env) confirmRenewals(preview *licensing.RenewalRun) error {
 	most := licensing.MostPeriods(preview.Renewals)
 	if most <= 1 {
 		return nil
 	}
 	what := fmt.Sprintf("%d renewal(s) for $%s, up to %d periods of one plan or subscription at once", preview.Renewed,
 		licensing.FormatCents(preview.TotalCents), most)
-	if !f.IO.StdinTTY || !f.IO.StderrTTY {
+	if !e.IO.StdinTTY || !e.IO.StderrTTY {
 		return licensing.Errorf(licensing.EINVALID, "this run would charge %s: confirm with --yes (no terminal to ask at)", what).
 			WithHint("nothing was done; preview it with `licensectl renewals run --dry-run`, then pass --yes")
 	}
-	if err := writeRenewalTotals(f.IO.ErrOut, preview); err != nil {
+	if err := writeRenewalTotals(e.IO.ErrOut, preview); err != nil {
 		return err
 	}
-	fmt.Fprintf(f.IO.ErrOut, "\nCharge %s? [y/N] ", what)
-	answer, _ := bufio.NewReader(f.IO.In).ReadString('\n')
+	fmt.Fprintf(e.IO.ErrOut, "\nCharge %s? [y/N] ", what)
+	answer, _ := bufio.NewReader(e.IO.In).ReadString('\n')
 	switch strings.ToLower(strings.TrimSpace(answer)) {
 	case "y", "yes":
 		return nil
@@ -207,7 +203,15 @@ func renewalColumns() []output.Column[licensing.Renewal] {
 	}
 }
 
-func newRenewalsListCmd(f *Factory) *cobra.Command {
+type renewalsListOptions struct {
+	env
+	// At is --as-of, or the clock's time; Ahead is --due-within.
+	At    time.Time
+	Ahead lookAhead
+}
+
+func newRenewalsListCmd(f *Factory, runF func(*renewalsListOptions) error) *cobra.Command {
+	o := &renewalsListOptions{env: f.env()}
 	var asOf, within string
 	c := &cobra.Command{
 		Use:   "list [--due-within DURATION] [--as-of DATE]",
@@ -216,7 +220,7 @@ func newRenewalsListCmd(f *Factory) *cobra.Command {
   licensectl renewals list --due-within 90d -o csv`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			at, err := f.asOf(asOf)
+			at, err := o.asOf(asOf)
 			if err != nil {
 				return err
 			}
@@ -224,32 +228,40 @@ func newRenewalsListCmd(f *Factory) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			svc, format, err := f.begin(c)
-			if err != nil {
-				return err
+			o.At, o.Ahead = at, ahead
+			if runF != nil {
+				return runF(o)
 			}
-			until := ahead.from(at)
-			rs, err := svc.DueRenewals(c.Context(), until)
-			if err != nil {
-				return err
-			}
-			l := newList(f, format, renewalColumns(), fmt.Sprintf("Nothing renews or ends by %s", until.Format(time.RFC3339)))
-			var total int64
-			renew := 0
-			for _, r := range rs {
-				if r.Action == licensing.RenewalRenew {
-					total += r.PriceCents
-					renew++
-				}
-			}
-			l.Footer = fmt.Sprintf("%d renewal(s) for $%s, %d end(s) by %s", renew, licensing.FormatCents(total),
-				len(rs)-renew, until.Format(time.RFC3339))
-			return writeList(l, f, rs)
+			return renewalsListRun(c.Context(), o)
 		},
 	}
 	c.Flags().StringVar(&within, "due-within", "30d", "how far ahead to look: 1y, 6mo, 2w, 30d, 36h (combined as in 1y6mo)")
 	c.Flags().StringVar(&asOf, "as-of", "", "look ahead from this time (RFC 3339 or YYYY-MM-DD; default now)")
 	return c
+}
+
+func renewalsListRun(ctx context.Context, o *renewalsListOptions) error {
+	svc, format, ctx, err := o.begin(ctx)
+	if err != nil {
+		return err
+	}
+	until := o.Ahead.from(o.At)
+	rs, err := svc.DueRenewals(ctx, until)
+	if err != nil {
+		return err
+	}
+	l := newList(o.env, format, renewalColumns(), fmt.Sprintf("Nothing renews or ends by %s", until.Format(time.RFC3339)))
+	var total int64
+	renew := 0
+	for _, r := range rs {
+		if r.Action == licensing.RenewalRenew {
+			total += r.PriceCents
+			renew++
+		}
+	}
+	l.Footer = fmt.Sprintf("%d renewal(s) for $%s, %d end(s) by %s", renew, licensing.FormatCents(total),
+		len(rs)-renew, until.Format(time.RFC3339))
+	return writeList(l, o.env, rs)
 }
 
 // lookAhead is a --due-within period: calendar years, months, weeks and

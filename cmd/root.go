@@ -93,13 +93,7 @@ func (f *Factory) Services(ctx context.Context) (licensing.Services, error) {
 }
 
 // Format is the output format for this invocation.
-func (f *Factory) Format() (output.Format, error) {
-	fm, err := output.ParseFormat(f.cfg.Output, f.IO.StdoutTTY)
-	if err != nil {
-		return "", licensing.Errorf(licensing.EINVALID, "%v", err)
-	}
-	return fm, nil
-}
+func (f *Factory) Format() (output.Format, error) { return f.env().format() }
 
 func (f *Factory) close() {
 	if f.services != nil {
@@ -305,7 +299,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		newMaintenanceCmd(f), newRenewalsCmd(f),
 		newActivationsCmd(f), newKeysCmd(f),
 		newServeCmd(f),
-		newLoginCmd(f),
+		newLoginCmd(f, nil),
 		newBackupCmd(f), newRestoreCmd(f),
 		newVersionCmd(f),
 		newExitCodesTopic(),
@@ -314,18 +308,6 @@ func NewRootCmd(f *Factory) *cobra.Command {
 	registerCompletions(f, root)
 	finishTree(root)
 	return root
-}
-
-// withAccount puts the configured acting account into ctx.
-func (f *Factory) withAccount(ctx context.Context) context.Context {
-	if f.cfg.Account == "" {
-		return ctx
-	}
-	email, err := licensing.NormalizeEmail(f.cfg.Account)
-	if err != nil {
-		email = f.cfg.Account // the store refuses it with its own message
-	}
-	return licensing.WithAccount(ctx, email)
 }
 
 // args returns a cobra.PositionalArgs that answers usage errors with exit 2.

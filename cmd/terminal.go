@@ -1,16 +1,12 @@
 package cmd
 
 import (
-	"bufio"
-	"fmt"
 	"os"
 	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/licensectl/licensectl/internal/licensing"
 	"github.com/licensectl/licensectl/internal/output"
 )
 
@@ -61,33 +57,4 @@ func terminalSize(w any) (width, height int) {
 		height = n
 	}
 	return max(width, 0), max(height, 0)
-}
-
-// confirm asks question (without "[y/N]") on stderr and reads the answer
-// from stdin; it returns nil only for a yes, or at once with --yes. Every
-// command that asks first asks through it, so the answers mean the same
-// everywhere:
-//   - no terminal on stdin: nobody can be asked; what is printed as
-//     "WHAT: confirm with --yes" (exit 2), with hint;
-//   - no answer at all (end of input): exit 2;
-//   - anything but y/yes: exit 1, "nothing was done".
-func (f *Factory) confirm(what, question, hint string) error {
-	if f.cfg.Yes {
-		return nil
-	}
-	if !f.IO.StdinTTY {
-		return licensing.Errorf(licensing.EINVALID, "%s: confirm with --yes (stdin is not a terminal, so nobody can be asked)", what).
-			WithHint("%s", hint)
-	}
-	fmt.Fprintf(f.IO.ErrOut, "%s [y/N] ", question)
-	answer, err := bufio.NewReader(f.IO.In).ReadString('\n')
-	if err != nil && answer == "" {
-		fmt.Fprintln(f.IO.ErrOut)
-		return licensing.Errorf(licensing.EINVALID, "no answer: nothing was done")
-	}
-	switch strings.ToLower(strings.TrimSpace(answer)) {
-	case "y", "yes":
-		return nil
-	}
-	return &exitError{err: licensing.Errorf(licensing.EINVALID, "not confirmed: nothing was done"), code: ExitFailure}
 }

@@ -20,75 +20,129 @@ import (
 
 func newTokenCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "token", Short: "Create, list and revoke API tokens of the acting account"}
-	cmd.AddCommand(&cobra.Command{
+	cmd.AddCommand(newTokenCreateCmd(f, nil), newTokenListCmd(f, nil), newTokenRevokeCmd(f, nil))
+	return cmd
+}
+
+type tokenCreateOptions struct{ env }
+
+func newTokenCreateCmd(f *Factory, runF func(*tokenCreateOptions) error) *cobra.Command {
+	o := &tokenCreateOptions{env: f.env()}
+	return &cobra.Command{
 		Use:   "create",
 		Short: "Create an API token (shown once; only its hash is stored)",
 		Example: `  licensectl --db /srv/licensectl.db --account ops@example.com accounts token create
   licensectl accounts token create -o json | jq -r .token`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			svc, format, err := f.begin(c)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(o)
 			}
-			t, err := svc.CreateToken(c.Context())
-			if err != nil {
-				return err
-			}
-			return output.Object(f.IO.Out, format, t, func(w io.Writer) error {
-				_, err := fmt.Fprintf(w, "%s\n\nThis is the only time the token is shown: store it now (e.g. licensectl login --with-token).\nIt can be revoked with: licensectl accounts token revoke %s\n", t.Secret, t.Prefix)
-				return err
-			})
+			return tokenCreateRun(c.Context(), o)
 		},
-	}, &cobra.Command{
+	}
+}
+
+func tokenCreateRun(ctx context.Context, o *tokenCreateOptions) error {
+	svc, format, ctx, err := o.begin(ctx)
+	if err != nil {
+		return err
+	}
+	t, err := svc.CreateToken(ctx)
+	if err != nil {
+		return err
+	}
+	return output.Object(o.IO.Out, format, t, func(w io.Writer) error {
+		_, err := fmt.Fprintf(w, "%s\n\nThis is the only time the token is shown: store it now (e.g. licensectl login --with-token).\nIt can be revoked with: licensectl accounts token revoke %s\n", t.Secret, t.Prefix)
+		return err
+	})
+}
+
+type tokenListOptions struct{ env }
+
+func newTokenListCmd(f *Factory, runF func(*tokenListOptions) error) *cobra.Command {
+	o := &tokenListOptions{env: f.env()}
+	return &cobra.Command{
 		Use:     "list",
 		Short:   "List tokens by prefix",
 		Example: "  licensectl accounts token list\n  licensectl accounts token list -o json",
 		Args:    noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			svc, format, err := f.begin(c)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(o)
 			}
-			ts, err := svc.ListTokens(c.Context())
-			if err != nil {
-				return err
-			}
-			when := func(t *time.Time) string {
-				if t == nil {
-					return "-"
-				}
-				return t.Format(dateTimeLayout)
-			}
-			return writeSlice(f, format, []output.Column[licensing.Token]{
-				{Header: "PREFIX", Keep: true, Value: func(t licensing.Token) string { return t.Prefix }},
-				{Header: "CREATED", Priority: 2, Value: func(t licensing.Token) string { return t.CreatedAt.Format(dateTimeLayout) }},
-				{Header: "LAST USED", Priority: 1, Value: func(t licensing.Token) string { return when(t.LastUsed) }},
-				{Header: "REVOKED", Priority: 3, Value: func(t licensing.Token) string { return when(t.RevokedAt) }},
-			}, ts, "No API tokens — create one with `licensectl accounts token create`")
+			return tokenListRun(c.Context(), o)
 		},
-	}, &cobra.Command{
+	}
+}
+
+func tokenListRun(ctx context.Context, o *tokenListOptions) error {
+	svc, format, ctx, err := o.begin(ctx)
+	if err != nil {
+		return err
+	}
+	ts, err := svc.ListTokens(ctx)
+	if err != nil {
+		return err
+	}
+	when := func(t *time.Time) string {
+		if t == nil {
+			return "-"
+		}
+		return t.Format(dateTimeLayout)
+	}
+	return writeSlice(o.env, format, []output.Column[licensing.Token]{
+		{Header: "PREFIX", Keep: true, Value: func(t licensing.Token) string { return t.Prefix }},
+		{Header: "CREATED", Priority: 2, Value: func(t licensing.Token) string { return t.CreatedAt.Format(dateTimeLayout) }},
+		{Header: "LAST USED", Priority: 1, Value: func(t licensing.Token) string { return when(t.LastUsed) }},
+		{Header: "REVOKED", Priority: 3, Value: func(t licensing.Token) string { return when(t.RevokedAt) }},
+	}, ts, "No API tokens — create one with `licensectl accounts token create`")
+}
+
+type tokenRevokeOptions struct {
+	env
+	Prefix string
+}
+
+func newTokenRevokeCmd(f *Factory, runF func(*tokenRevokeOptions) error) *cobra.Command {
+	o := &tokenRevokeOptions{env: f.env()}
+	return &cobra.Command{
 		Use:     "revoke PREFIX",
 		Short:   "Revoke a token by its prefix",
 		Example: "  licensectl accounts token revoke lct_abcd1234",
 		Args:    exactArgs(1, "a token prefix"),
 		RunE: func(c *cobra.Command, args []string) error {
-			svc, _, err := f.begin(c)
-			if err != nil {
-				return err
+			o.Prefix = args[0]
+			if runF != nil {
+				return runF(o)
 			}
-			if err := svc.RevokeToken(c.Context(), args[0]); err != nil {
-				return err
-			}
-			f.info("Revoked token %s\n", args[0])
-			return nil
+			return tokenRevokeRun(c.Context(), o)
 		},
-	})
-	return cmd
+	}
 }
 
-func newLoginCmd(f *Factory) *cobra.Command {
-	var withToken bool
+func tokenRevokeRun(ctx context.Context, o *tokenRevokeOptions) error {
+	svc, _, ctx, err := o.begin(ctx)
+	if err != nil {
+		return err
+	}
+	if err := svc.RevokeToken(ctx, o.Prefix); err != nil {
+		return err
+	}
+	o.info("Revoked token %s\n", o.Prefix)
+	return nil
+}
+
+type loginOptions struct {
+	env
+	WithToken bool
+	// ConfigPath is the file the login is stored in, for the resolved
+	// configuration.
+	ConfigPath func(*Config) string
+}
+
+func newLoginCmd(f *Factory, runF func(*loginOptions) error) *cobra.Command {
+	o := &loginOptions{env: f.env()}
 	c := &cobra.Command{
 		Use:   "login --api-url URL [--with-token]",
 		Short: "Check a token against a licensectl server and store it in the config file",
@@ -100,46 +154,54 @@ LICENSECTL_API_TOKEN.`,
 		Example: `  licensectl login --api-url https://licenses.example.com --with-token < token.txt`,
 		Args:    noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			cfg := f.Config()
-			if cfg.APIURL == "" {
-				return licensing.Errorf(licensing.EINVALID, "--api-url is required")
+			o.ConfigPath = func(cfg *Config) string { return configPath(c, cfg) }
+			if runF != nil {
+				return runF(o)
 			}
-			token := cfg.Token
-			if withToken {
-				line, err := bufio.NewReader(f.IO.In).ReadString('\n')
-				if err != nil && err != io.EOF {
-					return err
-				}
-				token = strings.TrimSpace(line)
-				if token == "" {
-					return licensing.Errorf(licensing.EINVALID, "--with-token: standard input was empty").
-						WithHint("pass the token on standard input: licensectl login --api-url %s --with-token < token.txt", cfg.APIURL)
-				}
-			}
-			if token == "" {
-				return licensing.Errorf(licensing.EINVALID, "no token: pass --with-token and the token on standard input")
-			}
-			client, err := httpapi.NewClient(cfg.APIURL, token)
-			if err != nil {
-				return err
-			}
-			defer client.Close()
-			ctx, cancel := context.WithTimeout(c.Context(), 30*time.Second)
-			defer cancel()
-			email, err := client.Authenticate(ctx, token)
-			if err != nil {
-				return err
-			}
-			path := configPath(c, cfg)
-			if err := saveLogin(path, cfg.APIURL, token); err != nil {
-				return err
-			}
-			f.info("Logged in to %s as %s; token stored in %s\n", cfg.APIURL, email, path)
-			return nil
+			return loginRun(c.Context(), o)
 		},
 	}
-	c.Flags().BoolVar(&withToken, "with-token", false, "read the token from standard input")
+	c.Flags().BoolVar(&o.WithToken, "with-token", false, "read the token from standard input")
 	return c
+}
+
+func loginRun(ctx context.Context, o *loginOptions) error {
+	cfg := o.Config()
+	if cfg.APIURL == "" {
+		return licensing.Errorf(licensing.EINVALID, "--api-url is required")
+	}
+	token := cfg.Token
+	if o.WithToken {
+		line, err := bufio.NewReader(o.IO.In).ReadString('\n')
+		if err != nil && err != io.EOF {
+			return err
+		}
+		token = strings.TrimSpace(line)
+		if token == "" {
+			return licensing.Errorf(licensing.EINVALID, "--with-token: standard input was empty").
+				WithHint("pass the token on standard input: licensectl login --api-url %s --with-token < token.txt", cfg.APIURL)
+		}
+	}
+	if token == "" {
+		return licensing.Errorf(licensing.EINVALID, "no token: pass --with-token and the token on standard input")
+	}
+	client, err := httpapi.NewClient(cfg.APIURL, token)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	email, err := client.Authenticate(ctx, token)
+	if err != nil {
+		return err
+	}
+	path := o.ConfigPath(cfg)
+	if err := saveLogin(path, cfg.APIURL, token); err != nil {
+		return err
+	}
+	o.info("Logged in to %s as %s; token stored in %s\n", cfg.APIURL, email, path)
+	return nil
 }
 
 // configPath is the file login writes: the one that was read, the one named,

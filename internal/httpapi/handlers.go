@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/licensectl/licensectl/internal/licensing"
+	"github.com/licensectl/licensectl/internal/output"
 )
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
@@ -182,7 +183,7 @@ func (s *Server) listLicenses(w http.ResponseWriter, r *http.Request) error {
 			}
 			n++
 			var err error
-			b, err = l.AppendJSON(b)
+			b, err = output.AppendLicenseJSON(b, l)
 			return err
 		})
 		switch {
@@ -230,7 +231,7 @@ func (s *Server) listLicenses(w http.ResponseWriter, r *http.Request) error {
 			rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
 		}
 		var err error
-		if b, err = l.AppendJSON(b); err != nil {
+		if b, err = output.AppendLicenseJSON(b, l); err != nil {
 			return err
 		}
 		if len(b) >= pageFlush {

@@ -1,18 +1,17 @@
 package output
 
-import "encoding/json"
+import (
+	"encoding/json"
 
-// jsonAppender is a value with its own encoder, byte-identical to
-// encoding/json's (licensing.License has one): lists of a million rows spend
+	"github.com/licensectl/licensectl/internal/licensing"
+)
+
+// appendJSON appends the compact JSON of v to b. Licenses have their own
+// encoder, byte-identical to encoding/json's: lists of a million rows spend
 // most of their encoding time in reflection otherwise.
-type jsonAppender interface {
-	AppendJSON(b []byte) ([]byte, error)
-}
-
-// appendJSON appends the compact JSON of v to b.
 func appendJSON(b []byte, v any) ([]byte, error) {
-	if a, ok := v.(jsonAppender); ok {
-		return a.AppendJSON(b)
+	if l, ok := v.(*licensing.License); ok {
+		return AppendLicenseJSON(b, l)
 	}
 	js, err := json.Marshal(v)
 	return append(b, js...), err

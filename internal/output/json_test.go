@@ -9,7 +9,7 @@ import (
 	"github.com/licensectl/licensectl/internal/licensing"
 )
 
-// TestListJSONFastPath: a list of licenses (encoded by License.AppendJSON)
+// TestListJSONFastPath: a list of licenses (encoded by AppendLicenseJSON)
 // prints exactly what encoding/json makes of the same licenses.
 func TestListJSONFastPath(t *testing.T) {
 	company := "A <b> & \"c\""

@@ -1,4 +1,4 @@
-package licensing
+package output
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/licensectl/licensectl/internal/licensing"
 )
 
 // pieces of text that each need care in JSON: HTML characters, quotes,
@@ -34,8 +36,8 @@ func randomTime(r *rand.Rand) time.Time {
 	return t
 }
 
-func randomLicense(r *rand.Rand) *License {
-	l := &License{Key: randomText(r), Product: randomText(r), ProductName: randomText(r), Kind: randomText(r),
+func randomLicense(r *rand.Rand) *licensing.License {
+	l := &licensing.License{Key: randomText(r), Product: randomText(r), ProductName: randomText(r), Kind: randomText(r),
 		Term: randomText(r), Status: randomText(r), Validity: randomText(r), Usage: randomText(r),
 		PurchaseID: randomText(r), PurchaseEmail: randomText(r), AllowRM: r.IntN(2) == 0, AutoRenew: r.IntN(2) == 0,
 		Maintenance: randomText(r), Seats: int(r.Int64()) * (1 - 2*r.IntN(2)), SeatsUsed: r.IntN(100),
@@ -55,9 +57,9 @@ func randomLicense(r *rand.Rand) *License {
 	return l
 }
 
-// TestLicenseAppendJSON: the fast encoder writes exactly what encoding/json
+// TestAppendLicenseJSON: the fast encoder writes exactly what encoding/json
 // writes, for many licenses with every kind of text, nil and set pointers.
-func TestLicenseAppendJSON(t *testing.T) {
+func TestAppendLicenseJSON(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	var buf []byte
 	for i := range 20000 {
@@ -66,7 +68,7 @@ func TestLicenseAppendJSON(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		buf, err = l.AppendJSON(buf[:0])
+		buf, err = AppendLicenseJSON(buf[:0], l)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,14 +78,14 @@ func TestLicenseAppendJSON(t *testing.T) {
 	}
 }
 
-// TestLicenseAppendJSONEveryByte covers every single byte and every rune
+// TestAppendLicenseJSONEveryByte covers every single byte and every rune
 // class on its own, in each text field position.
-func TestLicenseAppendJSONEveryByte(t *testing.T) {
+func TestAppendLicenseJSONEveryByte(t *testing.T) {
 	for c := range 256 {
 		for _, s := range []string{string(rune(c)), string([]byte{byte(c)}), "x" + string([]byte{byte(c)}) + "y"} {
-			l := &License{Key: s, Company: &s, CreatedAt: time.Unix(0, 0).UTC()}
+			l := &licensing.License{Key: s, Company: &s, CreatedAt: time.Unix(0, 0).UTC()}
 			want, _ := json.Marshal(l)
-			got, err := l.AppendJSON(nil)
+			got, err := AppendLicenseJSON(nil, l)
 			if err != nil || !bytes.Equal(got, want) {
 				t.Fatalf("byte %#x: got %s (%v), want %s", c, got, err, want)
 			}
@@ -91,26 +93,26 @@ func TestLicenseAppendJSONEveryByte(t *testing.T) {
 	}
 }
 
-func TestLicenseAppendJSONBadTime(t *testing.T) {
+func TestAppendLicenseJSONBadTime(t *testing.T) {
 	bad := time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
-	l := &License{ExpiresAt: &bad}
+	l := &licensing.License{ExpiresAt: &bad}
 	if _, err := json.Marshal(l); err == nil {
 		t.Fatal("encoding/json accepted year 10000")
 	}
-	if _, err := l.AppendJSON(nil); err == nil {
-		t.Fatal("AppendJSON accepted year 10000")
+	if _, err := AppendLicenseJSON(nil, l); err == nil {
+		t.Fatal("AppendLicenseJSON accepted year 10000")
 	}
 }
 
-func FuzzLicenseAppendJSON(f *testing.F) {
+func FuzzAppendLicenseJSON(f *testing.F) {
 	f.Add("ABCDE-12345", "<a&b>", "\u2028\xff")
 	f.Fuzz(func(t *testing.T, a, b, c string) {
-		l := &License{Key: a, ProductName: b, Company: &c, PurchaseEmail: a + c}
+		l := &licensing.License{Key: a, ProductName: b, Company: &c, PurchaseEmail: a + c}
 		want, err := json.Marshal(l)
 		if err != nil {
 			t.Skip()
 		}
-		got, err := l.AppendJSON(nil)
+		got, err := AppendLicenseJSON(nil, l)
 		if err != nil || !bytes.Equal(got, want) {
 			t.Fatalf("got %s (%v), want %s", got, err, want)
 		}
@@ -120,7 +122,7 @@ func FuzzLicenseAppendJSON(f *testing.F) {
 func BenchmarkLicenseJSON(b *testing.B) {
 	c := "Globex"
 	exp := time.Unix(1800000000, 0).UTC()
-	l := &License{Key: "ABCDE-FGHJK-MNPQR-STVWX-YZ012", Product: "mbs-server", ProductName: "MBS Server", Kind: "commercial",
+	l := &licensing.License{Key: "ABCDE-FGHJK-MNPQR-STVWX-YZ012", Product: "mbs-server", ProductName: "MBS Server", Kind: "commercial",
 		Term: "annual", Status: "not_activated", Validity: "valid", Usage: "unused", Company: &c, PurchaseID: "P-0123456789AB",
 		PurchaseEmail: "bench@example.com", AutoRenew: true, ExpiresAt: &exp, Maintenance: "none", Seats: 1, CreatedAt: exp}
 	b.Run("encoding/json", func(b *testing.B) {
@@ -131,12 +133,12 @@ func BenchmarkLicenseJSON(b *testing.B) {
 			}
 		}
 	})
-	b.Run("AppendJSON", func(b *testing.B) {
+	b.Run("AppendLicenseJSON", func(b *testing.B) {
 		b.ReportAllocs()
 		var buf []byte
 		for b.Loop() {
 			var err error
-			if buf, err = l.AppendJSON(buf[:0]); err != nil {
+			if buf, err = AppendLicenseJSON(buf[:0], l); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -1,19 +1,21 @@
-package licensing
+package output
 
 import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/licensectl/licensectl/internal/licensing"
 )
 
-// AppendJSON appends l as encoding/json's Marshal would write it, byte for
+// AppendLicenseJSON appends l as encoding/json's Marshal would write it, byte for
 // byte (field order, HTML-safe escaping, RFC 3339 times, null for nil
 // pointers), without reflection or allocations. Lists of a million licenses
 // and every page the server sends are made of this; Marshal spent as long on
-// them as the store spent finding them. TestLicenseAppendJSON compares the two
+// them as the store spent finding them. TestAppendLicenseJSON compares the two
 // encoders on random licenses, so a field added to License without being
 // added here fails it.
-func (l *License) AppendJSON(b []byte) ([]byte, error) {
+func AppendLicenseJSON(b []byte, l *licensing.License) ([]byte, error) {
 	var err error
 	b = append(b, `{"key":`...)
 	b = appendJSONString(b, l.Key)

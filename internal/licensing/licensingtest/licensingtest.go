@@ -1,0 +1,321 @@
+// Package licensingtest holds a test double of licensing.Services: a
+// struct with a function field per method, so a command's output, exit codes
+// and questions can be tested against exactly the answers a test needs,
+// without a store. A method whose field is nil fails the call with an error
+// naming it, so a test never passes on a call it did not expect.
+package licensingtest
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/licensectl/licensectl/internal/licensing"
+)
+
+var _ licensing.Services = (*Services)(nil)
+
+// Services is a licensing.Services whose every method calls its Fn field.
+// Close with no CloseFn succeeds.
+type Services struct {
+	ActivateFn          func(ctx context.Context, r licensing.ActivationRequest) (*licensing.Activation, error)
+	ActivateOfflineFn   func(ctx context.Context, request []byte) (*licensing.OfflineActivation, error)
+	AssignMaintenanceFn func(ctx context.Context, id string, key string) (*licensing.MaintenancePlan, error)
+	AuthenticateFn      func(ctx context.Context, secret string) (string, error)
+	BuyFn               func(ctx context.Context, req licensing.BuyRequest, progress func(done int)) (*licensing.Purchase, error)
+	BuyMaintenanceFn    func(ctx context.Context, req licensing.MaintenanceBuyRequest, progress func(done int)) (*licensing.MaintenancePurchase, error)
+	CloseFn             func() error
+	ConfirmAttachFn     func(ctx context.Context, code string) (*licensing.AttachResult, error)
+	CreateAccountFn     func(ctx context.Context, email string) (*licensing.Account, error)
+	CreateCompanyFn     func(ctx context.Context, name string) (*licensing.Company, error)
+	CreateTokenFn       func(ctx context.Context) (*licensing.Token, error)
+	DeactivateFn        func(ctx context.Context, r licensing.DeactivateRequest) (*licensing.Activation, error)
+	DueRenewalsFn       func(ctx context.Context, until time.Time) ([]licensing.Renewal, error)
+	FindProductFn       func(ctx context.Context, sku string) (*licensing.Product, error)
+	GetLicenseFn        func(ctx context.Context, key string) (*licensing.LicenseDetail, error)
+	GroupLicensesFn     func(ctx context.Context, f licensing.LicenseFilter) ([]licensing.LicenseGroup, error)
+	ImportProductsFn    func(ctx context.Context, products []licensing.Product) (int, error)
+	LatestDownloadFn    func(ctx context.Context, key string, os string) (*licensing.Download, error)
+	ListAccountsFn      func(ctx context.Context) ([]licensing.Account, error)
+	ListActivationsFn   func(ctx context.Context, f licensing.ActivationFilter) ([]licensing.Activation, error)
+	ListAuditFn         func(ctx context.Context, f licensing.AuditFilter) ([]licensing.AuditEvent, error)
+	ListCompaniesFn     func(ctx context.Context) ([]licensing.Company, error)
+	ListLicensesFn      func(ctx context.Context, f licensing.LicenseFilter, fn func(*licensing.License) error) error
+	ListMaintenanceFn   func(ctx context.Context, f licensing.MaintenanceFilter) ([]licensing.MaintenancePlan, error)
+	ListProductsFn      func(ctx context.Context) ([]licensing.Product, error)
+	ListTokensFn        func(ctx context.Context) ([]licensing.Token, error)
+	QuoteFn             func(ctx context.Context, req licensing.BuyRequest) (*licensing.Purchase, error)
+	QuoteMaintenanceFn  func(ctx context.Context, req licensing.MaintenanceBuyRequest) (*licensing.MaintenancePurchase, error)
+	ReleaseOfflineFn    func(ctx context.Context, proof []byte) (*licensing.Activation, error)
+	RequestAttachFn     func(ctx context.Context, req licensing.AttachRequest, mailer licensing.Mailer) (*licensing.AttachPending, error)
+	RevokeTokenFn       func(ctx context.Context, prefix string) error
+	RotateSigningKeyFn  func(ctx context.Context) (*licensing.SigningKey, error)
+	RunRenewalsFn       func(ctx context.Context, asOf time.Time) (*licensing.RenewalRun, error)
+	SigningKeysFn       func(ctx context.Context) ([]licensing.SigningKey, error)
+	UpdateLicenseFn     func(ctx context.Context, key string, u licensing.LicenseUpdate) (*licensing.License, error)
+	UpdateMaintenanceFn func(ctx context.Context, id string, u licensing.MaintenanceUpdate) (*licensing.MaintenancePlan, error)
+	ValidateLicenseFn   func(ctx context.Context, key string, fingerprint string, version string) (*licensing.Validation, error)
+}
+
+func unexpected(method string) error {
+	return fmt.Errorf("licensingtest.Services: unexpected call to %s", method)
+}
+
+func (s *Services) Activate(ctx context.Context, r licensing.ActivationRequest) (*licensing.Activation, error) {
+	if s.ActivateFn == nil {
+		return nil, unexpected("Activate")
+	}
+	return s.ActivateFn(ctx, r)
+}
+
+func (s *Services) ActivateOffline(ctx context.Context, request []byte) (*licensing.OfflineActivation, error) {
+	if s.ActivateOfflineFn == nil {
+		return nil, unexpected("ActivateOffline")
+	}
+	return s.ActivateOfflineFn(ctx, request)
+}
+
+func (s *Services) AssignMaintenance(ctx context.Context, id string, key string) (*licensing.MaintenancePlan, error) {
+	if s.AssignMaintenanceFn == nil {
+		return nil, unexpected("AssignMaintenance")
+	}
+	return s.AssignMaintenanceFn(ctx, id, key)
+}
+
+func (s *Services) Authenticate(ctx context.Context, secret string) (string, error) {
+	if s.AuthenticateFn == nil {
+		return "", unexpected("Authenticate")
+	}
+	return s.AuthenticateFn(ctx, secret)
+}
+
+func (s *Services) Buy(ctx context.Context, req licensing.BuyRequest, progress func(done int)) (*licensing.Purchase, error) {
+	if s.BuyFn == nil {
+		return nil, unexpected("Buy")
+	}
+	return s.BuyFn(ctx, req, progress)
+}
+
+func (s *Services) BuyMaintenance(ctx context.Context, req licensing.MaintenanceBuyRequest, progress func(done int)) (*licensing.MaintenancePurchase, error) {
+	if s.BuyMaintenanceFn == nil {
+		return nil, unexpected("BuyMaintenance")
+	}
+	return s.BuyMaintenanceFn(ctx, req, progress)
+}
+
+func (s *Services) Close() error {
+	if s.CloseFn == nil {
+		return nil
+	}
+	return s.CloseFn()
+}
+
+func (s *Services) ConfirmAttach(ctx context.Context, code string) (*licensing.AttachResult, error) {
+	if s.ConfirmAttachFn == nil {
+		return nil, unexpected("ConfirmAttach")
+	}
+	return s.ConfirmAttachFn(ctx, code)
+}
+
+func (s *Services) CreateAccount(ctx context.Context, email string) (*licensing.Account, error) {
+	if s.CreateAccountFn == nil {
+		return nil, unexpected("CreateAccount")
+	}
+	return s.CreateAccountFn(ctx, email)
+}
+
+func (s *Services) CreateCompany(ctx context.Context, name string) (*licensing.Company, error) {
+	if s.CreateCompanyFn == nil {
+		return nil, unexpected("CreateCompany")
+	}
+	return s.CreateCompanyFn(ctx, name)
+}
+
+func (s *Services) CreateToken(ctx context.Context) (*licensing.Token, error) {
+	if s.CreateTokenFn == nil {
+		return nil, unexpected("CreateToken")
+	}
+	return s.CreateTokenFn(ctx)
+}
+
+func (s *Services) Deactivate(ctx context.Context, r licensing.DeactivateRequest) (*licensing.Activation, error) {
+	if s.DeactivateFn == nil {
+		return nil, unexpected("Deactivate")
+	}
+	return s.DeactivateFn(ctx, r)
+}
+
+func (s *Services) DueRenewals(ctx context.Context, until time.Time) ([]licensing.Renewal, error) {
+	if s.DueRenewalsFn == nil {
+		return nil, unexpected("DueRenewals")
+	}
+	return s.DueRenewalsFn(ctx, until)
+}
+
+func (s *Services) FindProduct(ctx context.Context, sku string) (*licensing.Product, error) {
+	if s.FindProductFn == nil {
+		return nil, unexpected("FindProduct")
+	}
+	return s.FindProductFn(ctx, sku)
+}
+
+func (s *Services) GetLicense(ctx context.Context, key string) (*licensing.LicenseDetail, error) {
+	if s.GetLicenseFn == nil {
+		return nil, unexpected("GetLicense")
+	}
+	return s.GetLicenseFn(ctx, key)
+}
+
+func (s *Services) GroupLicenses(ctx context.Context, f licensing.LicenseFilter) ([]licensing.LicenseGroup, error) {
+	if s.GroupLicensesFn == nil {
+		return nil, unexpected("GroupLicenses")
+	}
+	return s.GroupLicensesFn(ctx, f)
+}
+
+func (s *Services) ImportProducts(ctx context.Context, products []licensing.Product) (int, error) {
+	if s.ImportProductsFn == nil {
+		return 0, unexpected("ImportProducts")
+	}
+	return s.ImportProductsFn(ctx, products)
+}
+
+func (s *Services) LatestDownload(ctx context.Context, key string, os string) (*licensing.Download, error) {
+	if s.LatestDownloadFn == nil {
+		return nil, unexpected("LatestDownload")
+	}
+	return s.LatestDownloadFn(ctx, key, os)
+}
+
+func (s *Services) ListAccounts(ctx context.Context) ([]licensing.Account, error) {
+	if s.ListAccountsFn == nil {
+		return nil, unexpected("ListAccounts")
+	}
+	return s.ListAccountsFn(ctx)
+}
+
+func (s *Services) ListActivations(ctx context.Context, f licensing.ActivationFilter) ([]licensing.Activation, error) {
+	if s.ListActivationsFn == nil {
+		return nil, unexpected("ListActivations")
+	}
+	return s.ListActivationsFn(ctx, f)
+}
+
+func (s *Services) ListAudit(ctx context.Context, f licensing.AuditFilter) ([]licensing.AuditEvent, error) {
+	if s.ListAuditFn == nil {
+		return nil, unexpected("ListAudit")
+	}
+	return s.ListAuditFn(ctx, f)
+}
+
+func (s *Services) ListCompanies(ctx context.Context) ([]licensing.Company, error) {
+	if s.ListCompaniesFn == nil {
+		return nil, unexpected("ListCompanies")
+	}
+	return s.ListCompaniesFn(ctx)
+}
+
+func (s *Services) ListLicenses(ctx context.Context, f licensing.LicenseFilter, fn func(*licensing.License) error) error {
+	if s.ListLicensesFn == nil {
+		return nil
+	}
+	return s.ListLicensesFn(ctx, f, fn)
+}
+
+func (s *Services) ListMaintenance(ctx context.Context, f licensing.MaintenanceFilter) ([]licensing.MaintenancePlan, error) {
+	if s.ListMaintenanceFn == nil {
+		return nil, unexpected("ListMaintenance")
+	}
+	return s.ListMaintenanceFn(ctx, f)
+}
+
+func (s *Services) ListProducts(ctx context.Context) ([]licensing.Product, error) {
+	if s.ListProductsFn == nil {
+		return nil, unexpected("ListProducts")
+	}
+	return s.ListProductsFn(ctx)
+}
+
+func (s *Services) ListTokens(ctx context.Context) ([]licensing.Token, error) {
+	if s.ListTokensFn == nil {
+		return nil, unexpected("ListTokens")
+	}
+	return s.ListTokensFn(ctx)
+}
+
+func (s *Services) Quote(ctx context.Context, req licensing.BuyRequest) (*licensing.Purchase, error) {
+	if s.QuoteFn == nil {
+		return nil, unexpected("Quote")
+	}
+	return s.QuoteFn(ctx, req)
+}
+
+func (s *Services) QuoteMaintenance(ctx context.Context, req licensing.MaintenanceBuyRequest) (*licensing.MaintenancePurchase, error) {
+	if s.QuoteMaintenanceFn == nil {
+		return nil, unexpected("QuoteMaintenance")
+	}
+	return s.QuoteMaintenanceFn(ctx, req)
+}
+
+func (s *Services) ReleaseOffline(ctx context.Context, proof []byte) (*licensing.Activation, error) {
+	if s.ReleaseOfflineFn == nil {
+		return nil, unexpected("ReleaseOffline")
+	}
+	return s.ReleaseOfflineFn(ctx, proof)
+}
+
+func (s *Services) RequestAttach(ctx context.Context, req licensing.AttachRequest, mailer licensing.Mailer) (*licensing.AttachPending, error) {
+	if s.RequestAttachFn == nil {
+		return nil, unexpected("RequestAttach")
+	}
+	return s.RequestAttachFn(ctx, req, mailer)
+}
+
+func (s *Services) RevokeToken(ctx context.Context, prefix string) error {
+	if s.RevokeTokenFn == nil {
+		return unexpected("RevokeToken")
+	}
+	return s.RevokeTokenFn(ctx, prefix)
+}
+
+func (s *Services) RotateSigningKey(ctx context.Context) (*licensing.SigningKey, error) {
+	if s.RotateSigningKeyFn == nil {
+		return nil, unexpected("RotateSigningKey")
+	}
+	return s.RotateSigningKeyFn(ctx)
+}
+
+func (s *Services) RunRenewals(ctx context.Context, asOf time.Time) (*licensing.RenewalRun, error) {
+	if s.RunRenewalsFn == nil {
+		return nil, unexpected("RunRenewals")
+	}
+	return s.RunRenewalsFn(ctx, asOf)
+}
+
+func (s *Services) SigningKeys(ctx context.Context) ([]licensing.SigningKey, error) {
+	if s.SigningKeysFn == nil {
+		return nil, unexpected("SigningKeys")
+	}
+	return s.SigningKeysFn(ctx)
+}
+
+func (s *Services) UpdateLicense(ctx context.Context, key string, u licensing.LicenseUpdate) (*licensing.License, error) {
+	if s.UpdateLicenseFn == nil {
+		return nil, unexpected("UpdateLicense")
+	}
+	return s.UpdateLicenseFn(ctx, key, u)
+}
+
+func (s *Services) UpdateMaintenance(ctx context.Context, id string, u licensing.MaintenanceUpdate) (*licensing.MaintenancePlan, error) {
+	if s.UpdateMaintenanceFn == nil {
+		return nil, unexpected("UpdateMaintenance")
+	}
+	return s.UpdateMaintenanceFn(ctx, id, u)
+}
+
+func (s *Services) ValidateLicense(ctx context.Context, key string, fingerprint string, version string) (*licensing.Validation, error) {
+	if s.ValidateLicenseFn == nil {
+		return nil, unexpected("ValidateLicense")
+	}
+	return s.ValidateLicenseFn(ctx, key, fingerprint, version)
+}
