@@ -309,22 +309,27 @@ func verifyError(err error) error {
 		return err
 	}
 	e := &licensing.Error{Code: licensing.EINVALID, Message: ve.Detail}
-	code := ExitUsage
 	switch ve.Reason {
 	case offline.ReasonBadSignature:
-		code = ExitCertSignature
 		e.Hint = "use the certificate file exactly as it was issued"
 	case offline.ReasonExpired:
-		code = ExitCertExpired
 		e.Hint = "write a new request on the machine and activate it again"
-	case offline.ReasonWrongMachine:
-		code = ExitCertMachine
 	case offline.ReasonUnknownKey:
-		code = ExitCertKey
 		e.Hint = "after a key rotation, verify with `licensectl keys public --all`"
 	}
-	return &exitError{err: e, code: code}
+	return &certFailure{msg: e, cause: ve}
 }
+
+// certFailure is a certificate that failed verification: the message the
+// user sees, and the verifier's reason, from which root's exit code table
+// picks the exit code (10-13).
+type certFailure struct {
+	msg   *licensing.Error
+	cause *offline.VerifyError
+}
+
+func (c *certFailure) Error() string   { return c.msg.Error() }
+func (c *certFailure) Unwrap() []error { return []error{c.msg, c.cause} }
 
 type offlineDeactivateOptions struct {
 	env
