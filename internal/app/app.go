@@ -26,7 +26,7 @@ type Backend interface {
 	Ping(ctx context.Context) error
 	// ProbeWrite checks the store can write (not full, not read-only).
 	ProbeWrite(ctx context.Context) error
-	TokenToucher
+	TokenLookup
 }
 
 // Options tune an App.

@@ -73,17 +73,22 @@ type LicenseChange struct {
 	CompanyID *int64
 }
 
-// Columns lists the licenses columns c changes and their new values (a
-// company id, or nil for the pool).
-func (c LicenseChange) Columns() ([]string, []any) {
+// Set renders what c changes as a SET list of licenses columns, mark
+// writing the n-th argument in a store's syntax, and its values (a company
+// id, or nil for the pool); "" when c changes nothing.
+func (c LicenseChange) Set(mark func(int) string) (string, []any) {
 	var cols []string
 	var vals []any
+	set := func(col string, v any) {
+		vals = append(vals, v)
+		cols = append(cols, col+" = "+mark(len(vals)))
+	}
 	for _, f := range []struct {
 		col string
 		v   *bool
 	}{{"allow_rm", c.AllowRM}, {"auto_renew", c.AutoRenew}, {"suspended", c.Suspended}} {
 		if f.v != nil {
-			cols, vals = append(cols, f.col), append(vals, *f.v)
+			set(f.col, *f.v)
 		}
 	}
 	if c.CompanyID != nil {
@@ -91,9 +96,9 @@ func (c LicenseChange) Columns() ([]string, []any) {
 		if *c.CompanyID != 0 {
 			id = *c.CompanyID
 		}
-		cols, vals = append(cols, "company_id"), append(vals, id)
+		set("company_id", id)
 	}
-	return cols, vals
+	return strings.Join(cols, ", "), vals
 }
 
 // LicenseTx is what the license use cases need of a transaction.
@@ -112,7 +117,7 @@ type LicenseTx interface {
 	// LicenseState reads one license of the account, or nil; ForUpdate takes
 	// its row lock.
 	LicenseState(ctx context.Context, acct int64, key string, lock Lock) (*LicenseState, error)
-	// UpdateLicense writes c.Columns().
+	// UpdateLicense writes c.Set.
 	UpdateLicense(ctx context.Context, id int64, c LicenseChange) error
 	// LicenseByID reads a license.
 	LicenseByID(ctx context.Context, id int64) (*licensing.License, error)

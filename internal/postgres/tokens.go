@@ -30,13 +30,13 @@ func (t *tx) RevokeToken(ctx context.Context, acct int64, prefix string, at time
 		at.Unix(), acct, prefix))
 }
 
-// TokenByPrefix implements app.TokenTx.
-func (t *tx) TokenByPrefix(ctx context.Context, prefix string) (*app.TokenRecord, error) {
-	return one(t.queryRow(ctx, `SELECT t.id, t.hash, a.email, t.last_used_at, t.revoked_at
+// TokenByPrefix implements app.TokenLookup.
+func (s *Store) TokenByPrefix(ctx context.Context, prefix string) (*app.TokenRecord, error) {
+	return one(s.pool.QueryRow(ctx, `SELECT t.id, t.hash, a.email, t.last_used_at, t.revoked_at
 		FROM api_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.prefix = $1`, prefix), app.ScanTokenRecord)
 }
 
-// TouchToken implements app.TokenToucher, in one statement outside any
+// TouchToken implements app.TokenLookup, in one statement outside any
 // transaction; conditional, so replicas refreshing at once write the row
 // once. Informational: a store that cannot write (a full disk, a read-only
 // standby) still authenticates, so reads keep working.

@@ -282,14 +282,11 @@ func (t *tx) LicenseState(ctx context.Context, acct int64, key string, _ app.Loc
 
 // UpdateLicense implements app.LicenseTx.
 func (t *tx) UpdateLicense(ctx context.Context, id int64, c app.LicenseChange) error {
-	cols, vals := c.Columns()
-	if len(cols) == 0 {
+	set, vals := c.Set(mark)
+	if set == "" {
 		return nil
 	}
-	for i := range cols {
-		cols[i] += " = " + mark(i+1)
-	}
-	_, err := t.exec(ctx, "UPDATE licenses SET "+strings.Join(cols, ", ")+" WHERE id = "+mark(len(vals)+1), append(vals, id)...)
+	_, err := t.exec(ctx, "UPDATE licenses SET "+set+" WHERE id = "+mark(len(vals)+1), append(vals, id)...)
 	return err
 }
 

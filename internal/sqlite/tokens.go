@@ -30,17 +30,20 @@ func (t *tx) RevokeToken(ctx context.Context, acct int64, prefix string, at time
 		at.Unix(), acct, prefix))
 }
 
-// TokenByPrefix implements app.TokenTx: a read transaction's statement
-// comes from the cache, prepared once per connection.
-func (t *tx) TokenByPrefix(ctx context.Context, prefix string) (*app.TokenRecord, error) {
-	return one(t.queryRow(ctx, `SELECT t.id, t.hash, a.email, t.last_used_at, t.revoked_at
-		FROM api_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.prefix = ?`, prefix), app.ScanTokenRecord)
+// TokenByPrefix implements app.TokenLookup with a cached statement.
+func (s *Store) TokenByPrefix(ctx context.Context, prefix string) (*app.TokenRecord, error) {
+	t, err := app.ScanTokenRecord(s.reader().QueryRowContext(ctx, `SELECT t.id, t.hash, a.email, t.last_used_at, t.revoked_at
+		FROM api_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.prefix = ?`, prefix))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return t, s.explain(err)
 }
 
 // touchWait bounds how long a request waits to refresh a token's last use.
 const touchWait = 50 * time.Millisecond
 
-// TouchToken implements app.TokenToucher. A request does not wait for it
+// TouchToken implements app.TokenLookup. A request does not wait for it
 // behind another writer - a 100,000-license purchase holds the write lock
 // for seconds - and a later request records it instead. Nor does a store
 // that cannot write (a full disk) refuse every token: reads still work.
