@@ -11,6 +11,7 @@ import (
 
 	"github.com/licensectl/licensectl/internal/app"
 	"github.com/licensectl/licensectl/internal/licensing"
+	"github.com/licensectl/licensectl/internal/sqlq"
 )
 
 const licenseColumns = `l.key, l.product, p.name, l.kind, l.term, c.name, l.purchase_id, l.purchase_email,
@@ -48,25 +49,7 @@ func (a *args) add(v any) string {
 
 // licenseConds are the SQL of app.LicenseQuery's conditions over
 // licenseFrom.
-var licenseConds = [app.LicenseConds]string{
-	app.LicenseOfAccount:          "l.account_id = %[1]s",
-	app.LicenseOfCompany:          "l.company_id = %[1]s",
-	app.LicenseInPool:             "l.company_id IS NULL",
-	app.LicenseOfKind:             "l.kind = %[1]s",
-	app.LicenseValid:              "(l.expires_at IS NULL OR l.expires_at > %[1]s)",
-	app.LicenseExpired:            "l.expires_at <= %[1]s",
-	app.LicenseUsed:               "l.seats_used > 0",
-	app.LicenseUnused:             "l.seats_used = 0",
-	app.LicenseMaintained:         "l.maintenance_till > %[1]s",
-	app.LicenseMaintenanceExpired: "l.maintenance_till <= %[1]s",
-	app.LicenseUnmaintained:       "l.maintenance_till IS NULL",
-	app.LicenseAutoRenews:         "l.auto_renew",
-	app.LicenseOfProduct:          "l.product = %[1]s",
-	// ILIKE on "C"-collated text ignores ASCII case, as SQLite's LIKE does.
-	app.LicenseMatches: `(l.key ILIKE %[1]s ESCAPE '\' OR l.product ILIKE %[1]s ESCAPE '\' OR p.name ILIKE %[1]s ESCAPE '\'
-		OR c.name_folded ILIKE %[1]s ESCAPE '\' OR l.purchase_id ILIKE %[1]s ESCAPE '\'
-		OR (l.seats_used > 0 AND EXISTS (SELECT 1 FROM activations a WHERE a.license_id = l.id AND a.machine_folded ILIKE %[1]s ESCAPE '\')))`,
-}
+var licenseConds = sqlq.LicenseConds(func(col string) string { return col }, "ILIKE")
 
 // sortColumns are the SQL of the sort fields; %[1]s is now.
 var sortColumns = map[string]string{

@@ -6,6 +6,7 @@ import (
 
 	"github.com/licensectl/licensectl/internal/app"
 	"github.com/licensectl/licensectl/internal/licensing"
+	"github.com/licensectl/licensectl/internal/sqlq"
 )
 
 // Products implements app.ProductTx.
@@ -19,13 +20,7 @@ const insertProduct = `INSERT INTO products (` + app.ProductColumns + `) VALUES 
 
 // UpsertProducts implements app.ProductTx with one prepared statement.
 func (t *tx) UpsertProducts(ctx context.Context, ps []licensing.Product) error {
-	_, err := t.eachProduct(ctx, insertProduct+`
-		ON CONFLICT (sku) DO UPDATE SET name = excluded.name, term = excluded.term,
-			edition = excluded.edition, price_cents = excluded.price_cents,
-			monthly_price_cents = excluded.monthly_price_cents, annual_price_cents = excluded.annual_price_cents,
-			maintenance_price_cents = excluded.maintenance_price_cents, platforms = excluded.platforms,
-			seats = excluded.seats, latest_version = excluded.latest_version, currency = excluded.currency,
-			per_license = excluded.per_license`, ps)
+	_, err := t.eachProduct(ctx, insertProduct+sqlq.ProductUpsert, ps)
 	return err
 }
 

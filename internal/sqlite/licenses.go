@@ -11,6 +11,7 @@ import (
 
 	"github.com/licensectl/licensectl/internal/app"
 	"github.com/licensectl/licensectl/internal/licensing"
+	"github.com/licensectl/licensectl/internal/sqlq"
 )
 
 // licenseRow selects a license's stored fields as ONE text value, joined by
@@ -106,25 +107,7 @@ func mark(n int) string { return "?" + strconv.Itoa(n) }
 
 // licenseConds are the SQL of app.LicenseQuery's conditions over
 // licenseFrom.
-var licenseConds = [app.LicenseConds]string{
-	app.LicenseOfAccount:          "l.account_id = %[1]s",
-	app.LicenseOfCompany:          "l.company_id = %[1]s",
-	app.LicenseInPool:             "l.company_id IS NULL",
-	app.LicenseOfKind:             "l.kind = %[1]s",
-	app.LicenseValid:              "(l.expires_at IS NULL OR l.expires_at > %[1]s)",
-	app.LicenseExpired:            "l.expires_at <= %[1]s",
-	app.LicenseUsed:               "l.seats_used > 0",
-	app.LicenseUnused:             "l.seats_used = 0",
-	app.LicenseMaintained:         "l.maintenance_till > %[1]s",
-	app.LicenseMaintenanceExpired: "l.maintenance_till <= %[1]s",
-	app.LicenseUnmaintained:       "l.maintenance_till IS NULL",
-	app.LicenseAutoRenews:         "l.auto_renew = 1",
-	app.LicenseOfProduct:          "l.product = %[1]s",
-	// LIKE ignores ASCII case.
-	app.LicenseMatches: `(l.key LIKE %[1]s ESCAPE '\' OR l.product LIKE %[1]s ESCAPE '\' OR p.name LIKE %[1]s ESCAPE '\'
-		OR c.name_folded LIKE %[1]s ESCAPE '\' OR l.purchase_id LIKE %[1]s ESCAPE '\'
-		OR (l.seats_used > 0 AND EXISTS (SELECT 1 FROM activations a WHERE a.license_id = l.id AND a.machine_folded LIKE %[1]s ESCAPE '\')))`,
-}
+var licenseConds = sqlq.LicenseConds(func(col string) string { return col + " = 1" }, "LIKE")
 
 // licenseWhere renders q's conditions; narrowed: one of them can be looked
 // up in an index of its own (every one but the account's, validity's and the
