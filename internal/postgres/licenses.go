@@ -52,21 +52,7 @@ func (a *args) add(v any) string {
 var licenseConds = sqlq.LicenseConds(func(col string) string { return col }, "ILIKE")
 
 // sortColumns are the SQL of the sort fields; %[1]s is now.
-var sortColumns = map[string]string{
-	"key":              "l.key",
-	"product":          "l.product",
-	"kind":             "l.kind",
-	"status":           "(l.seats_used = 0)",
-	"validity":         "(l.expires_at IS NULL OR l.expires_at > %[1]s)",
-	"usage":            "(l.seats_used > 0)",
-	"maintenance_till": "l.maintenance_till",
-	"allow_rm":         "l.allow_rm",
-	"auto_renew":       "l.auto_renew",
-	"company":          "c.name_folded",
-	"expires_at":       "l.expires_at",
-	"created_at":       "l.created_at",
-	"purchase_id":      "l.purchase_id",
-}
+var sortColumns = sqlq.SortColumns()
 
 // listSQL renders the list query.
 func listSQL(q *app.LicenseQuery) (string, []any, error) {

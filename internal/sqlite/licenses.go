@@ -122,21 +122,7 @@ func licenseWhere(q *app.LicenseQuery, args []any) (where string, _ []any, narro
 
 // sortColumns are the SQL of the sort fields; NULL sorts first, as the
 // query wants. %[1]s is now.
-var sortColumns = map[string]string{
-	"key":              "l.key",
-	"product":          "l.product",
-	"kind":             "l.kind",
-	"status":           "(l.seats_used = 0)",
-	"validity":         "(l.expires_at IS NULL OR l.expires_at > %[1]s)",
-	"usage":            "(l.seats_used > 0)",
-	"maintenance_till": "l.maintenance_till",
-	"allow_rm":         "l.allow_rm",
-	"auto_renew":       "l.auto_renew",
-	"company":          "c.name_folded",
-	"expires_at":       "l.expires_at",
-	"created_at":       "l.created_at",
-	"purchase_id":      "l.purchase_id",
-}
+var sortColumns = sqlq.SortColumns()
 
 // listSQL renders the list query.
 //

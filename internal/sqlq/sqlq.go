@@ -61,3 +61,23 @@ const ProductUpsert = `
 			maintenance_price_cents = excluded.maintenance_price_cents, platforms = excluded.platforms,
 			seats = excluded.seats, latest_version = excluded.latest_version, currency = excluded.currency,
 			per_license = excluded.per_license`
+
+// SortColumns are the SQL of the license list's sort fields over the same
+// FROM; "validity" compares with now, the store's first placeholder.
+func SortColumns() map[string]string {
+	return map[string]string{
+		"key":              "l.key",
+		"product":          "l.product",
+		"kind":             "l.kind",
+		"status":           "(l.seats_used = 0)",
+		"validity":         "(l.expires_at IS NULL OR l.expires_at > %[1]s)",
+		"usage":            "(l.seats_used > 0)",
+		"maintenance_till": "l.maintenance_till",
+		"allow_rm":         "l.allow_rm",
+		"auto_renew":       "l.auto_renew",
+		"company":          "c.name_folded",
+		"expires_at":       "l.expires_at",
+		"created_at":       "l.created_at",
+		"purchase_id":      "l.purchase_id",
+	}
+}
