@@ -99,61 +99,32 @@ func migrateTo(ctx context.Context, pool *pgxpool.Pool, schema string, create bo
 // topic (the name without its number). Each runs right after its
 // migration's SQL, in the same transaction.
 func goSteps() map[string]func(context.Context, pgx.Tx) error {
-	return map[string]func(context.Context, pgx.Tx) error{"unicode_names": foldNames}
+	return map[string]func(context.Context, pgx.Tx) error{"unicode_names": func(ctx context.Context, tx pgx.Tx) error { return migration.FoldNames(ctx, migrationTx{tx}) }}
 }
 
-// foldNames fills in the folded company and machine names
-// (licensing.FoldName) of the rows that existed before migration
-// unicode_names, as the SQLite store's step does: of names that only fold
-// alike (lower() in "C" folds ASCII only), the oldest keeps the folded name
-// and later ones get one no input folds to (it holds U+2060, an invisible
-// character that names refuse), so every company stays reachable by its
-// exact name.
-func foldNames(ctx context.Context, tx pgx.Tx) error {
-	type company struct {
-		id, account int64
-		name        string
-	}
-	rows, err := tx.Query(ctx, "SELECT id, account_id, name FROM companies WHERE name_folded IS NULL ORDER BY id")
+// migrationTx adapts a pgx transaction to migration.Tx.
+type migrationTx struct{ tx pgx.Tx }
+
+func (m migrationTx) Each(ctx context.Context, query string, row func(func(...any) error) error, args ...any) error {
+	rows, err := m.tx.Query(ctx, query, args...)
 	if err != nil {
 		return err
 	}
-	cs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (company, error) {
-		var c company
-		err := r.Scan(&c.id, &c.account, &c.name)
-		return c, err
-	})
-	if err != nil {
-		return err
-	}
-	taken := map[string]bool{}
-	for _, c := range cs {
-		folded := licensing.FoldName(c.name)
-		if k := fmt.Sprint(c.account, "/", folded); taken[k] {
-			folded += fmt.Sprint("\u2060", c.id)
-		} else {
-			taken[k] = true
-		}
-		if _, err := tx.Exec(ctx, "UPDATE companies SET name_folded = $1 WHERE id = $2", folded, c.id); err != nil {
+	defer rows.Close()
+	for rows.Next() {
+		if err := row(rows.Scan); err != nil {
 			return err
 		}
 	}
-	rows, err = tx.Query(ctx, "SELECT DISTINCT machine FROM activations WHERE machine_folded IS NULL")
-	if err != nil {
-		return err
-	}
-	machines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return err
-	}
-	for _, m := range machines {
-		if _, err := tx.Exec(ctx, "UPDATE activations SET machine_folded = $1 WHERE machine = $2 AND machine_folded IS NULL",
-			licensing.FoldName(m), m); err != nil {
-			return err
-		}
-	}
-	return nil
+	return rows.Err()
 }
+
+func (m migrationTx) Exec(ctx context.Context, query string, args ...any) error {
+	_, err := m.tx.Exec(ctx, query, args...)
+	return err
+}
+
+func (migrationTx) Mark(n int) string { return mark(n) }
 
 // SchemaVersion returns the highest migration applied to the store.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {

@@ -102,75 +102,32 @@ func migrateTo(ctx context.Context, db *sql.DB, clock licensing.Clock, target in
 // topic (the name without its number). Each runs right after its
 // migration's SQL, in the same transaction.
 func goSteps() map[string]func(context.Context, *sql.Tx) error {
-	return map[string]func(context.Context, *sql.Tx) error{"unicode_names": foldNames}
+	return map[string]func(context.Context, *sql.Tx) error{"unicode_names": func(ctx context.Context, tx *sql.Tx) error { return migration.FoldNames(ctx, migrationTx{tx}) }}
 }
 
-// foldNames fills in the folded company and machine names
-// (licensing.FoldName) of the rows that existed before migration
-// unicode_names. Names that only fold alike could be created before (NOCASE
-// folds ASCII only): the oldest keeps the folded name, later ones get a
-// folded name no input folds to (it holds U+2060, an invisible character
-// that names refuse), so the migration never fails and every company stays
-// reachable by its exact name.
-func foldNames(ctx context.Context, tx *sql.Tx) error {
-	rows, err := tx.QueryContext(ctx, "SELECT id, account_id, name FROM companies WHERE name_folded IS NULL ORDER BY id")
+// migrationTx adapts a database/sql transaction to migration.Tx.
+type migrationTx struct{ tx *sql.Tx }
+
+func (m migrationTx) Each(ctx context.Context, query string, row func(func(...any) error) error, args ...any) error {
+	rows, err := m.tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err
 	}
-	type company struct {
-		id, account int64
-		name        string
-	}
-	var cs []company
+	defer rows.Close()
 	for rows.Next() {
-		var c company
-		if err := rows.Scan(&c.id, &c.account, &c.name); err != nil {
-			rows.Close()
-			return err
-		}
-		cs = append(cs, c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	taken := map[string]bool{}
-	for _, c := range cs {
-		folded := licensing.FoldName(c.name)
-		if k := fmt.Sprint(c.account, "/", folded); taken[k] {
-			folded += fmt.Sprint("\u2060", c.id)
-		} else {
-			taken[k] = true
-		}
-		if _, err := tx.ExecContext(ctx, "UPDATE companies SET name_folded = ? WHERE id = ?", folded, c.id); err != nil {
+		if err := row(rows.Scan); err != nil {
 			return err
 		}
 	}
-	machines, err := tx.QueryContext(ctx, "SELECT DISTINCT machine FROM activations WHERE machine_folded IS NULL")
-	if err != nil {
-		return err
-	}
-	var names []string
-	for machines.Next() {
-		var m string
-		if err := machines.Scan(&m); err != nil {
-			machines.Close()
-			return err
-		}
-		names = append(names, m)
-	}
-	machines.Close()
-	if err := machines.Err(); err != nil {
-		return err
-	}
-	for _, m := range names {
-		if _, err := tx.ExecContext(ctx, "UPDATE activations SET machine_folded = ? WHERE machine = ? AND machine_folded IS NULL",
-			licensing.FoldName(m), m); err != nil {
-			return err
-		}
-	}
-	return nil
+	return rows.Err()
 }
+
+func (m migrationTx) Exec(ctx context.Context, query string, args ...any) error {
+	_, err := m.tx.ExecContext(ctx, query, args...)
+	return err
+}
+
+func (migrationTx) Mark(n int) string { return mark(n) }
 
 // SchemaVersion returns the highest migration applied to the store.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
