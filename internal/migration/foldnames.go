@@ -4,19 +4,10 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/licensectl/licensectl/internal/app"
 	"github.com/licensectl/licensectl/internal/licensing"
+	"github.com/licensectl/licensectl/internal/sqlq"
 )
-
-// Tx is what a Go migration step needs of a store's transaction: each store
-// adapts its own (database/sql, pgx) to it.
-type Tx interface {
-	// Each runs query and calls row once per result row with a function that
-	// scans the row, as Rows.Scan does.
-	Each(ctx context.Context, query string, row func(scan func(dest ...any) error) error, args ...any) error
-	Exec(ctx context.Context, query string, args ...any) error
-	// Mark is the dialect's n-th placeholder ("?1", "$1").
-	Mark(n int) string
-}
 
 // FoldNames fills in the folded company and machine names
 // (licensing.FoldName) of the rows that existed before migration
@@ -25,19 +16,17 @@ type Tx interface {
 // the folded name, later ones get a folded name no input folds to (it holds
 // U+2060, an invisible character that names refuse), so the migration never
 // fails and every company stays reachable by its exact name.
-func FoldNames(ctx context.Context, tx Tx) error {
+func FoldNames(ctx context.Context, tx sqlq.Conn) error {
 	type company struct {
 		id, account int64
 		name        string
 	}
 	var cs []company
-	err := tx.Each(ctx, "SELECT id, account_id, name FROM companies WHERE name_folded IS NULL ORDER BY id", func(scan func(...any) error) error {
+	err := each(ctx, tx, "SELECT id, account_id, name FROM companies WHERE name_folded IS NULL ORDER BY id", func(sc app.Scanner) error {
 		var c company
-		if err := scan(&c.id, &c.account, &c.name); err != nil {
-			return err
-		}
+		err := sc.Scan(&c.id, &c.account, &c.name)
 		cs = append(cs, c)
-		return nil
+		return err
 	})
 	if err != nil {
 		return err
@@ -50,14 +39,14 @@ func FoldNames(ctx context.Context, tx Tx) error {
 		} else {
 			taken[k] = true
 		}
-		if err := tx.Exec(ctx, "UPDATE companies SET name_folded = "+tx.Mark(1)+" WHERE id = "+tx.Mark(2), folded, c.id); err != nil {
+		if _, err := tx.Exec(ctx, "UPDATE companies SET name_folded = $1 WHERE id = $2", folded, c.id); err != nil {
 			return err
 		}
 	}
 	var machines []string
-	err = tx.Each(ctx, "SELECT DISTINCT machine FROM activations WHERE machine_folded IS NULL", func(scan func(...any) error) error {
+	err = each(ctx, tx, "SELECT DISTINCT machine FROM activations WHERE machine_folded IS NULL", func(sc app.Scanner) error {
 		var m string
-		err := scan(&m)
+		err := sc.Scan(&m)
 		machines = append(machines, m)
 		return err
 	})
@@ -65,10 +54,25 @@ func FoldNames(ctx context.Context, tx Tx) error {
 		return err
 	}
 	for _, m := range machines {
-		if err := tx.Exec(ctx, "UPDATE activations SET machine_folded = "+tx.Mark(1)+" WHERE machine = "+tx.Mark(2)+" AND machine_folded IS NULL",
+		if _, err := tx.Exec(ctx, "UPDATE activations SET machine_folded = $1 WHERE machine = $2 AND machine_folded IS NULL",
 			licensing.FoldName(m), m); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// each calls row for every row of query.
+func each(ctx context.Context, tx sqlq.Conn, query string, row func(app.Scanner) error) error {
+	rows, err := tx.Query(ctx, query)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := row(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }

@@ -3,9 +3,6 @@ package postgres
 import (
 	"context"
 	"time"
-
-	"github.com/licensectl/licensectl/internal/app"
-	"github.com/licensectl/licensectl/internal/licensing"
 )
 
 // InsertAccount implements app.DirectoryTx.
@@ -21,25 +18,4 @@ func (t *tx) InsertAccount(ctx context.Context, email string, at time.Time) (int
 func (t *tx) ClaimLicenses(ctx context.Context, acct int64, email string) (int, error) {
 	tag, err := t.exec(ctx, "UPDATE licenses SET account_id = $1 WHERE account_id IS NULL AND purchase_email = $2", acct, email)
 	return int(tag.RowsAffected()), err
-}
-
-// Accounts implements app.DirectoryTx.
-func (t *tx) Accounts(ctx context.Context) ([]licensing.Account, error) {
-	rows, err := t.query(ctx, "SELECT email, created_at FROM accounts ORDER BY email")
-	return all(rows, err, app.ScanAccount)
-}
-
-// InsertCompany implements app.DirectoryTx.
-func (t *tx) InsertCompany(ctx context.Context, acct int64, name, folded string, at time.Time) error {
-	_, err := t.exec(ctx, "INSERT INTO companies (account_id, name, name_folded, created_at) VALUES ($1, $2, $3, $4)",
-		acct, name, folded, at.Unix())
-	return err
-}
-
-// Companies implements app.DirectoryTx.
-func (t *tx) Companies(ctx context.Context, acct int64) ([]licensing.Company, error) {
-	rows, err := t.query(ctx, `SELECT c.name, c.created_at,
-			(SELECT count(*) FROM licenses l WHERE l.account_id = c.account_id AND l.company_id = c.id)
-		FROM companies c WHERE c.account_id = $1 ORDER BY c.name_folded, c.id`, acct)
-	return all(rows, err, app.ScanCompany)
 }

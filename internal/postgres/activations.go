@@ -2,10 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
-	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/licensectl/licensectl/internal/app"
 	"github.com/licensectl/licensectl/internal/licensing"
@@ -28,20 +24,6 @@ const activationSelect = `SELECT a.id, l.key, l.product, a.machine, a.fingerprin
 	l.allow_rm, a.activated_at, a.last_seen_at, a.license_id, a.nonce, a.machine_key
 	FROM activations a JOIN licenses l ON l.id = a.license_id`
 
-// FindActivation implements app.ActivationTx.
-func (t *tx) FindActivation(ctx context.Context, acct int64, w app.ActivationWhere) (*app.ActivationRecord, error) {
-	if w.ID != 0 {
-		return one(t.queryRow(ctx, activationSelect+" WHERE l.account_id = $1 AND a.id = $2", acct, w.ID), app.ScanActivation)
-	}
-	return one(t.queryRow(ctx, activationSelect+" WHERE l.account_id = $1 AND l.key = $2 AND a.fingerprint = $3",
-		acct, w.LicenseKey, w.Fingerprint), app.ScanActivation)
-}
-
-// LicenseActivation implements app.ActivationTx.
-func (t *tx) LicenseActivation(ctx context.Context, licenseID int64, fingerprint string) (*app.ActivationRecord, error) {
-	return one(t.queryRow(ctx, activationSelect+" WHERE a.license_id = $1 AND a.fingerprint = $2", licenseID, fingerprint), app.ScanActivation)
-}
-
 func nullString(s string) *string {
 	if s == "" {
 		return nil
@@ -56,31 +38,6 @@ func (t *tx) InsertActivation(ctx context.Context, a app.NewActivation) (int64, 
 			nonce, machine_key, activated_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
 		a.LicenseID, a.Machine, a.MachineFolded, a.Fingerprint, a.OS, a.Version, a.Mode, nullString(a.Nonce), a.MachineKey, a.At.Unix(), a.At.Unix()).Scan(&id)
 	return id, err
-}
-
-// RefreshActivation implements app.ActivationTx.
-func (t *tx) RefreshActivation(ctx context.Context, id int64, a app.NewActivation) error {
-	_, err := t.exec(ctx, `UPDATE activations SET machine = $1, os = $2, version = $3, last_seen_at = $4,
-			mode = CASE WHEN $5::text = 'offline' THEN 'offline' ELSE mode END,
-			nonce = coalesce($6, nonce), machine_key = coalesce($7, machine_key), machine_folded = $9 WHERE id = $8`,
-		a.Machine, a.OS, a.Version, a.At.Unix(), a.Mode, nullString(a.Nonce), a.MachineKey, id, a.MachineFolded)
-	return err
-}
-
-// DeleteActivation implements app.ActivationTx.
-func (t *tx) DeleteActivation(ctx context.Context, id int64) (bool, error) {
-	return affected(t.exec(ctx, "DELETE FROM activations WHERE id = $1", id))
-}
-
-// TakeSeat implements app.ActivationTx.
-func (t *tx) TakeSeat(ctx context.Context, licenseID int64) (bool, error) {
-	return affected(t.exec(ctx, "UPDATE licenses SET seats_used = seats_used + 1 WHERE id = $1 AND seats_used < seats", licenseID))
-}
-
-// FreeSeat implements app.ActivationTx.
-func (t *tx) FreeSeat(ctx context.Context, licenseID int64) error {
-	_, err := t.exec(ctx, "UPDATE licenses SET seats_used = seats_used - 1 WHERE id = $1 AND seats_used > 0", licenseID)
-	return err
 }
 
 // ListActivations implements app.ActivationTx.
@@ -101,63 +58,9 @@ func (t *tx) ListActivations(ctx context.Context, acct int64, f licensing.Activa
 	return app.Activations(recs), err
 }
 
-// TouchActivation implements app.ActivationTx.
-func (t *tx) TouchActivation(ctx context.Context, id int64, at time.Time) error {
-	_, err := t.exec(ctx, "UPDATE activations SET last_seen_at = $1 WHERE id = $2", at.Unix(), id)
-	return err
-}
-
 // Builds implements app.ActivationTx.
 func (t *tx) Builds(ctx context.Context, product, os string) ([]licensing.Build, error) {
 	rows, err := t.query(ctx, `SELECT product, os, version, package, url, released_at FROM builds
 		WHERE product = $1 AND ($2 = '' OR os = $2)`, product, os)
 	return all(rows, err, app.ScanBuild)
-}
-
-// ProofUsed implements app.ActivationTx.
-func (t *tx) ProofUsed(ctx context.Context, nonce string) (bool, error) {
-	var used bool
-	err := t.queryRow(ctx, "SELECT EXISTS (SELECT 1 FROM used_proofs WHERE nonce = $1)", nonce).Scan(&used)
-	return used, err
-}
-
-// InsertUsedProof implements app.ActivationTx. Two replicas given the same
-// proof collide on used_proofs' key, and the loser's rerun finds it used.
-func (t *tx) InsertUsedProof(ctx context.Context, nonce string, at time.Time) error {
-	_, err := t.exec(ctx, "INSERT INTO used_proofs (nonce, used_at) VALUES ($1, $2)", nonce, at.Unix())
-	return err
-}
-
-// CurrentSigningKey implements app.SigningKeyTx.
-func (t *tx) CurrentSigningKey(ctx context.Context) (*app.SigningKeyRow, error) {
-	var k app.SigningKeyRow
-	err := t.queryRow(ctx, "SELECT id, private_key FROM signing_keys WHERE retired_at IS NULL").Scan(&k.ID, &k.Seed)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
-	}
-	return &k, err
-}
-
-// InsertSigningKey implements app.SigningKeyTx.
-func (t *tx) InsertSigningKey(ctx context.Context, k app.SigningKeyRow) error {
-	_, err := t.exec(ctx, "INSERT INTO signing_keys (id, private_key, public_key, created_at) VALUES ($1, $2, $3, $4)",
-		k.ID, k.Seed, k.PublicKey, k.CreatedAt.Unix())
-	return err
-}
-
-// RetireSigningKey implements app.SigningKeyTx.
-func (t *tx) RetireSigningKey(ctx context.Context, at time.Time) (string, error) {
-	var id string
-	err := t.queryRow(ctx, "UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL RETURNING id", at.Unix()).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", nil
-	}
-	return id, err
-}
-
-// SigningKeys implements app.SigningKeyTx.
-func (t *tx) SigningKeys(ctx context.Context) ([]licensing.SigningKey, error) {
-	rows, err := t.query(ctx, `SELECT id, public_key, created_at, retired_at FROM signing_keys
-		ORDER BY retired_at IS NOT NULL, created_at DESC, id`)
-	return all(rows, err, app.ScanSigningKey)
 }

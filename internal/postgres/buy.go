@@ -2,64 +2,15 @@ package postgres
 
 import (
 	"context"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/licensectl/licensectl/internal/app"
-	"github.com/licensectl/licensectl/internal/licensing"
 )
 
 // copyThreshold: purchases of more licenses than this go through COPY, which
 // costs a round trip of its own but then streams; fewer go in one batch.
 const copyThreshold = 32
-
-// PurchaseByKey implements app.PurchaseTx.
-func (t *tx) PurchaseByKey(ctx context.Context, acct int64, key string) (*app.PriorPurchase, error) {
-	return one(t.queryRow(ctx, "SELECT id, request_hash FROM purchases WHERE account_id = $1 AND idempotency_key = $2",
-		acct, key), app.ScanPriorPurchase)
-}
-
-// Purchase implements app.PurchaseTx.
-func (t *tx) Purchase(ctx context.Context, id string) (*licensing.Purchase, error) {
-	return one(t.queryRow(ctx, "SELECT "+app.PurchaseColumns+" FROM purchases WHERE id = $1", id), app.ScanPurchase)
-}
-
-// PurchaseItems implements app.PurchaseTx.
-func (t *tx) PurchaseItems(ctx context.Context, id string) ([]licensing.LineItem, error) {
-	rows, err := t.query(ctx, "SELECT "+app.LineItemColumns+" FROM purchase_items WHERE purchase_id = $1 ORDER BY line_no", id)
-	return all(rows, err, app.ScanLineItem)
-}
-
-// PurchaseKeys implements app.PurchaseTx.
-func (t *tx) PurchaseKeys(ctx context.Context, id string) ([]string, error) {
-	rows, err := t.query(ctx, "SELECT key FROM licenses WHERE purchase_id = $1 ORDER BY id", id)
-	return all(rows, err, app.ScanString)
-}
-
-// BillingMode implements app.PurchaseTx.
-func (t *tx) BillingMode(ctx context.Context, acct int64, sku string) (string, error) {
-	return app.Value(one(t.queryRow(ctx, "SELECT billing FROM billing_modes WHERE account_id = $1 AND sku = $2", acct, sku), app.ScanString))
-}
-
-// FixBillingMode implements app.PurchaseTx.
-func (t *tx) FixBillingMode(ctx context.Context, acct int64, sku, billing string) (bool, error) {
-	return affected(t.exec(ctx, "INSERT INTO billing_modes (account_id, sku, billing) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-		acct, sku, billing))
-}
-
-// TrialUsed implements app.PurchaseTx.
-func (t *tx) TrialUsed(ctx context.Context, acct int64, sku string) (bool, error) {
-	return app.Value(one(t.queryRow(ctx, "SELECT EXISTS (SELECT 1 FROM trials WHERE account_id = $1 AND sku = $2)", acct, sku), app.ScanBool))
-}
-
-// InsertTrial implements app.PurchaseTx. The primary key refuses a second
-// trial that a concurrent request slipped past the rules' check (the rerun
-// then reports it).
-func (t *tx) InsertTrial(ctx context.Context, acct int64, sku string, at time.Time) error {
-	_, err := t.exec(ctx, "INSERT INTO trials (account_id, sku, created_at) VALUES ($1, $2, $3)", acct, sku, at.Unix())
-	return err
-}
 
 // InsertPurchase implements app.PurchaseTx.
 func (t *tx) InsertPurchase(ctx context.Context, p app.NewPurchase) error {

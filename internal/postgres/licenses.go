@@ -161,16 +161,6 @@ func (t *tx) LicenseState(ctx context.Context, acct int64, key string, lock app.
 	return one(t.queryRow(ctx, query, acct, key), app.ScanLicenseState)
 }
 
-// UpdateLicense implements app.LicenseTx.
-func (t *tx) UpdateLicense(ctx context.Context, id int64, c app.LicenseChange) error {
-	set, vals := c.Set(mark)
-	if set == "" {
-		return nil
-	}
-	_, err := t.exec(ctx, "UPDATE licenses SET "+set+" WHERE id = "+mark(len(vals)+1), append(vals, id)...)
-	return err
-}
-
 // LicenseByID implements app.LicenseTx.
 func (t *tx) LicenseByID(ctx context.Context, id int64) (*licensing.License, error) {
 	return scanLicense(t.queryRow(ctx, "SELECT "+licenseColumns+licenseFrom+" WHERE l.id = $1", id))

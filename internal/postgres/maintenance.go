@@ -8,10 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/licensectl/licensectl/internal/app"
-	"github.com/licensectl/licensectl/internal/licensing"
 )
-
-const planSelect = "SELECT " + app.PlanColumns + app.PlanFrom
 
 // planOrder lists plans oldest first; seq breaks ties as SQLite's rowid does.
 const planOrder = " ORDER BY m.created_at, m.seq"
@@ -70,25 +67,6 @@ func (t *tx) sendBatch(ctx context.Context, b *pgx.Batch) error {
 	return unavailable(ctx, t.tx.SendBatch(ctx, b).Close())
 }
 
-// Plans implements app.MaintenanceTx.
-func (t *tx) Plans(ctx context.Context, acct int64, f app.PlanFilter) ([]licensing.MaintenancePlan, error) {
-	where, a := ownedPlan, []any{acct}
-	if f.Available {
-		where += " AND m.license_id IS NULL"
-	}
-	if f.License != "" {
-		where, a = where+" AND l.key = $2", append(a, f.License)
-	}
-	rows, err := t.query(ctx, planSelect+" WHERE "+where+planOrder, a...)
-	return all(rows, err, app.ScanPlan)
-}
-
-// PurchasePlans implements app.MaintenanceTx.
-func (t *tx) PurchasePlans(ctx context.Context, purchaseID string) ([]licensing.MaintenancePlan, error) {
-	rows, err := t.query(ctx, planSelect+" WHERE m.purchase_id = $1"+planOrder, purchaseID)
-	return all(rows, err, app.ScanPlan)
-}
-
 // Plan implements app.MaintenanceTx. ForUpdate locks the plan's row:
 // concurrent changes of one plan queue up rather than fail at commit.
 func (t *tx) Plan(ctx context.Context, acct int64, id string, lock app.Lock) (*app.PlanRecord, error) {
@@ -97,16 +75,4 @@ func (t *tx) Plan(ctx context.Context, acct int64, id string, lock app.Lock) (*a
 		q += " FOR UPDATE OF m"
 	}
 	return one(t.queryRow(ctx, q, acct, id), app.ScanPlanRecord)
-}
-
-// AssignPlan implements app.MaintenanceTx.
-func (t *tx) AssignPlan(ctx context.Context, id string, licenseID int64, starts, ends time.Time) (bool, error) {
-	return affected(t.exec(ctx, `UPDATE maintenance_plans SET license_id = $1, starts_at = $2, ends_at = $3
-		WHERE id = $4 AND license_id IS NULL`, licenseID, starts.Unix(), ends.Unix(), id))
-}
-
-// SetPlanAutoRenew implements app.MaintenanceTx.
-func (t *tx) SetPlanAutoRenew(ctx context.Context, id string, on bool) error {
-	_, err := t.exec(ctx, "UPDATE maintenance_plans SET auto_renew = $1 WHERE id = $2", on, id)
-	return err
 }

@@ -99,32 +99,8 @@ func migrateTo(ctx context.Context, pool *pgxpool.Pool, schema string, create bo
 // topic (the name without its number). Each runs right after its
 // migration's SQL, in the same transaction.
 func goSteps() map[string]func(context.Context, pgx.Tx) error {
-	return map[string]func(context.Context, pgx.Tx) error{"unicode_names": func(ctx context.Context, tx pgx.Tx) error { return migration.FoldNames(ctx, migrationTx{tx}) }}
+	return map[string]func(context.Context, pgx.Tx) error{"unicode_names": func(ctx context.Context, tx pgx.Tx) error { return migration.FoldNames(ctx, newTx(tx)) }}
 }
-
-// migrationTx adapts a pgx transaction to migration.Tx.
-type migrationTx struct{ tx pgx.Tx }
-
-func (m migrationTx) Each(ctx context.Context, query string, row func(func(...any) error) error, args ...any) error {
-	rows, err := m.tx.Query(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := row(rows.Scan); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
-func (m migrationTx) Exec(ctx context.Context, query string, args ...any) error {
-	_, err := m.tx.Exec(ctx, query, args...)
-	return err
-}
-
-func (migrationTx) Mark(n int) string { return mark(n) }
 
 // SchemaVersion returns the highest migration applied to the store.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/licensectl/licensectl/internal/app"
 	"github.com/licensectl/licensectl/internal/licensing"
+	"github.com/licensectl/licensectl/internal/sqlq"
 )
 
 var _ app.Backend = (*Store)(nil)
@@ -16,20 +17,47 @@ var _ app.Backend = (*Store)(nil)
 // Write implements app.Store: fn runs in a SERIALIZABLE transaction, again
 // when it lost a race (see write).
 func (s *Store) Write(ctx context.Context, fn func(app.Tx) error) error {
-	return s.write(ctx, func(t pgx.Tx) error { return fn(&tx{tx: t}) })
+	return s.write(ctx, func(t pgx.Tx) error { return fn(newTx(t)) })
 }
 
 // Read implements app.Store: fn runs in a read-only REPEATABLE READ
 // transaction, one snapshot of the store.
 func (s *Store) Read(ctx context.Context, fn func(app.Tx) error) error {
 	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
-		func(t pgx.Tx) error { return fn(&tx{tx: t}) })
+		func(t pgx.Tx) error { return fn(newTx(t)) })
 }
 
-// tx is one transaction of the store: it implements app.Tx with SQL.
+// tx is one transaction of the store: it implements app.Tx with SQL, the
+// part both dialects speak in sqlq.Tx over its Conn methods below.
 type tx struct {
+	sqlq.Tx
 	tx pgx.Tx
 }
+
+func newTx(t pgx.Tx) *tx {
+	x := &tx{tx: t}
+	x.Tx = sqlq.NewTx(x, sqlq.Dialect{PlanOrder: planOrder})
+	return x
+}
+
+// Query implements sqlq.Conn.
+func (t *tx) Query(ctx context.Context, query string, args ...any) (sqlq.Rows, error) {
+	return t.tx.Query(ctx, query, args...)
+}
+
+// QueryRow implements sqlq.Conn.
+func (t *tx) QueryRow(ctx context.Context, query string, args ...any) app.Scanner {
+	return t.tx.QueryRow(ctx, query, args...)
+}
+
+// Exec implements sqlq.Conn.
+func (t *tx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	tag, err := t.tx.Exec(ctx, query, args...)
+	return tag.RowsAffected(), err
+}
+
+// NoRows implements sqlq.Conn.
+func (*tx) NoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
 
 var _ app.Tx = (*tx)(nil)
 
@@ -63,21 +91,6 @@ func all[T any](rows pgx.Rows, err error, scan func(app.Scanner) (*T, error)) ([
 	return app.Collect(rows, scan)
 }
 
-// affected reports whether a statement changed exactly one row.
-func affected(tag pgconn.CommandTag, err error) (bool, error) {
-	return err == nil && tag.RowsAffected() == 1, err
-}
-
-// AccountID implements app.AccountTx.
-func (t *tx) AccountID(ctx context.Context, email string) (int64, error) {
-	var id int64
-	err := t.queryRow(ctx, "SELECT id FROM accounts WHERE email = $1", email).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil
-	}
-	return id, err
-}
-
 // InsertAudit implements app.AuditTx; several rows go in one batch.
 func (t *tx) InsertAudit(ctx context.Context, rows ...app.AuditRow) error {
 	const insert = `INSERT INTO audit (account_id, time, actor, action, object, details) VALUES ($1, $2, $3, $4, $5, $6)`
@@ -107,9 +120,4 @@ func (t *tx) Company(ctx context.Context, acct int64, name string) (int64, strin
 		return 0, "", nil
 	}
 	return id, stored, err
-}
-
-// Product implements app.CatalogTx.
-func (t *tx) Product(ctx context.Context, sku string) (*licensing.Product, error) {
-	return one(t.queryRow(ctx, `SELECT `+app.ProductColumns+` FROM products WHERE sku = $1`, sku), app.ScanProduct)
 }

@@ -2,55 +2,9 @@ package sqlite
 
 import (
 	"context"
-	"time"
 
 	"github.com/licensectl/licensectl/internal/app"
-	"github.com/licensectl/licensectl/internal/licensing"
 )
-
-// PurchaseByKey implements app.PurchaseTx.
-func (t *tx) PurchaseByKey(ctx context.Context, acct int64, key string) (*app.PriorPurchase, error) {
-	return one(t.queryRow(ctx, "SELECT id, request_hash FROM purchases WHERE account_id = ? AND idempotency_key = ?",
-		acct, key), app.ScanPriorPurchase)
-}
-
-// Purchase implements app.PurchaseTx.
-func (t *tx) Purchase(ctx context.Context, id string) (*licensing.Purchase, error) {
-	return one(t.queryRow(ctx, "SELECT "+app.PurchaseColumns+" FROM purchases WHERE id = ?", id), app.ScanPurchase)
-}
-
-// PurchaseItems implements app.PurchaseTx.
-func (t *tx) PurchaseItems(ctx context.Context, id string) ([]licensing.LineItem, error) {
-	rows, err := t.query(ctx, "SELECT "+app.LineItemColumns+" FROM purchase_items WHERE purchase_id = ? ORDER BY line_no", id)
-	return all(rows, err, app.ScanLineItem)
-}
-
-// PurchaseKeys implements app.PurchaseTx.
-func (t *tx) PurchaseKeys(ctx context.Context, id string) ([]string, error) {
-	rows, err := t.query(ctx, "SELECT key FROM licenses WHERE purchase_id = ? ORDER BY id", id)
-	return all(rows, err, app.ScanString)
-}
-
-// BillingMode implements app.PurchaseTx.
-func (t *tx) BillingMode(ctx context.Context, acct int64, sku string) (string, error) {
-	return app.Value(one(t.queryRow(ctx, "SELECT billing FROM billing_modes WHERE account_id = ? AND sku = ?", acct, sku), app.ScanString))
-}
-
-// FixBillingMode implements app.PurchaseTx.
-func (t *tx) FixBillingMode(ctx context.Context, acct int64, sku, billing string) (bool, error) {
-	return affected(t.exec(ctx, "INSERT OR IGNORE INTO billing_modes (account_id, sku, billing) VALUES (?, ?, ?)", acct, sku, billing))
-}
-
-// TrialUsed implements app.PurchaseTx.
-func (t *tx) TrialUsed(ctx context.Context, acct int64, sku string) (bool, error) {
-	return app.Value(one(t.queryRow(ctx, "SELECT EXISTS (SELECT 1 FROM trials WHERE account_id = ? AND sku = ?)", acct, sku), app.ScanBool))
-}
-
-// InsertTrial implements app.PurchaseTx.
-func (t *tx) InsertTrial(ctx context.Context, acct int64, sku string, at time.Time) error {
-	_, err := t.exec(ctx, "INSERT INTO trials (account_id, sku, created_at) VALUES (?, ?, ?)", acct, sku, at.Unix())
-	return err
-}
 
 // InsertPurchase implements app.PurchaseTx.
 func (t *tx) InsertPurchase(ctx context.Context, p app.NewPurchase) error {

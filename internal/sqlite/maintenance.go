@@ -5,10 +5,7 @@ import (
 	"time"
 
 	"github.com/licensectl/licensectl/internal/app"
-	"github.com/licensectl/licensectl/internal/licensing"
 )
-
-const planSelect = "SELECT " + app.PlanColumns + app.PlanFrom
 
 // planOrder lists plans oldest first; the rowid orders plans made in the
 // same second.
@@ -79,40 +76,9 @@ func (t *tx) CoverLicenses(ctx context.Context, covers []app.PlanCover) error {
 	return nil
 }
 
-// Plans implements app.MaintenanceTx.
-func (t *tx) Plans(ctx context.Context, acct int64, f app.PlanFilter) ([]licensing.MaintenancePlan, error) {
-	where, args := ownedPlan, []any{acct, acct}
-	if f.Available {
-		where += " AND m.license_id IS NULL"
-	}
-	if f.License != "" {
-		where, args = where+" AND l.key = ?", append(args, f.License)
-	}
-	rows, err := t.query(ctx, planSelect+" WHERE "+where+planOrder, args...)
-	return all(rows, err, app.ScanPlan)
-}
-
-// PurchasePlans implements app.MaintenanceTx.
-func (t *tx) PurchasePlans(ctx context.Context, purchaseID string) ([]licensing.MaintenancePlan, error) {
-	rows, err := t.query(ctx, planSelect+" WHERE m.purchase_id = ?"+planOrder, purchaseID)
-	return all(rows, err, app.ScanPlan)
-}
-
 // Plan implements app.MaintenanceTx; SQLite's one writer holds the whole
 // store, so lock needs nothing more.
 func (t *tx) Plan(ctx context.Context, acct int64, id string, _ app.Lock) (*app.PlanRecord, error) {
 	return one(t.queryRow(ctx, "SELECT "+app.PlanColumns+", coalesce(m.license_id, 0)"+app.PlanFrom+" WHERE "+ownedPlan+" AND m.id = ?",
 		acct, acct, id), app.ScanPlanRecord)
-}
-
-// AssignPlan implements app.MaintenanceTx.
-func (t *tx) AssignPlan(ctx context.Context, id string, licenseID int64, starts, ends time.Time) (bool, error) {
-	return affected(t.exec(ctx, "UPDATE maintenance_plans SET license_id = ?, starts_at = ?, ends_at = ? WHERE id = ? AND license_id IS NULL",
-		licenseID, starts.Unix(), ends.Unix(), id))
-}
-
-// SetPlanAutoRenew implements app.MaintenanceTx.
-func (t *tx) SetPlanAutoRenew(ctx context.Context, id string, on bool) error {
-	_, err := t.exec(ctx, "UPDATE maintenance_plans SET auto_renew = ? WHERE id = ?", boolInt(on), id)
-	return err
 }

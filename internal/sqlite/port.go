@@ -7,6 +7,7 @@ import (
 
 	"github.com/licensectl/licensectl/internal/app"
 	"github.com/licensectl/licensectl/internal/licensing"
+	"github.com/licensectl/licensectl/internal/sqlq"
 )
 
 var _ app.Backend = (*Store)(nil)
@@ -14,7 +15,7 @@ var _ app.Backend = (*Store)(nil)
 // Write implements app.Store: fn runs once, in one BEGIN IMMEDIATE
 // transaction on the writer connection.
 func (s *Store) Write(ctx context.Context, fn func(app.Tx) error) error {
-	return s.write(ctx, func(t *sql.Tx) error { return fn(&tx{s: s, tx: t}) })
+	return s.write(ctx, func(t *sql.Tx) error { return fn(s.newTx(t, false)) })
 }
 
 // Read implements app.Store: fn runs in a deferred transaction on the read
@@ -26,7 +27,7 @@ func (s *Store) Read(ctx context.Context, fn func(app.Tx) error) error {
 		return s.explain(err)
 	}
 	defer t.Rollback() // should fn panic
-	rt := &tx{s: s, tx: t, cached: true}
+	rt := s.newTx(t, true)
 	err = fn(rt)
 	t.Rollback()
 	if err != nil {
@@ -43,8 +44,10 @@ func (s *Store) Read(ctx context.Context, fn func(app.Tx) error) error {
 	return nil
 }
 
-// tx is one transaction of the store: it implements app.Tx with SQL.
+// tx is one transaction of the store: it implements app.Tx with SQL, the
+// part both dialects speak in sqlq.Tx over its Conn methods below.
 type tx struct {
+	sqlq.Tx
 	s      *Store
 	tx     *sql.Tx
 	cached bool // a read transaction: statements come from the cache
@@ -53,6 +56,43 @@ type tx struct {
 }
 
 var _ app.Tx = (*tx)(nil)
+
+func (s *Store) newTx(t *sql.Tx, cached bool) *tx {
+	x := &tx{s: s, tx: t, cached: cached}
+	x.Tx = sqlq.NewTx(x, sqlq.Dialect{PlanOrder: planOrder})
+	return x
+}
+
+// Query implements sqlq.Conn.
+func (t *tx) Query(ctx context.Context, query string, args ...any) (sqlq.Rows, error) {
+	rows, err := t.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{rows}, nil
+}
+
+// sqlRows are database/sql's rows as sqlq.Rows.
+type sqlRows struct{ *sql.Rows }
+
+func (r sqlRows) Close() { r.Rows.Close() }
+
+// QueryRow implements sqlq.Conn.
+func (t *tx) QueryRow(ctx context.Context, query string, args ...any) app.Scanner {
+	return t.queryRow(ctx, query, args...)
+}
+
+// Exec implements sqlq.Conn.
+func (t *tx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := t.exec(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// NoRows implements sqlq.Conn.
+func (*tx) NoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
 func (t *tx) stmt(ctx context.Context, query string) *sql.Stmt {
 	if !t.cached {
@@ -117,16 +157,6 @@ func affected(res sql.Result, err error) (bool, error) {
 	return n == 1, err
 }
 
-// AccountID implements app.AccountTx.
-func (t *tx) AccountID(ctx context.Context, email string) (int64, error) {
-	var id int64
-	err := t.queryRow(ctx, "SELECT id FROM accounts WHERE email = ?", email).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
-	return id, err
-}
-
 // InsertAudit implements app.AuditTx.
 func (t *tx) InsertAudit(ctx context.Context, rows ...app.AuditRow) error {
 	for _, r := range rows {
@@ -152,9 +182,4 @@ func (t *tx) Company(ctx context.Context, acct int64, name string) (int64, strin
 		return 0, "", nil
 	}
 	return id, stored, err
-}
-
-// Product implements app.CatalogTx.
-func (t *tx) Product(ctx context.Context, sku string) (*licensing.Product, error) {
-	return one(t.queryRow(ctx, `SELECT `+app.ProductColumns+` FROM products WHERE sku = ?1`, sku), app.ScanProduct)
 }

@@ -1,0 +1,107 @@
+package sqlq
+
+import (
+	"context"
+	"time"
+
+	"github.com/licensectl/licensectl/internal/app"
+	"github.com/licensectl/licensectl/internal/licensing"
+)
+
+// activationSelect reads an app.ActivationRecord (app.ScanActivation).
+const activationSelect = `SELECT a.id, l.key, l.product, a.machine, a.fingerprint, a.os, a.version, a.mode,
+	l.allow_rm, a.activated_at, a.last_seen_at, a.license_id, a.nonce, a.machine_key
+	FROM activations a JOIN licenses l ON l.id = a.license_id`
+
+// CurrentSigningKey implements app.SigningKeyTx.
+func (t Tx) CurrentSigningKey(ctx context.Context) (*app.SigningKeyRow, error) {
+	var k app.SigningKeyRow
+	err := t.queryRow(ctx, "SELECT id, private_key FROM signing_keys WHERE retired_at IS NULL").Scan(&k.ID, &k.Seed)
+	if t.c.NoRows(err) {
+		return nil, nil
+	}
+	return &k, err
+}
+
+// DeleteActivation implements app.ActivationTx.
+func (t Tx) DeleteActivation(ctx context.Context, id int64) (bool, error) {
+	return affected(t.exec(ctx, "DELETE FROM activations WHERE id = $1", id))
+}
+
+// FindActivation implements app.ActivationTx.
+func (t Tx) FindActivation(ctx context.Context, acct int64, w app.ActivationWhere) (*app.ActivationRecord, error) {
+	if w.ID != 0 {
+		return one(t, t.queryRow(ctx, activationSelect+" WHERE l.account_id = $1 AND a.id = $2", acct, w.ID), app.ScanActivation)
+	}
+	return one(t, t.queryRow(ctx, activationSelect+" WHERE l.account_id = $1 AND l.key = $2 AND a.fingerprint = $3",
+		acct, w.LicenseKey, w.Fingerprint), app.ScanActivation)
+}
+
+// FreeSeat implements app.ActivationTx.
+func (t Tx) FreeSeat(ctx context.Context, licenseID int64) error {
+	_, err := t.exec(ctx, "UPDATE licenses SET seats_used = seats_used - 1 WHERE id = $1 AND seats_used > 0", licenseID)
+	return err
+}
+
+// InsertSigningKey implements app.SigningKeyTx.
+func (t Tx) InsertSigningKey(ctx context.Context, k app.SigningKeyRow) error {
+	_, err := t.exec(ctx, "INSERT INTO signing_keys (id, private_key, public_key, created_at) VALUES ($1, $2, $3, $4)",
+		k.ID, k.Seed, k.PublicKey, k.CreatedAt.Unix())
+	return err
+}
+
+// InsertUsedProof implements app.ActivationTx. Two replicas given the same
+// proof collide on used_proofs' key, and the loser's rerun finds it used.
+func (t Tx) InsertUsedProof(ctx context.Context, nonce string, at time.Time) error {
+	_, err := t.exec(ctx, "INSERT INTO used_proofs (nonce, used_at) VALUES ($1, $2)", nonce, at.Unix())
+	return err
+}
+
+// LicenseActivation implements app.ActivationTx.
+func (t Tx) LicenseActivation(ctx context.Context, licenseID int64, fingerprint string) (*app.ActivationRecord, error) {
+	return one(t, t.queryRow(ctx, activationSelect+" WHERE a.license_id = $1 AND a.fingerprint = $2", licenseID, fingerprint), app.ScanActivation)
+}
+
+// ProofUsed implements app.ActivationTx.
+func (t Tx) ProofUsed(ctx context.Context, nonce string) (bool, error) {
+	var used bool
+	err := t.queryRow(ctx, "SELECT EXISTS (SELECT 1 FROM used_proofs WHERE nonce = $1)", nonce).Scan(&used)
+	return used, err
+}
+
+// RefreshActivation implements app.ActivationTx.
+func (t Tx) RefreshActivation(ctx context.Context, id int64, a app.NewActivation) error {
+	_, err := t.exec(ctx, `UPDATE activations SET machine = $1, os = $2, version = $3, last_seen_at = $4,
+			mode = CASE WHEN CAST($5 AS TEXT) = 'offline' THEN 'offline' ELSE mode END,
+			nonce = coalesce($6, nonce), machine_key = coalesce($7, machine_key), machine_folded = $9 WHERE id = $8`,
+		a.Machine, a.OS, a.Version, a.At.Unix(), a.Mode, nullString(a.Nonce), nullBytes(a.MachineKey), id, a.MachineFolded)
+	return err
+}
+
+// RetireSigningKey implements app.SigningKeyTx.
+func (t Tx) RetireSigningKey(ctx context.Context, at time.Time) (string, error) {
+	var id string
+	err := t.queryRow(ctx, "UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL RETURNING id", at.Unix()).Scan(&id)
+	if t.c.NoRows(err) {
+		return "", nil
+	}
+	return id, err
+}
+
+// SigningKeys implements app.SigningKeyTx.
+func (t Tx) SigningKeys(ctx context.Context) ([]licensing.SigningKey, error) {
+	rows, err := t.query(ctx, `SELECT id, public_key, created_at, retired_at FROM signing_keys
+		ORDER BY retired_at IS NOT NULL, created_at DESC, id`)
+	return all(rows, err, app.ScanSigningKey)
+}
+
+// TakeSeat implements app.ActivationTx.
+func (t Tx) TakeSeat(ctx context.Context, licenseID int64) (bool, error) {
+	return affected(t.exec(ctx, "UPDATE licenses SET seats_used = seats_used + 1 WHERE id = $1 AND seats_used < seats", licenseID))
+}
+
+// TouchActivation implements app.ActivationTx.
+func (t Tx) TouchActivation(ctx context.Context, id int64, at time.Time) error {
+	_, err := t.exec(ctx, "UPDATE activations SET last_seen_at = $1 WHERE id = $2", at.Unix(), id)
+	return err
+}
