@@ -2,8 +2,6 @@ package postgres
 
 import (
 	"context"
-	"strconv"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -12,28 +10,6 @@ import (
 
 // planOrder lists plans oldest first; seq breaks ties as SQLite's rowid does.
 const planOrder = " ORDER BY m.created_at, m.seq"
-
-// ownedPlan selects the plans of the account $1. An assigned plan belongs to
-// whoever owns its license, so plans follow licenses attached to another
-// account; an available one, to its buyer.
-const ownedPlan = "(m.license_id IS NULL AND m.account_id = $1 OR l.account_id = $1)"
-
-// UncoveredLicenses implements app.MaintenanceTx.
-func (t *tx) UncoveredLicenses(ctx context.Context, acct int64, now time.Time, sku string, companyID int64) ([]app.UncoveredLicense, error) {
-	cond, a := "", []any{acct, now.Unix()}
-	if sku != "" {
-		a = append(a, sku)
-		cond += " AND l.product = $" + strconv.Itoa(len(a))
-	}
-	if companyID != 0 {
-		a = append(a, companyID)
-		cond += " AND l.company_id = $" + strconv.Itoa(len(a))
-	}
-	rows, err := t.query(ctx, `SELECT l.id, l.key, l.product FROM licenses l JOIN products p ON p.sku = l.product
-		WHERE l.account_id = $1 AND l.kind = 'commercial' AND p.term = 'perpetual'
-			AND (l.maintenance_till IS NULL OR l.maintenance_till <= $2)`+cond+` ORDER BY l.id`, a...)
-	return all(rows, err, app.ScanUncoveredLicense)
-}
 
 // InsertPlans implements app.MaintenanceTx in one batch.
 func (t *tx) InsertPlans(ctx context.Context, plans []app.NewPlan) error {
@@ -65,14 +41,4 @@ func (t *tx) sendBatch(ctx context.Context, b *pgx.Batch) error {
 		return nil
 	}
 	return unavailable(ctx, t.tx.SendBatch(ctx, b).Close())
-}
-
-// Plan implements app.MaintenanceTx. ForUpdate locks the plan's row:
-// concurrent changes of one plan queue up rather than fail at commit.
-func (t *tx) Plan(ctx context.Context, acct int64, id string, lock app.Lock) (*app.PlanRecord, error) {
-	q := "SELECT " + app.PlanColumns + ", coalesce(m.license_id, 0)" + app.PlanFrom + " WHERE " + ownedPlan + " AND m.id = $2"
-	if lock == app.ForUpdate {
-		q += " FOR UPDATE OF m"
-	}
-	return one(t.queryRow(ctx, q, acct, id), app.ScanPlanRecord)
 }

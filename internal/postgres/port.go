@@ -36,7 +36,9 @@ type tx struct {
 
 func newTx(t pgx.Tx) *tx {
 	x := &tx{tx: t}
-	x.Tx = sqlq.NewTx(x, sqlq.Dialect{PlanOrder: planOrder})
+	x.Tx = sqlq.NewTx(x, sqlq.Dialect{PlanOrder: planOrder, RowLocks: true, LicenseColumns: licenseColumns,
+		LicenseScanner: func() func(app.Scanner, ...any) (*licensing.License, error) { return scanLicense },
+		ListSQL:        listSQL, LicenseConds: licenseConds[:]})
 	return x
 }
 

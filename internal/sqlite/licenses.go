@@ -1,8 +1,6 @@
 package sqlite
 
 import (
-	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
@@ -26,7 +24,7 @@ const licenseRow = `concat_ws(char(31), l.key, l.product, p.name, l.kind, l.term
 	l.purchase_id, l.purchase_email, l.allow_rm, l.auto_renew, ifnull(l.expires_at, ''),
 	ifnull(l.maintenance_till, ''), l.seats, l.seats_used, l.created_at)`
 
-const licenseFrom = ` FROM licenses l JOIN products p ON p.sku = l.product LEFT JOIN companies c ON c.id = l.company_id`
+const licenseFrom = sqlq.LicenseFrom
 
 // rowFields reads the fields of a licenseRow in order; the first problem
 // sticks in err.
@@ -83,6 +81,22 @@ type parsedLicense struct {
 	expires, maintTill time.Time
 }
 
+// licenseScanner reads licenseRow rows into one reused buffer.
+func licenseScanner() func(app.Scanner, ...any) (*licensing.License, error) {
+	var row string
+	dest := []any{&row}
+	return func(sc app.Scanner, extra ...any) (*licensing.License, error) {
+		d := dest
+		if len(extra) > 0 {
+			d = append([]any{&row}, extra...)
+		}
+		if err := sc.Scan(d...); err != nil {
+			return nil, err
+		}
+		return parseLicense(row)
+	}
+}
+
 func parseLicense(row string) (*licensing.License, error) {
 	f := rowFields{rest: row, more: true}
 	p := &parsedLicense{}
@@ -120,10 +134,6 @@ func licenseWhere(q *app.LicenseQuery, args []any) (where string, _ []any, narro
 	return " WHERE " + where, args, narrowed
 }
 
-// sortColumns are the SQL of the sort fields; NULL sorts first, as the
-// query wants. %[1]s is now.
-var sortColumns = sqlq.SortColumns()
-
 // listSQL renders the list query.
 //
 // Without SQLite statistics the planner prefers an index that yields the
@@ -142,14 +152,11 @@ func listSQL(q *app.LicenseQuery) (string, []any, error) {
 	// the whole ORDER BY.
 	idDir := ""
 	for _, sf := range q.Sort {
-		expr, ok := sortColumns[sf.Field]
-		if !ok {
-			return "", nil, fmt.Errorf("no sort field %q", sf.Field)
+		expr, a, err := sqlq.SortColumn(sf.Field, q.Now, args, mark)
+		if err != nil {
+			return "", nil, err
 		}
-		if strings.Contains(expr, "%[1]s") {
-			args = append(args, q.Now)
-			expr = fmt.Sprintf(expr, mark(len(args)))
-		}
+		args = a
 		if narrowed {
 			b.WriteString("+")
 		}
@@ -170,90 +177,4 @@ func listSQL(q *app.LicenseQuery) (string, []any, error) {
 		args = append(args, q.Offset)
 	}
 	return b.String(), args, nil
-}
-
-// ListLicenses implements app.LicenseTx.
-func (t *tx) ListLicenses(ctx context.Context, q *app.LicenseQuery, fn func(*licensing.License) error) error {
-	query, args, err := listSQL(q)
-	if err != nil {
-		return err
-	}
-	rows, err := t.query(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	var row string
-	for rows.Next() {
-		if err := rows.Scan(&row); err != nil {
-			return err
-		}
-		l, err := parseLicense(row)
-		if err != nil {
-			return err
-		}
-		if err := fn(l); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
-// GroupLicenses implements app.LicenseTx.
-func (t *tx) GroupLicenses(ctx context.Context, q *app.LicenseQuery) ([]licensing.LicenseGroup, error) {
-	where, args, _ := licenseWhere(q, []any{q.Now})
-	rows, err := t.query(ctx, `SELECT l.product, p.name, count(*),
-			coalesce(sum(l.expires_at IS NULL OR l.expires_at > ?1), 0),
-			coalesce(sum(l.seats_used > 0), 0),
-			coalesce(sum(l.kind = 'trial'), 0)`+licenseFrom+where+`
-		GROUP BY l.product
-		ORDER BY CASE p.term WHEN 'perpetual' THEN 0 WHEN 'subscription' THEN 1 ELSE 2 END, l.product`, args...)
-	return all(rows, err, scanGroup)
-}
-
-func scanGroup(sc app.Scanner) (*licensing.LicenseGroup, error) {
-	var g licensing.LicenseGroup
-	return &g, sc.Scan(&g.Product, &g.ProductName, &g.Total, &g.Valid, &g.Used, &g.Trial)
-}
-
-// LicenseDetail implements app.LicenseTx.
-func (t *tx) LicenseDetail(ctx context.Context, acct int64, key string) (*licensing.LicenseDetail, error) {
-	var (
-		row, platforms string
-		purchased      int64
-		d              licensing.LicenseDetail
-	)
-	err := t.queryRow(ctx, `SELECT `+licenseRow+`, pu.created_at, p.latest_version, p.platforms`+
-		licenseFrom+` JOIN purchases pu ON pu.id = l.purchase_id WHERE l.account_id = ? AND l.key = ?`, acct, key).
-		Scan(&row, &purchased, &d.LatestVersion, &platforms)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	} else if err != nil {
-		return nil, err
-	}
-	l, err := parseLicense(row)
-	if err != nil {
-		return nil, err
-	}
-	d.License = *l
-	d.PurchasedAt = app.Unix(purchased)
-	d.Platforms = app.SplitList(platforms)
-	return &d, nil
-}
-
-// LicenseState implements app.LicenseTx; SQLite's one writer holds the
-// whole store, so lock needs nothing more.
-func (t *tx) LicenseState(ctx context.Context, acct int64, key string, _ app.Lock) (*app.LicenseState, error) {
-	return one(t.queryRow(ctx, `SELECT l.id, l.kind, l.term, l.allow_rm, l.auto_renew, l.suspended, coalesce(l.company_id, 0),
-			coalesce(c.name, '')
-		FROM licenses l LEFT JOIN companies c ON c.id = l.company_id WHERE l.account_id = ? AND l.key = ?`, acct, key), app.ScanLicenseState)
-}
-
-// LicenseByID implements app.LicenseTx.
-func (t *tx) LicenseByID(ctx context.Context, id int64) (*licensing.License, error) {
-	var row string
-	if err := t.queryRow(ctx, "SELECT "+licenseRow+licenseFrom+" WHERE l.id = ?", id).Scan(&row); err != nil {
-		return nil, err
-	}
-	return parseLicense(row)
 }

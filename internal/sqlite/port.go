@@ -59,7 +59,8 @@ var _ app.Tx = (*tx)(nil)
 
 func (s *Store) newTx(t *sql.Tx, cached bool) *tx {
 	x := &tx{s: s, tx: t, cached: cached}
-	x.Tx = sqlq.NewTx(x, sqlq.Dialect{PlanOrder: planOrder})
+	x.Tx = sqlq.NewTx(x, sqlq.Dialect{PlanOrder: planOrder, LicenseColumns: licenseRow,
+		LicenseScanner: licenseScanner, ListSQL: listSQL, LicenseConds: licenseConds[:]})
 	return x
 }
 
@@ -128,15 +129,6 @@ func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 
 func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	return t.tx.ExecContext(ctx, query, args...)
-}
-
-// one scans a single row with scan; no row is (nil, nil).
-func one[T any](row *sql.Row, scan func(app.Scanner) (*T, error)) (*T, error) {
-	v, err := scan(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	return v, err
 }
 
 // all scans every row with scan.

@@ -45,3 +45,27 @@ func (t Tx) SetPlanAutoRenew(ctx context.Context, id string, on bool) error {
 	_, err := t.exec(ctx, "UPDATE maintenance_plans SET auto_renew = $1 WHERE id = $2", on, id)
 	return err
 }
+
+// UncoveredLicenses implements app.MaintenanceTx.
+func (t Tx) UncoveredLicenses(ctx context.Context, acct int64, now time.Time, sku string, companyID int64) ([]app.UncoveredLicense, error) {
+	a := args{acct, now.Unix()}
+	cond := ""
+	if sku != "" {
+		cond += " AND l.product = " + a.add(sku)
+	}
+	if companyID != 0 {
+		cond += " AND l.company_id = " + a.add(companyID)
+	}
+	rows, err := t.query(ctx, `SELECT l.id, l.key, l.product FROM licenses l JOIN products p ON p.sku = l.product
+		WHERE l.account_id = $1 AND l.kind = 'commercial' AND p.term = 'perpetual'
+			AND (l.maintenance_till IS NULL OR l.maintenance_till <= $2)`+cond+` ORDER BY l.id`, a...)
+	return all(rows, err, app.ScanUncoveredLicense)
+}
+
+// Plan implements app.MaintenanceTx. ForUpdate locks the plan's row:
+// concurrent changes of one plan queue up rather than fail at commit.
+func (t Tx) Plan(ctx context.Context, acct int64, id string, lock app.Lock) (*app.PlanRecord, error) {
+	q := "SELECT " + app.PlanColumns + ", coalesce(m.license_id, 0)" + app.PlanFrom + " WHERE " + ownedPlan + " AND m.id = $2"
+	q += t.lock(lock, " FOR UPDATE OF m")
+	return one(t, t.queryRow(ctx, q, acct, id), app.ScanPlanRecord)
+}

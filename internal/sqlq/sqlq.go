@@ -6,6 +6,7 @@
 package sqlq
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/licensectl/licensectl/internal/app"
@@ -62,10 +63,10 @@ const ProductUpsert = `
 			seats = excluded.seats, latest_version = excluded.latest_version, currency = excluded.currency,
 			per_license = excluded.per_license`
 
-// SortColumns are the SQL of the license list's sort fields over the same
-// FROM; "validity" compares with now, the store's first placeholder.
-func SortColumns() map[string]string {
-	return map[string]string{
+// SortColumn renders a sort field of the license list over the same FROM;
+// "validity" compares with now, which it appends to args.
+func SortColumn(field string, now any, args []any, mark func(int) string) (string, []any, error) {
+	cols := map[string]string{
 		"key":              "l.key",
 		"product":          "l.product",
 		"kind":             "l.kind",
@@ -80,4 +81,13 @@ func SortColumns() map[string]string {
 		"created_at":       "l.created_at",
 		"purchase_id":      "l.purchase_id",
 	}
+	expr, ok := cols[field]
+	if !ok {
+		return "", nil, fmt.Errorf("no sort field %q", field)
+	}
+	if strings.Contains(expr, "%[1]s") {
+		args = append(args, now)
+		expr = fmt.Sprintf(expr, mark(len(args)))
+	}
+	return expr, args, nil
 }

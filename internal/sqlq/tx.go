@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/licensectl/licensectl/internal/app"
+	"github.com/licensectl/licensectl/internal/licensing"
 )
 
 // Conn is one transaction of a store as the SQL written once here runs it.
@@ -30,6 +31,19 @@ type Dialect struct {
 	// PlanOrder lists maintenance plans oldest first, with a tie-break for
 	// plans made in the same second.
 	PlanOrder string
+	// RowLocks: the dialect has SELECT ... FOR UPDATE.
+	RowLocks bool
+	// LicenseColumns select a license over LicenseFrom, as LicenseScanner's
+	// scanners read it (extra columns after it go to extra).
+	LicenseColumns string
+	// LicenseScanner makes a scanner of license rows; one scanner may keep
+	// its buffers from row to row.
+	LicenseScanner func() func(sc app.Scanner, extra ...any) (*licensing.License, error)
+	// ListSQL renders the license list's query and its arguments.
+	ListSQL func(q *app.LicenseQuery) (string, []any, error)
+	// LicenseConds are the SQL of app.LicenseQuery's conditions
+	// (LicenseConds with the dialect's boolean test and LIKE).
+	LicenseConds []string
 }
 
 // Tx implements the parts of app.Tx whose SQL both dialects speak; a store's
@@ -103,3 +117,12 @@ func nullID(v int64) any {
 
 // mark is the n-th placeholder.
 func mark(n int) string { return "$" + strconv.Itoa(n) }
+
+// lock is clause ("FOR UPDATE OF l") when lock asks for row locks and the
+// dialect has them; SQLite's one writer holds the whole store already.
+func (t Tx) lock(lock app.Lock, clause string) string {
+	if lock == app.ForUpdate && t.d.RowLocks {
+		return clause
+	}
+	return ""
+}
