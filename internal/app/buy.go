@@ -3,9 +3,7 @@ package app
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -218,7 +216,7 @@ func (a *App) Buy(ctx context.Context, req licensing.BuyRequest, progress func(d
 		if r.PurchaseEmail == "" {
 			r.PurchaseEmail = buyer.email
 		}
-		hash, err := requestHash(r)
+		hash, err := licensing.RequestHash(r)
 		if err != nil {
 			return nil, err
 		}
@@ -263,19 +261,6 @@ func idempotency(ctx context.Context, tx Tx, acct int64, key, hash string) (stri
 			WithHint("use a new key for a new purchase")}
 	}
 	return key, prior.ID, nil
-}
-
-// requestHash identifies what a request asks for, so that a retried request
-// is told apart from a different one that reuses its idempotency key. Any
-// request type may be hashed; types differ in their JSON fields, so a key
-// reused across request types is a conflict too.
-func requestHash(req any) (string, error) {
-	js, err := json.Marshal(req)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(js)
-	return hex.EncodeToString(sum[:]), nil
 }
 
 func randomHex(n int) string {
@@ -504,7 +489,7 @@ func (r *LicenseRows) Next() bool {
 func (r *LicenseRows) startLine(l orderLine) {
 	c := &r.cur
 	c.Product, c.Term, c.CompanyID, c.Seats = l.product.SKU, l.term, l.companyID, l.product.Seats
-	c.Kind, c.AutoRenew, c.ExpiresAt = licenseTerms(r.o.trial, l.term, c.CreatedAt)
+	c.Kind, c.AutoRenew, c.ExpiresAt = licensing.NewLicenseTerms(r.o.trial, l.term, c.CreatedAt)
 }
 
 // License is the current license; the rows reuse it for the next.
@@ -512,21 +497,6 @@ func (r *LicenseRows) License() *NewLicense { return &r.cur }
 
 // Err is what stopped the rows early: a cancelled context, or no key.
 func (r *LicenseRows) Err() error { return r.err }
-
-// licenseTerms answers a new license's kind, auto-renew flag and expiry:
-// trials run TrialDays and never renew, subscriptions run one billing period
-// and renew, lifetime licenses never expire.
-func licenseTerms(trial bool, term string, now time.Time) (kind string, autoRenew bool, expires int64) {
-	switch {
-	case trial:
-		return licensing.KindTrial, false, now.AddDate(0, 0, licensing.TrialDays).Unix()
-	case term == licensing.LicenseTermMonthly:
-		return licensing.KindCommercial, true, now.AddDate(0, 1, 0).Unix()
-	case term == licensing.LicenseTermAnnual:
-		return licensing.KindCommercial, true, now.AddDate(1, 0, 0).Unix()
-	}
-	return licensing.KindCommercial, false, 0
-}
 
 // loadPurchase reads a stored purchase with its items and license keys.
 func loadPurchase(ctx context.Context, tx Tx, id, buyer string) (*licensing.Purchase, error) {

@@ -320,7 +320,7 @@ func (a *App) UpdateLicense(ctx context.Context, key string, u licensing.License
 			c.AllowRM, changed["allow_rm"] = u.AllowRM, *u.AllowRM
 		}
 		if u.AutoRenew != nil {
-			if err := checkAutoRenew(key, cur.Kind, cur.Term); err != nil {
+			if err := licensing.CheckAutoRenew(key, cur.Kind, cur.Term); err != nil {
 				return nil, err
 			}
 			if *u.AutoRenew != cur.AutoRenew {
@@ -367,18 +367,4 @@ func (a *App) UpdateLicense(ctx context.Context, key string, u licensing.License
 		l.Derive(now)
 		return l, nil
 	})
-}
-
-// checkAutoRenew allows the switch on subscriptions only, and says why not
-// otherwise.
-func checkAutoRenew(key, kind, term string) error {
-	switch {
-	case kind == licensing.KindTrial:
-		return licensing.Errorf(licensing.EINVALID, "license %s is a trial: trials never renew", key).
-			WithHint("buy the product to keep using it")
-	case term == licensing.LicenseTermPerpetual:
-		return licensing.Errorf(licensing.EINVALID, "license %s is a lifetime license: it has no renewal", key).
-			WithHint("maintenance plans carry their own auto-renew: see `licensectl maintenance set`")
-	}
-	return nil
 }

@@ -391,7 +391,7 @@ func (a *App) BuyMaintenance(ctx context.Context, req licensing.MaintenanceBuyRe
 		}
 		hashed := req
 		hashed.IdempotencyKey, hashed.PurchaseEmail = "", ""
-		hash, err := requestHash(struct {
+		hash, err := licensing.RequestHash(struct {
 			Maintenance licensing.MaintenanceBuyRequest `json:"maintenance"`
 		}{hashed})
 		if err != nil {

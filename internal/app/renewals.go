@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"sort"
 	"time"
@@ -207,76 +206,31 @@ func (a *App) RunRenewals(ctx context.Context, asOf time.Time) (*licensing.Renew
 }
 
 // chargeRenewals writes one purchase per account and currency for the
-// renewing steps, with a line per product and kind, sets each step's
-// purchase id and returns the purchases' ids.
+// renewing steps (licensing.GroupRenewalCharges), sets each step's purchase
+// id and returns the purchases' ids.
 func chargeRenewals(ctx context.Context, tx Tx, asOf, now time.Time, steps []renewalStep) ([]string, error) {
-	type group struct {
-		order
-		lines   map[string]int // line key -> index in items
-		steps   []int
-		objects []string
-	}
-	var keys []string
-	groups := map[string]*group{}
-	for i := range steps {
-		st := &steps[i]
-		if st.Action != licensing.RenewalRenew {
-			continue
-		}
-		gk := fmt.Sprintf("%d/%s", st.Item.AccountID, st.Currency)
-		g, ok := groups[gk]
-		if !ok {
-			g = &group{order: order{buyerID: st.Item.AccountID, buyer: st.Account, purchaseEmail: st.Account,
-				owner: st.Item.AccountID, currency: st.Currency, items: []licensing.LineItem{}, fixed: map[string]string{},
-				renewal: true}, lines: map[string]int{}}
-			groups[gk] = g
-			keys = append(keys, gk)
-		}
-		it := renewalLine(st)
-		lk := it.SKU + "/" + it.Billing + "/" + fmt.Sprint(it.UnitPriceCents)
-		idx, ok := g.lines[lk]
-		if !ok {
-			idx = len(g.items)
-			g.lines[lk] = idx
-			g.items = append(g.items, it)
-		}
-		g.items[idx].Quantity++
-		g.items[idx].AmountCents += it.UnitPriceCents
-		g.total += it.UnitPriceCents
-		g.steps = append(g.steps, i)
-		g.objects = append(g.objects, st.Object+"@"+st.DueAt.Format(time.RFC3339))
-	}
 	purchases := []string{}
-	for _, gk := range keys {
-		g := groups[gk]
-		hash, err := requestHash(struct {
+	for _, c := range licensing.GroupRenewalCharges(steps, func(d *DueRow) string { return d.Term }) {
+		acct := steps[c.Steps[0]].Item.AccountID
+		o := order{buyerID: acct, buyer: c.Account, purchaseEmail: c.Account, owner: acct, currency: c.Currency,
+			items: c.Items, total: c.TotalCents, fixed: map[string]string{}, renewal: true}
+		hash, err := licensing.RequestHash(struct {
 			Renewals []string `json:"renewals"`
-		}{g.objects})
+		}{c.Objects})
 		if err != nil {
 			return nil, err
 		}
 		key := "renewal-" + asOf.Format(time.RFC3339) + "-" + randomHex(4)
-		p, err := writePurchase(ctx, tx, &g.order, key, hash, now, nil)
+		p, err := writePurchase(ctx, tx, &o, key, hash, now, nil)
 		if err != nil {
 			return nil, err
 		}
-		for _, i := range g.steps {
+		for _, i := range c.Steps {
 			steps[i].PurchaseID = p.ID
 		}
 		purchases = append(purchases, p.ID)
 	}
 	return purchases, nil
-}
-
-// renewalLine is the purchase line of one renewed period (quantity 0: the
-// caller counts).
-func renewalLine(st *renewalStep) licensing.LineItem {
-	if st.Kind == licensing.RenewalMaintenance {
-		return licensing.LineItem{SKU: licensing.MaintenanceSKU(st.Product), Description: "Maintenance renewal for " + st.Name + " (1 year)",
-			UnitPriceCents: st.PriceCents}
-	}
-	return licensing.LineItem{SKU: st.Product, Description: st.Name + " renewal (" + st.Item.Term + ")",
-		UnitPriceCents: st.PriceCents, Billing: st.Item.Term}
 }
 
 // applyRenewals records every step in renewals and in the audit log,

@@ -3,6 +3,7 @@ package licensing
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"time"
 )
 
@@ -161,4 +162,58 @@ func CheckRunAsOf(asOf, now time.Time) error {
 			WithHint("preview it with `licensectl renewals run --dry-run --as-of %s`", at)
 	}
 	return nil
+}
+
+// RenewalCharge is one purchase of a renewals run: the renewed periods of
+// one account in one currency, with a line per product, kind and price.
+type RenewalCharge struct {
+	Account    string
+	Currency   string
+	Items      []LineItem
+	TotalCents int64
+	Steps      []int    // the indexes of the steps it charges
+	Objects    []string // "object@due" of each step, what its request hash covers
+}
+
+// GroupRenewalCharges groups the renewing steps into charges, in the order
+// their accounts first renew; term answers a subscription's billing term.
+// Steps that end something are not charged.
+func GroupRenewalCharges[T any](steps []RenewalStep[T], term func(T) string) []RenewalCharge {
+	var charges []RenewalCharge
+	byAccount := map[[2]string]int{}      // account, currency -> charge
+	byLine := map[int]map[[3]string]int{} // charge -> sku, billing, price -> line
+	for i := range steps {
+		st := &steps[i]
+		if st.Action != RenewalRenew {
+			continue
+		}
+		ak := [2]string{st.Account, st.Currency}
+		ci, ok := byAccount[ak]
+		if !ok {
+			ci = len(charges)
+			byAccount[ak] = ci
+			byLine[ci] = map[[3]string]int{}
+			charges = append(charges, RenewalCharge{Account: st.Account, Currency: st.Currency, Items: []LineItem{}})
+		}
+		c := &charges[ci]
+		it := LineItem{SKU: st.Product, Description: st.Name + " renewal (" + term(st.Item) + ")",
+			UnitPriceCents: st.PriceCents, Billing: term(st.Item)}
+		if st.Kind == RenewalMaintenance {
+			it = LineItem{SKU: MaintenanceSKU(st.Product), Description: "Maintenance renewal for " + st.Name + " (1 year)",
+				UnitPriceCents: st.PriceCents}
+		}
+		lk := [3]string{it.SKU, it.Billing, strconv.FormatInt(it.UnitPriceCents, 10)}
+		li, ok := byLine[ci][lk]
+		if !ok {
+			li = len(c.Items)
+			byLine[ci][lk] = li
+			c.Items = append(c.Items, it)
+		}
+		c.Items[li].Quantity++
+		c.Items[li].AmountCents += it.UnitPriceCents
+		c.TotalCents += it.UnitPriceCents
+		c.Steps = append(c.Steps, i)
+		c.Objects = append(c.Objects, st.Object+"@"+st.DueAt.Format(time.RFC3339))
+	}
+	return charges
 }
