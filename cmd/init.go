@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 	"io"
 
@@ -16,7 +17,34 @@ type initResult struct {
 	ProductsAdded int    `json:"products_added"`
 }
 
-func newInitCmd(f *Factory) *cobra.Command {
+// localOptions are what the commands that work on the store itself (init,
+// migrate, backup, restore) take from the Factory besides env: the store's
+// opener.
+type localOptions struct {
+	env
+	// OpenStore opens the configured store; create makes it if need be.
+	OpenStore func(ctx context.Context, create bool) (localStore, error)
+}
+
+func (f *Factory) localOptions() localOptions {
+	return localOptions{env: f.env(), OpenStore: func(ctx context.Context, create bool) (localStore, error) {
+		return openStore(ctx, f, create)
+	}}
+}
+
+// local refuses the http backend: these commands work on a store file or
+// database, not through a server.
+func (o localOptions) local(why string) error {
+	if b := o.Config().Backend; b != "local" {
+		return licensing.Errorf(licensing.EINVALID, "%s", why)
+	}
+	return nil
+}
+
+type initOptions struct{ localOptions }
+
+func newInitCmd(f *Factory, runF func(*initOptions) error) *cobra.Command {
+	o := &initOptions{localOptions: f.localOptions()}
 	return &cobra.Command{
 		Use:   "init",
 		Short: "Create or upgrade the store and seed the product catalog",
@@ -28,35 +56,41 @@ is created if it does not exist.`,
 		Example: "  licensectl init\n  licensectl init --db ./licenses.db\n  licensectl init --db 'postgres://licensectl@db.internal/licensectl?search_path=licensing'",
 		Args:    noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			cfg := f.Config()
-			if cfg.Backend != "local" {
-				return licensing.Errorf(licensing.EINVALID, "init works on a local store; the server initialises its own")
+			if runF != nil {
+				return runF(o)
 			}
-			format, err := f.Format()
-			if err != nil {
-				return err
-			}
-			s, err := openStore(c.Context(), f, true)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			added, err := s.Seed(c.Context())
-			if err != nil {
-				return err
-			}
-			version, err := s.SchemaVersion(c.Context())
-			if err != nil {
-				return err
-			}
-			res := initResult{Path: s.Path(), SchemaVersion: version, ProductsAdded: added}
-			if cfg.Quiet {
-				return nil
-			}
-			return output.Object(f.IO.Out, format, res, func(w io.Writer) error {
-				_, err := fmt.Fprintf(w, "Store ready at %s (schema version %d, %d catalog products added)\n", res.Path, res.SchemaVersion, res.ProductsAdded)
-				return err
-			})
+			return initRun(c.Context(), o)
 		},
 	}
+}
+
+func initRun(ctx context.Context, o *initOptions) error {
+	if err := o.local("init works on a local store; the server initialises its own"); err != nil {
+		return err
+	}
+	format, err := o.format()
+	if err != nil {
+		return err
+	}
+	s, err := o.OpenStore(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	added, err := s.Seed(ctx)
+	if err != nil {
+		return err
+	}
+	version, err := s.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	res := initResult{Path: s.Path(), SchemaVersion: version, ProductsAdded: added}
+	if o.quiet() {
+		return nil
+	}
+	return output.Object(o.IO.Out, format, res, func(w io.Writer) error {
+		_, err := fmt.Fprintf(w, "Store ready at %s (schema version %d, %d catalog products added)\n", res.Path, res.SchemaVersion, res.ProductsAdded)
+		return err
+	})
 }

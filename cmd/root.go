@@ -290,7 +290,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 	pf.String("jq", "", "filter JSON output with a jq expression; implies -o json, prints strings raw, and collects lists before filtering instead of streaming them")
 
 	root.AddCommand(
-		newInitCmd(f), newMigrateCmd(f),
+		newInitCmd(f, nil), newMigrateCmd(f, nil),
 		newProductsCmd(f),
 		newAccountsCmd(f),
 		newCompaniesCmd(f),
@@ -300,8 +300,8 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		newActivationsCmd(f), newKeysCmd(f),
 		newServeCmd(f),
 		newLoginCmd(f, nil),
-		newBackupCmd(f), newRestoreCmd(f),
-		newVersionCmd(f),
+		newBackupCmd(f, nil), newRestoreCmd(f, nil),
+		newVersionCmd(f, nil),
 		newExitCodesTopic(),
 		newDocsCmd(),
 	)
