@@ -168,14 +168,6 @@ func planNotFound(id string) error {
 		WithHint("see `licensectl maintenance list`")
 }
 
-// trialHasNoMaintenance is the one answer to a plan for a trial, whether
-// bought for it or assigned to it: a request that can never succeed, so
-// invalid (exit 2), not a conflict.
-func trialHasNoMaintenance(key, sku string) error {
-	return licensing.Errorf(licensing.EINVALID, "license %s is a trial: trials have no maintenance", key).
-		WithHint("buy the product with `licensectl licenses buy --product %s`, then its maintenance", sku)
-}
-
 // maintenanceOrder is a maintenance purchase that passed every rule and is
 // priced, but not yet written.
 type maintenanceOrder struct {
@@ -243,7 +235,7 @@ func prepareMaintenance(ctx context.Context, tx Tx, req licensing.MaintenanceBuy
 				WithHint("%s", licensing.ErrorHint(err))
 		}
 		if l.License.Kind == licensing.KindTrial {
-			return nil, trialHasNoMaintenance(key, sku)
+			return nil, licensing.TrialHasNoMaintenance(key, sku)
 		}
 		// A plan bought while another runs takes over where that one ends.
 		starts := now
@@ -513,11 +505,7 @@ func (a *App) AssignMaintenance(ctx context.Context, id, key string) (*licensing
 		return nil, err
 	}
 	return write(ctx, a, func(tx Tx, now time.Time) (*licensing.MaintenancePlan, error) {
-		acct, err := actingAccount(ctx, tx)
-		if err != nil {
-			return nil, err
-		}
-		p, err := ownPlan(ctx, tx, acct.id, id, ForUpdate)
+		acct, p, err := changePlan(ctx, tx, id)
 		if err != nil {
 			return nil, err
 		}
@@ -525,7 +513,7 @@ func (a *App) AssignMaintenance(ctx context.Context, id, key string) (*licensing
 		if err != nil {
 			return nil, err
 		}
-		if err := checkAssign(id, p, l, now); err != nil {
+		if err := licensing.CheckAssign(id, p.Product, deref(p.LicenseKey), &l.License, now); err != nil {
 			return nil, err
 		}
 		ends := licensing.MaintenanceTerm(now)
@@ -547,6 +535,17 @@ func (a *App) AssignMaintenance(ctx context.Context, id, key string) (*licensing
 		}
 		return planNow(ctx, tx, acct.id, id, now)
 	})
+}
+
+// changePlan begins every change of one plan: the acting account, and its
+// plan id, locked for the change.
+func changePlan(ctx context.Context, tx Tx, id string) (account, *PlanRecord, error) {
+	acct, err := actingAccount(ctx, tx)
+	if err != nil {
+		return account{}, nil, err
+	}
+	p, err := ownPlan(ctx, tx, acct.id, id, ForUpdate)
+	return acct, p, err
 }
 
 // ownPlan finds one of the account's plans, or ENOTFOUND.
@@ -575,28 +574,6 @@ func deref(s *string) string {
 	return *s
 }
 
-// checkAssign answers why a plan cannot go to a license, if it cannot.
-func checkAssign(id string, p *PlanRecord, l *SeatLicense, now time.Time) error {
-	key, sku := l.License.Key, l.License.Product
-	switch {
-	case p.LicenseID != 0 && p.LicenseID == l.ID:
-		return licensing.Errorf(licensing.ECONFLICT, "maintenance plan %s is already assigned to license %s", id, key)
-	case p.LicenseID != 0:
-		return licensing.Errorf(licensing.ECONFLICT, "maintenance plan %s is already assigned to license %s", id, deref(p.LicenseKey)).
-			WithHint("a plan is assigned once; see `licensectl maintenance list --available` for unassigned plans")
-	case p.Product != sku:
-		return licensing.Errorf(licensing.ECONFLICT, "maintenance plan %s is for %s, but license %s is %s", id, p.Product, key, sku).
-			WithHint("a plan covers licenses of its own product only")
-	case l.License.Kind == licensing.KindTrial:
-		return trialHasNoMaintenance(key, sku)
-	case l.License.MaintenanceTill != nil && l.License.MaintenanceTill.After(now):
-		return licensing.Errorf(licensing.ECONFLICT, "license %s is already covered by maintenance till %s", key,
-			l.License.MaintenanceTill.Format(time.RFC3339)).
-			WithHint("to add a year after the current plan, use `licensectl maintenance buy %s`", key)
-	}
-	return nil
-}
-
 // UpdateMaintenance switches a plan's auto-renew.
 func (a *App) UpdateMaintenance(ctx context.Context, id string, u licensing.MaintenanceUpdate) (*licensing.MaintenancePlan, error) {
 	id, err := normalizePlanID(id)
@@ -607,11 +584,7 @@ func (a *App) UpdateMaintenance(ctx context.Context, id string, u licensing.Main
 		return nil, licensing.Errorf(licensing.EINVALID, "nothing to change").WithHint("pass --auto-renew=true or --auto-renew=false")
 	}
 	return write(ctx, a, func(tx Tx, now time.Time) (*licensing.MaintenancePlan, error) {
-		acct, err := actingAccount(ctx, tx)
-		if err != nil {
-			return nil, err
-		}
-		p, err := ownPlan(ctx, tx, acct.id, id, ForUpdate)
+		acct, p, err := changePlan(ctx, tx, id)
 		if err != nil {
 			return nil, err
 		}
