@@ -80,7 +80,7 @@ func newActivationsListCmd(f *Factory, runF func(*activationsListOptions) error)
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if o.Filter.LicenseKey != "" {
-				key, err := parseKey(o.Filter.LicenseKey)
+				key, err := licensing.ParseKey(o.Filter.LicenseKey)
 				if err != nil {
 					return err
 				}
@@ -176,7 +176,7 @@ suspended, platform not covered.`,
       --fingerprint 4f:9a:0c --os linux --version 7.9.4`,
 		Args: exactArgs(1, "a license key"),
 		RunE: func(c *cobra.Command, args []string) error {
-			key, err := parseKey(args[0])
+			key, err := licensing.ParseKey(args[0])
 			if err != nil {
 				return err
 			}
@@ -236,11 +236,11 @@ without one, for a lost machine, and the audit log records that.`,
 			case len(args) == 1 && !byMachine:
 				id, err := strconv.ParseInt(args[0], 10, 64)
 				if err != nil || id <= 0 {
-					return licensing.Errorf(licensing.EINVALID, "activation id %q is not a positive number", clipArg(args[0]))
+					return licensing.Errorf(licensing.EINVALID, "activation id %q is not a positive number", licensing.ClipArg(args[0]))
 				}
 				r.ID = id
 			case len(args) == 0 && r.LicenseKey != "" && r.Fingerprint != "":
-				key, err := parseKey(r.LicenseKey)
+				key, err := licensing.ParseKey(r.LicenseKey)
 				if err != nil {
 					return err
 				}

@@ -88,7 +88,7 @@ proof. Needs no store and no network.`,
 			if err := requireFlags(c, "key", "machine", "fingerprint", "os", "version", "out"); err != nil {
 				return err
 			}
-			key, err := parseKey(r.LicenseKey)
+			key, err := licensing.ParseKey(r.LicenseKey)
 			if err != nil {
 				return err
 			}

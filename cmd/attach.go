@@ -63,7 +63,7 @@ At most 5 codes an hour may be requested per account and per purchase.`,
 			switch {
 			case o.Confirm:
 			case o.Request.Key != "":
-				k, err := parseKey(o.Request.Key)
+				k, err := licensing.ParseKey(o.Request.Key)
 				if err != nil {
 					return err
 				}

@@ -329,7 +329,7 @@ func unknownConfigKeys(file string) []string {
 				walk(key+".", sub)
 				continue
 			}
-			w := fmt.Sprintf("config file %s: unknown key %q", file, clipArg(key))
+			w := fmt.Sprintf("config file %s: unknown key %q", file, licensing.ClipArg(key))
 			if s := suggestConfigKey(known, key); s != "" {
 				w += fmt.Sprintf(" (did you mean %q?)", s)
 			}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/licensectl/licensectl/internal/licensekey"
 	"github.com/licensectl/licensectl/internal/licensing"
 	"github.com/licensectl/licensectl/internal/output"
 )
@@ -20,28 +19,6 @@ func newLicensesCmd(f *Factory) *cobra.Command {
 	cmd.AddCommand(newLicensesListCmd(f, nil), newLicensesShowCmd(f, nil), newLicensesBuyCmd(f, nil), newLicensesSetCmd(f, nil),
 		newLicensesAttachCmd(f, nil), newLicensesValidateCmd(f, nil), newLicensesDownloadCmd(f, nil))
 	return cmd
-}
-
-// parseKey checks a key as typed; a malformed key is a usage error, not "not found".
-func parseKey(s string) (string, error) {
-	k, err := licensekey.Parse(s)
-	if err != nil {
-		return "", licensing.Errorf(licensing.EINVALID, "malformed license key %q", clipArg(s)).
-			WithHint("keys look like XXXXX-XXXXX-XXXXX-XXXXX-XXXXX (Crockford base32 with a check character)")
-	}
-	return k, nil
-}
-
-func clipArg(s string) string {
-	if len(s) > 40 {
-		s = s[:40] + "..."
-	}
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return '?'
-		}
-		return r
-	}, s)
 }
 
 type licensesListOptions struct {
@@ -262,7 +239,7 @@ JSON the "machines" array) and its maintenance plan history.`,
 		Example: "  licensectl licenses show 7K3D9-QX2M1-ABCDE-FGHJK-MNPQ4",
 		Args:    exactArgs(1, "a license key"),
 		RunE: func(c *cobra.Command, args []string) error {
-			key, err := parseKey(args[0])
+			key, err := licensing.ParseKey(args[0])
 			if err != nil {
 				return err
 			}
@@ -395,7 +372,7 @@ func newLicensesSetCmd(f *Factory, runF func(*licensesSetOptions) error) *cobra.
   licensectl licenses set 7K3D9-QX2M1-ABCDE-FGHJK-MNPQ4 --pool --auto-renew=false`,
 		Args: exactArgs(1, "a license key"),
 		RunE: func(c *cobra.Command, args []string) error {
-			key, err := parseKey(args[0])
+			key, err := licensing.ParseKey(args[0])
 			if err != nil {
 				return err
 			}

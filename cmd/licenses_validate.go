@@ -42,7 +42,7 @@ CI job calls.
   licensectl licenses validate 7K3D9-QX2M1-ABCDE-FGHJK-MNPQ4 --version 7.9.4 -o json`,
 		Args: exactArgs(1, "a license key"),
 		RunE: func(c *cobra.Command, args []string) error {
-			key, err := parseKey(args[0])
+			key, err := licensing.ParseKey(args[0])
 			if err != nil {
 				return err
 			}
@@ -107,7 +107,7 @@ ended (or, never having had maintenance, before they were bought).`,
 		Example: "  licensectl licenses download 7K3D9-QX2M1-ABCDE-FGHJK-MNPQ4 --os linux -o json",
 		Args:    exactArgs(1, "a license key"),
 		RunE: func(c *cobra.Command, args []string) error {
-			key, err := parseKey(args[0])
+			key, err := licensing.ParseKey(args[0])
 			if err != nil {
 				return err
 			}

@@ -69,7 +69,7 @@ buys nothing.`,
 		},
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 1 {
-				key, err := parseKey(args[0])
+				key, err := licensing.ParseKey(args[0])
 				if err != nil {
 					return err
 				}
@@ -270,7 +270,7 @@ func newMaintenanceListCmd(f *Factory, runF func(*maintenanceListOptions) error)
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if o.Filter.License != "" {
-				key, err := parseKey(o.Filter.License)
+				key, err := licensing.ParseKey(o.Filter.License)
 				if err != nil {
 					return err
 				}
@@ -323,7 +323,7 @@ The plan runs one year from now.`,
 		Example: "  licensectl maintenance assign M-7K3D9QX2M1AB 7K3D9-QX2M1-ABCDE-FGHJK-MNPQ4",
 		Args:    exactArgs(2, "a maintenance plan id and a license key"),
 		RunE: func(c *cobra.Command, args []string) error {
-			key, err := parseKey(args[1])
+			key, err := licensing.ParseKey(args[1])
 			if err != nil {
 				return err
 			}

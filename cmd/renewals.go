@@ -281,7 +281,7 @@ func (l lookAhead) from(t time.Time) time.Time {
 // years long.
 func parseDueWithin(s string) (lookAhead, error) {
 	s = strings.TrimSpace(s)
-	bad := licensing.Errorf(licensing.EINVALID, "invalid --due-within %q: want e.g. 1y, 6mo, 2w, 30d or 36h", clipArg(s))
+	bad := licensing.Errorf(licensing.EINVALID, "invalid --due-within %q: want e.g. 1y, 6mo, 2w, 30d or 36h", licensing.ClipArg(s))
 	var l lookAhead
 	rest := s
 	for rest != "" {

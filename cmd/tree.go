@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/licensectl/licensectl/internal/licensing"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -86,7 +87,7 @@ type unknownCommandError struct {
 }
 
 func (e *unknownCommandError) Error() string {
-	return fmt.Sprintf("unknown command %q for %q", clipArg(e.name), e.path)
+	return fmt.Sprintf("unknown command %q for %q", licensing.ClipArg(e.name), e.path)
 }
 
 func (e *unknownCommandError) ExitCode() int { return ExitUsage }

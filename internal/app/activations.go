@@ -282,7 +282,7 @@ func activate(ctx context.Context, tx Tx, now time.Time, acct account, l *SeatLi
 
 // Activate takes a seat of a license for a machine.
 func (a *App) Activate(ctx context.Context, r licensing.ActivationRequest) (*licensing.Activation, error) {
-	key, err := ParseKey(r.LicenseKey)
+	key, err := licensing.ParseKey(r.LicenseKey)
 	if err != nil {
 		return nil, err
 	}
@@ -321,7 +321,7 @@ func release(ctx context.Context, tx Tx, now time.Time, acct account, a *Activat
 func (a *App) Deactivate(ctx context.Context, r licensing.DeactivateRequest) (*licensing.Activation, error) {
 	w := ActivationWhere{ID: r.ID}
 	if r.ID == 0 {
-		k, err := ParseKey(r.LicenseKey)
+		k, err := licensing.ParseKey(r.LicenseKey)
 		if err != nil {
 			return nil, err
 		}
@@ -361,7 +361,7 @@ func (a *App) Deactivate(ctx context.Context, r licensing.DeactivateRequest) (*l
 // ListActivations lists the account's current activations, oldest first.
 func (a *App) ListActivations(ctx context.Context, f licensing.ActivationFilter) ([]licensing.Activation, error) {
 	if f.LicenseKey != "" {
-		key, err := ParseKey(f.LicenseKey)
+		key, err := licensing.ParseKey(f.LicenseKey)
 		if err != nil {
 			return nil, err
 		}
@@ -387,7 +387,7 @@ func (a *App) ListActivations(ctx context.Context, f licensing.ActivationFilter)
 // ValidateLicense answers a stable reason code for a license and, with a
 // fingerprint, one machine; a match counts as the machine being seen.
 func (a *App) ValidateLicense(ctx context.Context, key, fingerprint, version string) (*licensing.Validation, error) {
-	key, err := ParseKey(key)
+	key, err := licensing.ParseKey(key)
 	if err != nil {
 		return nil, err
 	}
@@ -426,7 +426,7 @@ func (a *App) ValidateLicense(ctx context.Context, key, fingerprint, version str
 
 // LatestDownload names the newest build a license may use on an OS.
 func (a *App) LatestDownload(ctx context.Context, key, os string) (*licensing.Download, error) {
-	key, err := ParseKey(key)
+	key, err := licensing.ParseKey(key)
 	if err != nil {
 		return nil, err
 	}
@@ -545,7 +545,7 @@ func (a *App) ActivateOffline(ctx context.Context, request []byte) (*licensing.O
 	if err != nil {
 		return nil, licensing.Errorf(licensing.EINVALID, "%v", err)
 	}
-	key, err := ParseKey(req.LicenseKey)
+	key, err := licensing.ParseKey(req.LicenseKey)
 	if err != nil {
 		return nil, err
 	}
@@ -616,7 +616,7 @@ func (a *App) ReleaseOffline(ctx context.Context, proof []byte) (*licensing.Acti
 	if err != nil {
 		return nil, licensing.Errorf(licensing.EINVALID, "%v", err)
 	}
-	key, err := ParseKey(p.LicenseKey)
+	key, err := licensing.ParseKey(p.LicenseKey)
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/licensectl/licensectl/internal/licensekey"
 	"github.com/licensectl/licensectl/internal/licensing"
 )
 
@@ -134,24 +133,6 @@ func audit(ctx context.Context, tx Tx, acct int64, at time.Time, who, action, ob
 	}
 	who = licensing.Actor(ctx, who) // "EMAIL via api token lct_..." over the API
 	return tx.InsertAudit(ctx, AuditRow{AccountID: acct, Time: at, Actor: who, Action: action, Object: object, Details: js})
-}
-
-// ParseKey checks a license key's form and check character and returns it
-// canonical; a typo answers "malformed" (EINVALID), not "not found".
-func ParseKey(key string) (string, error) {
-	k, err := licensekey.Parse(key)
-	if err != nil {
-		return "", licensing.Errorf(licensing.EINVALID, "malformed license key %q", clip(key)).
-			WithHint("keys look like XXXXX-XXXXX-XXXXX-XXXXX-XXXXX")
-	}
-	return k, nil
-}
-
-func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "..."
-	}
-	return s
 }
 
 func licenseNotFound(key string) error {

@@ -110,7 +110,7 @@ func parseAttachRequest(req licensing.AttachRequest) (licensing.AttachTarget, er
 	case req.PurchaseID != "" && req.Key != "":
 		return licensing.AttachTarget{}, licensing.Errorf(licensing.EINVALID, "give a purchase ID or a license key, not both")
 	case req.Key != "":
-		k, err := ParseKey(req.Key)
+		k, err := licensing.ParseKey(req.Key)
 		return licensing.AttachTarget{Key: k}, err
 	case req.PurchaseID != "":
 		id, err := licensing.NormalizePurchaseID(req.PurchaseID)

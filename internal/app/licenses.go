@@ -257,7 +257,7 @@ func (a *App) GroupLicenses(ctx context.Context, f licensing.LicenseFilter) ([]l
 // GetLicense returns one of the acting account's licenses with its context.
 // Another account's key answers exactly as an unknown key does.
 func (a *App) GetLicense(ctx context.Context, key string) (*licensing.LicenseDetail, error) {
-	key, err := ParseKey(key)
+	key, err := licensing.ParseKey(key)
 	if err != nil {
 		return nil, err
 	}
@@ -292,7 +292,7 @@ func (a *App) GetLicense(ctx context.Context, key string) (*licensing.LicenseDet
 // UpdateLicense changes a license's switches or company and records what
 // changed in the audit log.
 func (a *App) UpdateLicense(ctx context.Context, key string, u licensing.LicenseUpdate) (*licensing.License, error) {
-	key, err := ParseKey(key)
+	key, err := licensing.ParseKey(key)
 	if err != nil {
 		return nil, err
 	}

@@ -157,7 +157,7 @@ func newPlanID() string { return "M-" + strings.TrimPrefix(NewPurchaseID(), "P-"
 func normalizePlanID(id string) (string, error) {
 	id = strings.ToUpper(strings.TrimSpace(id))
 	if !strings.HasPrefix(id, "M-") || len(id) != 14 || strings.Trim(id[2:], crockford) != "" {
-		return "", licensing.Errorf(licensing.EINVALID, "malformed maintenance plan id %q", clip(id)).
+		return "", licensing.Errorf(licensing.EINVALID, "malformed maintenance plan id %q", licensing.ClipArg(id)).
 			WithHint("plan ids look like M-XXXXXXXXXXXX; see `licensectl maintenance list`")
 	}
 	return id, nil
@@ -188,7 +188,7 @@ type orderPlan struct {
 
 // licenseToCover finds one of the account's licenses for a maintenance plan.
 func licenseToCover(ctx context.Context, tx Tx, acct int64, key string) (*SeatLicense, error) {
-	k, err := ParseKey(key)
+	k, err := licensing.ParseKey(key)
 	if err != nil {
 		return nil, err
 	}
@@ -478,7 +478,7 @@ func loadMaintenancePurchase(ctx context.Context, tx Tx, id, buyer string, now t
 func (a *App) ListMaintenance(ctx context.Context, f licensing.MaintenanceFilter) ([]licensing.MaintenancePlan, error) {
 	pf := PlanFilter{Available: f.Available}
 	if f.License != "" {
-		k, err := ParseKey(f.License)
+		k, err := licensing.ParseKey(f.License)
 		if err != nil {
 			return nil, err
 		}
@@ -501,7 +501,7 @@ func (a *App) AssignMaintenance(ctx context.Context, id, key string) (*licensing
 	if err != nil {
 		return nil, err
 	}
-	if _, err := ParseKey(key); err != nil {
+	if _, err := licensing.ParseKey(key); err != nil {
 		return nil, err
 	}
 	return write(ctx, a, func(tx Tx, now time.Time) (*licensing.MaintenancePlan, error) {

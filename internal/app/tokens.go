@@ -154,7 +154,7 @@ func (a *App) RevokeToken(ctx context.Context, prefix string) error {
 		if ok, err := tx.RevokeToken(ctx, acct.id, prefix, now); err != nil {
 			return struct{}{}, err
 		} else if !ok {
-			return struct{}{}, licensing.Errorf(licensing.ENOTFOUND, "no active token %q", clip(prefix)).
+			return struct{}{}, licensing.Errorf(licensing.ENOTFOUND, "no active token %q", licensing.ClipArg(prefix)).
 				WithHint("see `licensectl accounts token list`")
 		}
 		return struct{}{}, audit(ctx, tx, acct.id, now, actor(ctx), "token.revoke", prefix, map[string]any{})

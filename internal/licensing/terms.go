@@ -4,7 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"strings"
 	"time"
+
+	"github.com/licensectl/licensectl/internal/licensekey"
 )
 
 // NewLicenseTerms answers a new license's kind, auto-renew flag and expiry
@@ -47,4 +50,31 @@ func RequestHash(req any) (string, error) {
 	}
 	sum := sha256.Sum256(js)
 	return hex.EncodeToString(sum[:]), nil
+}
+
+// ParseKey checks a license key's form and check character and returns it
+// canonical; a typo answers "malformed" (EINVALID: exit 2), not "not found".
+// The message quotes the key as typed, clipped and with control characters
+// shown as '?', so it is safe at a terminal and in a log line.
+func ParseKey(key string) (string, error) {
+	k, err := licensekey.Parse(key)
+	if err != nil {
+		return "", Errorf(EINVALID, "malformed license key %q", ClipArg(key)).
+			WithHint("keys look like XXXXX-XXXXX-XXXXX-XXXXX-XXXXX (Crockford base32 with a check character)")
+	}
+	return k, nil
+}
+
+// ClipArg is s as a message may quote it: at most 40 bytes and no control
+// characters.
+func ClipArg(s string) string {
+	if len(s) > 40 {
+		s = s[:40] + "..."
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, s)
 }

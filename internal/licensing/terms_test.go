@@ -3,6 +3,7 @@ package licensing
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -115,5 +116,20 @@ func TestGroupRenewalCharges(t *testing.T) {
 	}
 	if got := GroupRenewalCharges(steps[4:5], func(term string) string { return term }); len(got) != 0 {
 		t.Errorf("an end was charged: %+v", got)
+	}
+}
+
+func TestParseKey(t *testing.T) {
+	const key = "BEK6B-HSZRS-N4G5C-RH7R3-P4HBK"
+	if got, err := ParseKey(strings.ToLower(key)); err != nil || got != key {
+		t.Errorf("lower case: %q, %v", got, err)
+	}
+	for _, bad := range []string{"", "BEK6B-HSZRS-N4G5C-RH7R3-P4HBX", "bek6b\x1b[31m", strings.Repeat("A", 200)} {
+		_, err := ParseKey(bad)
+		msg := ErrorMessage(err)
+		if ErrorCode(err) != EINVALID || !strings.HasPrefix(msg, "malformed license key") ||
+			strings.ContainsAny(msg, "\x1b") || len(msg) > 100 {
+			t.Errorf("%q: %v (%s)", bad, err, ErrorCode(err))
+		}
 	}
 }
