@@ -261,7 +261,7 @@ func (a *App) GetLicense(ctx context.Context, key string) (*licensing.LicenseDet
 	if err != nil {
 		return nil, err
 	}
-	d, err := read(ctx, a, func(tx Tx, now time.Time) (*licensing.LicenseDetail, error) {
+	return read(ctx, a, func(tx Tx, now time.Time) (*licensing.LicenseDetail, error) {
 		acct, err := actingAccount(ctx, tx)
 		if err != nil {
 			return nil, err
@@ -276,17 +276,13 @@ func (a *App) GetLicense(ctx context.Context, key string) (*licensing.LicenseDet
 		d.Derive(now)
 		d.Activations = d.SeatsUsed
 		d.RMSupported = licensing.SupportsRM(d.LatestVersion)
-		return d, nil
+		// The license's plan history, in the same snapshot: its plans as the
+		// maintenance list shows them (the plans of a license the account
+		// owns are the account's).
+		plans, err := tx.Plans(ctx, acct.id, PlanFilter{License: key})
+		d.MaintenancePlans = DerivePlans(plans, now)
+		return d, err
 	})
-	if err != nil {
-		return nil, err
-	}
-	// The license's plan history: its plans as the maintenance list shows
-	// them (the plans of a license the account owns are the account's).
-	if d.MaintenancePlans, err = a.ListMaintenance(ctx, licensing.MaintenanceFilter{License: key}); err != nil {
-		return nil, err
-	}
-	return d, nil
 }
 
 // UpdateLicense changes a license's switches or company and records what
