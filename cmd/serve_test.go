@@ -61,16 +61,29 @@ func TestServeGracefulShutdownLosesNoRequest(t *testing.T) {
 	}
 	const n = 6
 	conns := make([]net.Conn, n)
+	readers := make([]*bufio.Reader, n)
 	for i := range conns {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer c.Close()
+		// A first request on the connection proves the server has accepted
+		// it: a connection still in the listen backlog when the listener
+		// closes is reset by the kernel, as with any server, and is no
+		// in-flight request (a client retries it).
+		readers[i] = bufio.NewReader(c)
+		fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, err := http.ReadResponse(readers[i], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
 		fmt.Fprintf(c, "GET /v1/licenses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", tok.Token)
 		conns[i] = c
 	}
-	time.Sleep(20 * time.Millisecond)
+	time.Sleep(100 * time.Millisecond)
 	syscall.Kill(syscall.Getpid(), syscall.SIGTERM)
 
 	// Read every response at once: a client reading one stream after another
@@ -80,7 +93,7 @@ func TestServeGracefulShutdownLosesNoRequest(t *testing.T) {
 	for i, c := range conns {
 		go func() {
 			c.SetReadDeadline(time.Now().Add(30 * time.Second))
-			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			resp, err := http.ReadResponse(readers[i], nil)
 			if err != nil {
 				errs <- fmt.Errorf("request %d lost: %v", i, err)
 				return

@@ -192,10 +192,11 @@ func loginRun(ctx context.Context, o *loginOptions) error {
 	defer client.Close()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	email, err := client.Authenticate(ctx, token)
+	p, err := client.Authenticate(ctx, token)
 	if err != nil {
 		return err
 	}
+	email := p.Email
 	path := o.ConfigPath(cfg)
 	if err := saveLogin(path, cfg.APIURL, token); err != nil {
 		return err

@@ -105,6 +105,12 @@ func actingAccount(ctx context.Context, tx Tx) (account, error) {
 		return account{}, err
 	}
 	email = strings.ToLower(strings.TrimSpace(email))
+	// Authenticated over the API: the token's account, looked up already.
+	if p, ok := licensing.PrincipalFrom(ctx); ok && p.Email == email {
+		if ref, ok := p.Ref.(accountRef); ok && ref.id != 0 {
+			return account{id: ref.id, email: email}, nil
+		}
+	}
 	id, err := tx.AccountID(ctx, email)
 	if err != nil {
 		return account{}, err

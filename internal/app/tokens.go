@@ -31,11 +31,12 @@ const tokenTouchEvery = time.Minute
 
 // TokenRecord is a token as Authenticate reads it.
 type TokenRecord struct {
-	ID       int64
-	Hash     []byte // SHA-256 of the secret
-	Email    string // its account's
-	LastUsed *time.Time
-	Revoked  bool
+	ID        int64
+	Hash      []byte // SHA-256 of the secret
+	Email     string // its account's
+	AccountID int64
+	LastUsed  *time.Time
+	Revoked   bool
 }
 
 // TokenTx is what the token use cases need of a transaction.
@@ -94,7 +95,7 @@ func ScanToken(sc Scanner) (*licensing.Token, error) {
 func ScanTokenRecord(sc Scanner) (*TokenRecord, error) {
 	var t TokenRecord
 	var used, revoked *int64
-	if err := sc.Scan(&t.ID, &t.Hash, &t.Email, &used, &revoked); err != nil {
+	if err := sc.Scan(&t.ID, &t.Hash, &t.Email, &t.AccountID, &used, &revoked); err != nil {
 		return nil, err
 	}
 	t.LastUsed, t.Revoked = UnixOrNil(used), revoked != nil
@@ -168,31 +169,36 @@ var errBadToken = licensing.Errorf(licensing.EUNAUTHORIZED, "invalid or revoked 
 // constant time; the look-up runs every time (no cached answer), so a
 // revocation by any process or replica applies to the next request. The
 // token's last use is recorded at most once a minute (tokenTouchEvery).
-func (a *App) Authenticate(ctx context.Context, secret string) (string, error) {
+func (a *App) Authenticate(ctx context.Context, secret string) (licensing.Principal, error) {
 	if !strings.HasPrefix(secret, tokenPrefix) || len(secret) != len(tokenPrefix)+32 {
-		return "", errBadToken
+		return licensing.Principal{}, errBadToken
 	}
 	prefix := secret[:len(tokenPrefix)+prefixLen]
 	t, err := a.store.TokenByPrefix(ctx, prefix)
 	if err != nil {
-		return "", err
+		return licensing.Principal{}, err
 	}
 	if t == nil {
 		// Compare anyway, so an unknown prefix costs what a known one does.
 		subtle.ConstantTimeCompare(tokenHash(secret), make([]byte, sha256.Size))
-		return "", errBadToken
+		return licensing.Principal{}, errBadToken
 	}
 	if subtle.ConstantTimeCompare(tokenHash(secret), t.Hash) != 1 || t.Revoked {
-		return "", errBadToken
+		return licensing.Principal{}, errBadToken
 	}
 	now := a.now()
 	if since := now.Add(-tokenTouchEvery); t.LastUsed == nil || !t.LastUsed.After(since) {
 		if err := a.store.TouchToken(ctx, t.ID, now, since); err != nil {
-			return "", err
+			return licensing.Principal{}, err
 		}
 	}
-	return t.Email, nil
+	return licensing.Principal{Email: t.Email, Ref: accountRef{id: t.AccountID}}, nil
 }
+
+// accountRef is the handle on an account that Authenticate puts in a
+// Principal: the account's id, so that the request's calls need not look
+// the account up by email again.
+type accountRef struct{ id int64 }
 
 // idempotencyTTL is how long a key is remembered, as Stripe and the IETF
 // draft suggest (at least 24 hours).

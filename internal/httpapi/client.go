@@ -573,12 +573,12 @@ func (c *Client) RevokeToken(ctx context.Context, prefix string) error {
 }
 
 // Authenticate is the server's business; a client can only ask who it is.
-func (c *Client) Authenticate(ctx context.Context, secret string) (string, error) {
+func (c *Client) Authenticate(ctx context.Context, secret string) (licensing.Principal, error) {
 	cc := *c
 	cc.token = func(context.Context) (string, error) { return secret, nil }
 	as, err := cc.ListAccounts(ctx)
 	if err != nil {
-		return "", err
+		return licensing.Principal{}, err
 	}
-	return as[0].Email, nil
+	return licensing.Principal{Email: as[0].Email}, nil
 }

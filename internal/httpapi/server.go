@@ -303,7 +303,7 @@ func (s *Server) wrap(rt route) http.Handler {
 				s.tooMany(rec, start, wait, "too many failed authentications from %s", ip)
 				return
 			}
-			email, err := s.b.Authenticate(r.Context(), secret)
+			p, err := s.b.Authenticate(r.Context(), secret)
 			if err != nil {
 				if licensing.ErrorCode(err) == licensing.EUNAUTHORIZED {
 					take(start, charge{s.authFailures, ip})
@@ -312,14 +312,14 @@ func (s *Server) wrap(rt route) http.Handler {
 				s.fail(rec, r, err)
 				return
 			}
-			account = email
-			if wait, ok := take(start, charge{s.tokens, tokenPrefix}, charge{s.accounts, email}); !ok {
+			account = p.Email
+			if wait, ok := take(start, charge{s.tokens, tokenPrefix}, charge{s.accounts, p.Email}); !ok {
 				s.tooMany(rec, start, wait, "rate limit exceeded")
 				return
 			}
 			// The audit log tells a change made over the API from one made
 			// on the store host: "EMAIL via api token lct_abcd1234".
-			ctx := licensing.WithVia(licensing.WithAccount(r.Context(), email), "api token "+tokenPrefix)
+			ctx := licensing.WithVia(licensing.WithPrincipal(r.Context(), p), "api token "+tokenPrefix)
 			r = r.WithContext(ctx)
 		}
 		if key := r.Header.Get("Idempotency-Key"); key != "" && r.Method == http.MethodPost && rt.auth && rt.replay {

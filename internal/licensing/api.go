@@ -21,9 +21,10 @@ type TokenService interface {
 	CreateToken(ctx context.Context) (*Token, error)
 	ListTokens(ctx context.Context) ([]Token, error)
 	RevokeToken(ctx context.Context, prefix string) error
-	// Authenticate returns the account email a token belongs to, or
-	// EUNAUTHORIZED for an unknown or revoked token. It needs no acting account.
-	Authenticate(ctx context.Context, secret string) (string, error)
+	// Authenticate returns the principal (the account) a token belongs to,
+	// or EUNAUTHORIZED for an unknown or revoked token. It needs no acting
+	// account.
+	Authenticate(ctx context.Context, secret string) (Principal, error)
 }
 
 // IdempotentResponse is a stored answer to a POST with an Idempotency-Key.

@@ -130,8 +130,8 @@ func TestCopyFromSQLite100k(t *testing.T) {
 			t.Errorf("GetLicense: %+v, %v", d, err)
 		}
 	}
-	if email, err := services(dst).Authenticate(ctx, tok.Secret); err != nil || email != "a@example.com" {
-		t.Errorf("Authenticate after copy: %q, %v", email, err)
+	if p, err := services(dst).Authenticate(ctx, tok.Secret); err != nil || p.Email != "a@example.com" {
+		t.Errorf("Authenticate after copy: %q, %v", p.Email, err)
 	}
 	if r, err := services(dst).BeginIdempotent(a, "http-1", "h"); err != nil || r == nil || r.Status != 201 {
 		t.Errorf("idempotency record after copy: %+v, %v", r, err)

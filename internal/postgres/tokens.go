@@ -9,7 +9,7 @@ import (
 
 // TokenByPrefix implements app.TokenLookup.
 func (s *Store) TokenByPrefix(ctx context.Context, prefix string) (*app.TokenRecord, error) {
-	return one(s.pool.QueryRow(ctx, `SELECT t.id, t.hash, a.email, t.last_used_at, t.revoked_at
+	return one(s.pool.QueryRow(ctx, `SELECT t.id, t.hash, a.email, a.id, t.last_used_at, t.revoked_at
 		FROM api_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.prefix = $1`, prefix), app.ScanTokenRecord)
 }
 

@@ -106,8 +106,8 @@ func TestAuthenticateRevokedByAnotherProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 3 { // warm the statement cache on several connections
-		if email, err := services(a).Authenticate(context.Background(), tok.Secret); err != nil || email != "a@example.com" {
-			t.Fatalf("Authenticate = %q, %v", email, err)
+		if p, err := services(a).Authenticate(context.Background(), tok.Secret); err != nil || p.Email != "a@example.com" {
+			t.Fatalf("Authenticate = %q, %v", p.Email, err)
 		}
 	}
 	b, err := Open(context.Background(), path, Options{})
@@ -151,8 +151,8 @@ func TestAuthenticateDoesNotWaitForWriters(t *testing.T) {
 	}
 	defer tx.Rollback()
 	start := time.Now()
-	if email, err := services(s).Authenticate(context.Background(), tok.Secret); err != nil || email != "a@example.com" {
-		t.Fatalf("Authenticate while another process writes = %q, %v", email, err)
+	if p, err := services(s).Authenticate(context.Background(), tok.Secret); err != nil || p.Email != "a@example.com" {
+		t.Fatalf("Authenticate while another process writes = %q, %v", p.Email, err)
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Fatalf("Authenticate waited %v for the writer", d)

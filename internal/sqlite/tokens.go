@@ -12,7 +12,7 @@ import (
 
 // TokenByPrefix implements app.TokenLookup with a cached statement.
 func (s *Store) TokenByPrefix(ctx context.Context, prefix string) (*app.TokenRecord, error) {
-	t, err := app.ScanTokenRecord(s.reader().QueryRowContext(ctx, `SELECT t.id, t.hash, a.email, t.last_used_at, t.revoked_at
+	t, err := app.ScanTokenRecord(s.reader().QueryRowContext(ctx, `SELECT t.id, t.hash, a.email, a.id, t.last_used_at, t.revoked_at
 		FROM api_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.prefix = ?`, prefix))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil

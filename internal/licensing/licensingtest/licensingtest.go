@@ -21,7 +21,7 @@ type Services struct {
 	ActivateFn          func(ctx context.Context, r licensing.ActivationRequest) (*licensing.Activation, error)
 	ActivateOfflineFn   func(ctx context.Context, request []byte) (*licensing.OfflineActivation, error)
 	AssignMaintenanceFn func(ctx context.Context, id string, key string) (*licensing.MaintenancePlan, error)
-	AuthenticateFn      func(ctx context.Context, secret string) (string, error)
+	AuthenticateFn      func(ctx context.Context, secret string) (licensing.Principal, error)
 	BuyFn               func(ctx context.Context, req licensing.BuyRequest, progress func(done int)) (*licensing.Purchase, error)
 	BuyMaintenanceFn    func(ctx context.Context, req licensing.MaintenanceBuyRequest, progress func(done int)) (*licensing.MaintenancePurchase, error)
 	CloseFn             func() error
@@ -82,9 +82,9 @@ func (s *Services) AssignMaintenance(ctx context.Context, id string, key string)
 	return s.AssignMaintenanceFn(ctx, id, key)
 }
 
-func (s *Services) Authenticate(ctx context.Context, secret string) (string, error) {
+func (s *Services) Authenticate(ctx context.Context, secret string) (licensing.Principal, error) {
 	if s.AuthenticateFn == nil {
-		return "", unexpected("Authenticate")
+		return licensing.Principal{}, unexpected("Authenticate")
 	}
 	return s.AuthenticateFn(ctx, secret)
 }
