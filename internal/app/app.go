@@ -105,11 +105,8 @@ func actingAccount(ctx context.Context, tx Tx) (account, error) {
 		return account{}, err
 	}
 	email = strings.ToLower(strings.TrimSpace(email))
-	// Authenticated over the API: the token's account, looked up already.
-	if p, ok := licensing.PrincipalFrom(ctx); ok && p.Email == email {
-		if ref, ok := p.Ref.(accountRef); ok && ref.id != 0 {
-			return account{id: ref.id, email: email}, nil
-		}
+	if acct, ok := principalAccount(ctx); ok {
+		return acct, nil
 	}
 	id, err := tx.AccountID(ctx, email)
 	if err != nil {
@@ -120,6 +117,20 @@ func actingAccount(ctx context.Context, tx Tx) (account, error) {
 			WithHint("create it with `licensectl accounts create %s`", email)
 	}
 	return account{id: id, email: email}, nil
+}
+
+// principalAccount is the acting account when Authenticate looked it up
+// already (a request over the API) and the request still acts as it.
+func principalAccount(ctx context.Context) (account, bool) {
+	p, ok := licensing.PrincipalFrom(ctx)
+	if !ok {
+		return account{}, false
+	}
+	ref, ok := p.Ref.(accountRef)
+	if !ok || ref.id == 0 || strings.ToLower(strings.TrimSpace(licensing.AccountFrom(ctx))) != p.Email {
+		return account{}, false
+	}
+	return account{id: ref.id, email: p.Email}, true
 }
 
 // actor names who made a change: the acting account, or the operator of the

@@ -39,8 +39,18 @@ import (
 // signing keys, so two transactions never wait on each other in a cycle.
 type Store interface {
 	Read(ctx context.Context, fn func(Tx) error) error
+	// ReadOne runs fn, which issues exactly one statement. One statement
+	// sees one snapshot by itself, so the store may run it outside a
+	// transaction (the hot list page saves a BEGIN and a ROLLBACK, two
+	// round trips on PostgreSQL); a second statement fails with
+	// ErrOneStatement.
+	ReadOne(ctx context.Context, fn func(Tx) error) error
 	Write(ctx context.Context, fn func(Tx) error) error
 }
+
+// ErrOneStatement is a second statement inside Store.ReadOne: a bug of the
+// use case, which must use Read.
+var ErrOneStatement = errors.New("a ReadOne body issued a second statement: use Read")
 
 // Tx is one transaction of a Store: the look-ups and writes of every area.
 type Tx interface {

@@ -32,10 +32,62 @@ func (s *Store) Read(ctx context.Context, fn func(app.Tx) error) error {
 type tx struct {
 	sqlq.Tx
 	tx pgx.Tx
+	q  querier // tx, or the pool for a ReadOne
 }
 
+// querier is what pgx.Tx and the pool have in common.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// ReadOne implements app.Store: fn's one statement runs on the pool, outside
+// a transaction.
+func (s *Store) ReadOne(ctx context.Context, fn func(app.Tx) error) error {
+	x := newTx(nil)
+	x.q = &oneStatement{q: s.pool}
+	return fn(x)
+}
+
+// oneStatement runs the first statement on q and refuses any other.
+type oneStatement struct {
+	q querier
+	n int
+}
+
+func (o *oneStatement) next() error {
+	if o.n++; o.n > 1 {
+		return app.ErrOneStatement
+	}
+	return nil
+}
+
+func (o *oneStatement) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if err := o.next(); err != nil {
+		return nil, err
+	}
+	return o.q.Query(ctx, sql, args...)
+}
+
+func (o *oneStatement) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if err := o.next(); err != nil {
+		return errRow{err}
+	}
+	return o.q.QueryRow(ctx, sql, args...)
+}
+
+func (o *oneStatement) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	return pgconn.CommandTag{}, errors.New("a ReadOne cannot write")
+}
+
+// errRow is a row that fails to scan with err.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
 func newTx(t pgx.Tx) *tx {
-	x := &tx{tx: t}
+	x := &tx{tx: t, q: t}
 	x.Tx = sqlq.NewTx(x, sqlq.Dialect{PlanOrder: planOrder, RowLocks: true, LicenseColumns: licenseColumns,
 		LicenseScanner: func() func(app.Scanner, ...any) (*licensing.License, error) { return scanLicense },
 		ListSQL:        listSQL, LicenseConds: licenseConds[:]})
@@ -44,17 +96,17 @@ func newTx(t pgx.Tx) *tx {
 
 // Query implements sqlq.Conn.
 func (t *tx) Query(ctx context.Context, query string, args ...any) (sqlq.Rows, error) {
-	return t.tx.Query(ctx, query, args...)
+	return t.q.Query(ctx, query, args...)
 }
 
 // QueryRow implements sqlq.Conn.
 func (t *tx) QueryRow(ctx context.Context, query string, args ...any) app.Scanner {
-	return t.tx.QueryRow(ctx, query, args...)
+	return t.q.QueryRow(ctx, query, args...)
 }
 
 // Exec implements sqlq.Conn.
 func (t *tx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	tag, err := t.tx.Exec(ctx, query, args...)
+	tag, err := t.q.Exec(ctx, query, args...)
 	return tag.RowsAffected(), err
 }
 
@@ -64,15 +116,15 @@ func (*tx) NoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
 var _ app.Tx = (*tx)(nil)
 
 func (t *tx) query(ctx context.Context, query string, args ...any) (pgx.Rows, error) {
-	return t.tx.Query(ctx, query, args...)
+	return t.q.Query(ctx, query, args...)
 }
 
 func (t *tx) queryRow(ctx context.Context, query string, args ...any) pgx.Row {
-	return t.tx.QueryRow(ctx, query, args...)
+	return t.q.QueryRow(ctx, query, args...)
 }
 
 func (t *tx) exec(ctx context.Context, query string, args ...any) (pgconn.CommandTag, error) {
-	return t.tx.Exec(ctx, query, args...)
+	return t.q.Exec(ctx, query, args...)
 }
 
 // one scans a single row with scan; no row is (nil, nil).

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/licensectl/licensectl/internal/app"
+	"github.com/licensectl/licensectl/internal/app/storetest"
 	"github.com/licensectl/licensectl/internal/contract"
 	"github.com/licensectl/licensectl/internal/licensing"
 	"github.com/licensectl/licensectl/internal/postgres/pgtest"
@@ -59,4 +60,9 @@ func TestContract(t *testing.T) {
 		s, _ := openSchema(t, clock)
 		return services(s)
 	})
+}
+
+func TestReadOne(t *testing.T) {
+	s, _ := openSchema(t, nil)
+	storetest.ReadOne(t, s)
 }

@@ -44,6 +44,19 @@ func (s *Store) Read(ctx context.Context, fn func(app.Tx) error) error {
 	return nil
 }
 
+// ReadOne implements app.Store: fn's one statement runs on the read pool
+// outside a transaction, through the statement cache.
+func (s *Store) ReadOne(ctx context.Context, fn func(app.Tx) error) error {
+	err := fn(s.newTx(nil, true))
+	if err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+		return s.explain(err)
+	}
+	return nil
+}
+
 // tx is one transaction of the store: it implements app.Tx with SQL, the
 // part both dialects speak in sqlq.Tx over its Conn methods below.
 type tx struct {
@@ -53,6 +66,16 @@ type tx struct {
 	cached bool // a read transaction: statements come from the cache
 	// unprepared are the queries the cache did not have yet.
 	unprepared []string
+	// statements counts the statements of a ReadOne (tx nil).
+	statements int
+}
+
+// one counts a statement of a ReadOne, which may run one only.
+func (t *tx) one() error {
+	if t.statements++; t.statements > 1 {
+		return app.ErrOneStatement
+	}
+	return nil
 }
 
 var _ app.Tx = (*tx)(nil)
@@ -114,6 +137,15 @@ func (t *tx) stmt(ctx context.Context, query string) *sql.Stmt {
 }
 
 func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if t.tx == nil { // ReadOne
+		if err := t.one(); err != nil {
+			return nil, err
+		}
+		if st, _ := t.s.stmts.get(ctx, t.s.r, query); st != nil {
+			return st.QueryContext(ctx, args...)
+		}
+		return t.s.r.QueryContext(ctx, query, args...)
+	}
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -121,6 +153,15 @@ func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, e
 }
 
 func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if t.tx == nil { // ReadOne: a *sql.Row cannot carry ErrOneStatement
+		if t.one() != nil {
+			panic(app.ErrOneStatement)
+		}
+		if st, _ := t.s.stmts.get(ctx, t.s.r, query); st != nil {
+			return st.QueryRowContext(ctx, args...)
+		}
+		return t.s.r.QueryRowContext(ctx, query, args...)
+	}
 	if st := t.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
@@ -128,6 +169,9 @@ func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 }
 
 func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if t.tx == nil {
+		return nil, errors.New("a ReadOne cannot write")
+	}
 	return t.tx.ExecContext(ctx, query, args...)
 }
 

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/licensectl/licensectl/internal/app"
+	"github.com/licensectl/licensectl/internal/app/storetest"
 	"github.com/licensectl/licensectl/internal/contract"
 	"github.com/licensectl/licensectl/internal/licensing"
 )
@@ -499,3 +500,5 @@ func TestParseLicenseRow(t *testing.T) {
 		}
 	}
 }
+
+func TestReadOne(t *testing.T) { storetest.ReadOne(t, openStore(t, nil)) }
