@@ -139,7 +139,7 @@ func NewServer(b Backend, opt Options) *Server {
 	if opt.ReadyEvery <= 0 {
 		opt.ReadyEvery = time.Second
 	}
-	s := &Server{b: b, log: opt.Logger, maxBody: opt.MaxBody, maxTokens: opt.MaxTokensPerAccount,
+	s := &Server{b: b, log: slog.New(requestIDHandler{opt.Logger.Handler()}), maxBody: opt.MaxBody, maxTokens: opt.MaxTokensPerAccount,
 		tokens:       newLimiters(opt.Rate, opt.Burst),
 		accounts:     newLimiters(opt.AccountRate, opt.AccountBurst),
 		addresses:    newLimiters(opt.Rate, opt.Burst),
@@ -263,12 +263,16 @@ func (rec *recorder) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection (write deadlines).
 func (rec *recorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
 
-// wrap applies, in order: logging, body limit, authentication, rate limits
-// (per token and per account, or per client address on the routes without
-// a token), Idempotency-Key handling for POST, and error rendering.
+// wrap applies, in order: the request id, logging, body limit,
+// authentication, rate limits (per token and per account, or per client
+// address on the routes without a token), Idempotency-Key handling for POST,
+// and error rendering.
 func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		id := requestID(r.Header.Get(RequestIDHeader))
+		w.Header().Set(RequestIDHeader, id) // writeProblem reads it back into request_id
+		r = r.WithContext(withRequestID(r.Context(), id))
 		rec := &recorder{ResponseWriter: w}
 		var tokenPrefix, account string
 		defer func() {
