@@ -10,8 +10,8 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"net"
 	"net/http"
+	"net/netip"
 	"reflect"
 	"strings"
 	"sync"
@@ -65,6 +65,9 @@ type Options struct {
 	Mailer licensing.Mailer
 	// Clock is the server's time (renewal runs never go past it).
 	Clock licensing.Clock
+	// TrustedProxies are the proxies whose X-Forwarded-For or Forwarded
+	// header says who the client is (see clientAddr); none by default.
+	TrustedProxies []netip.Prefix
 }
 
 // Server serves the REST API over a Backend.
@@ -86,6 +89,7 @@ type Server struct {
 	streams      *streamSlots
 	streamWait   time.Duration
 	ready        readiness
+	trusted      []netip.Prefix
 }
 
 // route is one endpoint; the OpenAPI test walks these.
@@ -147,7 +151,8 @@ func NewServer(b Backend, opt Options) *Server {
 		mux:          http.NewServeMux(), mailer: opt.Mailer, clock: opt.Clock,
 		streams:    newStreamSlots(opt.MaxStreams, opt.MaxAccountStreams),
 		streamWait: opt.StreamWait,
-		ready:      readiness{every: opt.ReadyEvery}}
+		ready:      readiness{every: opt.ReadyEvery},
+		trusted:    opt.TrustedProxies}
 	s.bufs.New = func() any { b := make([]byte, 0, pageFlush+4<<10); return &b }
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.pattern, s.wrap(rt))
@@ -275,18 +280,19 @@ func (s *Server) wrap(rt route) http.Handler {
 		r = r.WithContext(withRequestID(r.Context(), id))
 		rec := &recorder{ResponseWriter: w}
 		var tokenPrefix, account string
+		client := clientAddr(r, s.trusted)
 		defer func() {
 			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 				slog.String("method", r.Method), slog.String("path", r.URL.Path),
 				slog.Int("status", rec.status), slog.Int("bytes", rec.bytes),
 				slog.Float64("ms", float64(time.Since(start).Microseconds())/1000),
 				slog.String("token", tokenPrefix), slog.String("account", account),
-				slog.String("remote", r.RemoteAddr))
+				slog.String("client", client), slog.String("remote", r.RemoteAddr))
 		}()
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(rec, r.Body, s.maxBody)
 		}
-		ip := clientIP(r)
+		ip := limiterKey(client)
 		if !rt.auth {
 			if wait, ok := take(start, charge{s.addresses, ip}); !ok {
 				s.tooMany(rec, start, wait, "rate limit exceeded for %s", ip)
@@ -345,19 +351,6 @@ func (s *Server) tooMany(w http.ResponseWriter, now time.Time, wait time.Duratio
 	e := licensing.Errorf(licensing.ERATELIMITED, format+"; retry in %s", append(args, wait)...).
 		WithHint("slow down; the limit is per token and per account")
 	retryAfter429(w, &licensing.RetryError{Err: e, RetryAt: now.Add(wait)}, now)
-}
-
-// clientIP is the address a request came from (behind a proxy, the
-// proxy's); IPv6 addresses count by their /64, which one client holds whole.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.To4() == nil {
-		return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
-	}
-	return host
 }
 
 // safePrefix is what of a presented token may be logged: its clear prefix.
