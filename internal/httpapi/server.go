@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/licensectl/licensectl/internal/licensing"
+	"github.com/licensectl/licensectl/internal/metrics"
 )
 
 // Backend is what the server needs of a store.
@@ -68,6 +70,9 @@ type Options struct {
 	// TrustedProxies are the proxies whose X-Forwarded-For or Forwarded
 	// header says who the client is (see clientAddr); none by default.
 	TrustedProxies []netip.Prefix
+	// Metrics records requests (by route pattern and status), those in
+	// flight, 429s by limit and 503s; nil records nothing.
+	Metrics *metrics.Metrics
 }
 
 // Server serves the REST API over a Backend.
@@ -90,7 +95,14 @@ type Server struct {
 	streamWait   time.Duration
 	ready        readiness
 	trusted      []netip.Prefix
+	metrics      *metrics.Metrics
+	// unmatched are the request metrics of the catch-all route, by method.
+	unmatched map[string]*metrics.Route
 }
+
+// unmatchedRoute is the route label of requests no route takes (404, 405):
+// never their path, which a client chooses.
+const unmatchedRoute = "unmatched"
 
 // route is one endpoint; the OpenAPI test walks these.
 type route struct {
@@ -152,13 +164,20 @@ func NewServer(b Backend, opt Options) *Server {
 		streams:    newStreamSlots(opt.MaxStreams, opt.MaxAccountStreams),
 		streamWait: opt.StreamWait,
 		ready:      readiness{every: opt.ReadyEvery},
-		trusted:    opt.TrustedProxies}
+		trusted:    opt.TrustedProxies,
+		metrics:    opt.Metrics}
 	s.bufs.New = func() any { b := make([]byte, 0, pageFlush+4<<10); return &b }
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.pattern, s.wrap(rt))
 	}
 	// Anything else: 405 with Allow when another method is served there,
 	// else 404.
+	if opt.Metrics != nil {
+		s.unmatched = map[string]*metrics.Route{}
+		for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER"} {
+			s.unmatched[m] = opt.Metrics.Route(m, unmatchedRoute)
+		}
+	}
 	s.mux.Handle("/", s.wrap(route{pattern: "/", handler: s.noRoute}))
 	return s
 }
@@ -244,6 +263,7 @@ type recorder struct {
 	status int
 	bytes  int
 	keep   *bytes.Buffer
+	limit  string // the rate limit a 429 came from (metrics.Limit*)
 }
 
 func (rec *recorder) WriteHeader(code int) {
@@ -273,8 +293,13 @@ func (rec *recorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
 // address on the routes without a token), Idempotency-Key handling for POST,
 // and error rendering.
 func (s *Server) wrap(rt route) http.Handler {
+	var observed *metrics.Route
+	if method, path, ok := strings.Cut(rt.pattern, " "); ok {
+		observed = s.metrics.Route(method, path)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		s.metrics.Begin()
 		id := requestID(r.Header.Get(RequestIDHeader))
 		w.Header().Set(RequestIDHeader, id) // writeProblem reads it back into request_id
 		r = r.WithContext(withRequestID(r.Context(), id))
@@ -288,6 +313,22 @@ func (s *Server) wrap(rt route) http.Handler {
 				slog.Float64("ms", float64(time.Since(start).Microseconds())/1000),
 				slog.String("token", tokenPrefix), slog.String("account", account),
 				slog.String("client", client), slog.String("remote", r.RemoteAddr))
+			s.metrics.End()
+			if s.metrics == nil {
+				return
+			}
+			status := rec.status
+			if status == 0 {
+				status = http.StatusOK // what net/http sends for a handler that wrote nothing
+			}
+			if observed != nil {
+				observed.Observe(status, time.Since(start))
+			} else {
+				s.unmatched[metrics.Method(r.Method)].Observe(status, time.Since(start))
+			}
+			if status == http.StatusTooManyRequests {
+				s.metrics.RateLimited(cmp.Or(rec.limit, metrics.LimitOther))
+			}
 		}()
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(rec, r.Body, s.maxBody)
@@ -295,7 +336,7 @@ func (s *Server) wrap(rt route) http.Handler {
 		ip := limiterKey(client)
 		if !rt.auth {
 			if wait, ok := take(start, charge{s.addresses, ip}); !ok {
-				s.tooMany(rec, start, wait, "rate limit exceeded for %s", ip)
+				s.tooMany(rec, metrics.LimitAddress, start, wait, "rate limit exceeded for %s", ip)
 				return
 			}
 		} else {
@@ -310,7 +351,7 @@ func (s *Server) wrap(rt route) http.Handler {
 			// Guessing tokens is slowed per client address: after a burst of
 			// failures it is refused before any token is even looked at.
 			if wait, blocked := s.authFailures.exhausted(ip, start); blocked {
-				s.tooMany(rec, start, wait, "too many failed authentications from %s", ip)
+				s.tooMany(rec, metrics.LimitAuthFailures, start, wait, "too many failed authentications from %s", ip)
 				return
 			}
 			email, err := s.b.Authenticate(r.Context(), secret)
@@ -324,7 +365,11 @@ func (s *Server) wrap(rt route) http.Handler {
 			}
 			account = email
 			if wait, ok := take(start, charge{s.tokens, tokenPrefix}, charge{s.accounts, email}); !ok {
-				s.tooMany(rec, start, wait, "rate limit exceeded")
+				limit := metrics.LimitAccount
+				if _, empty := s.tokens.exhausted(tokenPrefix, start); empty {
+					limit = metrics.LimitToken
+				}
+				s.tooMany(rec, limit, start, wait, "rate limit exceeded")
 				return
 			}
 			// The audit log tells a change made over the API from one made
@@ -343,8 +388,9 @@ func (s *Server) wrap(rt route) http.Handler {
 }
 
 // tooMany answers 429 rate_limited with Retry-After (whole seconds, at
-// least 1) and retry_at.
-func (s *Server) tooMany(w http.ResponseWriter, now time.Time, wait time.Duration, format string, args ...any) {
+// least 1) and retry_at; limit (metrics.Limit*) is the limit that refused.
+func (s *Server) tooMany(w *recorder, limit string, now time.Time, wait time.Duration, format string, args ...any) {
+	w.limit = limit
 	// Retry-After is whole seconds, rounded up: 0 would invite an instant
 	// retry that is refused again.
 	wait = time.Duration(max(1, math.Ceil(wait.Seconds()))) * time.Second

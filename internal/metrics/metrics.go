@@ -12,7 +12,10 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"slices"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -137,11 +140,47 @@ func New(build BuildInfo) *Metrics {
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
 // Route is the request metrics of one route, its method and pattern bound
-// once, so that a request costs a look-up by status code only.
+// once, and its series per status code found once: a request costs a scan
+// of the few codes the route answers, without a lock or an allocation.
 type Route struct {
 	requests    *prometheus.CounterVec
 	duration    prometheus.ObserverVec
 	unavailable prometheus.Counter
+	mu          sync.Mutex                   // serializes adding a code
+	codes       atomic.Pointer[[]codeSeries] // copied on write
+}
+
+// codeSeries are a route's series of one status code.
+type codeSeries struct {
+	code     int
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
+// series returns the route's series of code, making them the first time.
+func (r *Route) series(code int) *codeSeries {
+	if cs := r.codes.Load(); cs != nil {
+		for i := range *cs {
+			if (*cs)[i].code == code {
+				return &(*cs)[i]
+			}
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var old []codeSeries
+	if cs := r.codes.Load(); cs != nil {
+		old = *cs
+		for i := range old {
+			if old[i].code == code {
+				return &old[i]
+			}
+		}
+	}
+	c := strconv.Itoa(code)
+	cs := append(slices.Clip(old), codeSeries{code: code, requests: r.requests.WithLabelValues(c), duration: r.duration.WithLabelValues(c)})
+	r.codes.Store(&cs)
+	return &cs[len(cs)-1]
 }
 
 // Route binds the request metrics of one route: method (one of the standard
@@ -172,21 +211,26 @@ func (r *Route) Observe(code int, took time.Duration) {
 	if r == nil {
 		return
 	}
-	c := strconv.Itoa(code)
-	r.requests.WithLabelValues(c).Inc()
-	r.duration.WithLabelValues(c).Observe(took.Seconds())
+	cs := r.series(code)
+	cs.requests.Inc()
+	cs.duration.Observe(took.Seconds())
 	if code == 503 {
 		r.unavailable.Inc()
 	}
 }
 
-// Begin counts a request in flight until the function it returns is called.
-func (m *Metrics) Begin() func() {
-	if m == nil {
-		return func() {}
+// Begin counts a request in flight, until End.
+func (m *Metrics) Begin() {
+	if m != nil {
+		m.inFlight.Inc()
 	}
-	m.inFlight.Inc()
-	return m.inFlight.Dec
+}
+
+// End counts a request Begin counted as answered.
+func (m *Metrics) End() {
+	if m != nil {
+		m.inFlight.Dec()
+	}
 }
 
 // RateLimited counts a 429 by the limit that answered it.

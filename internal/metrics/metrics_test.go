@@ -49,7 +49,7 @@ func TestScrapeReadsWhatWasRecorded(t *testing.T) {
 	rt.Observe(200, 4*time.Millisecond)
 	rt.Observe(503, time.Millisecond)
 	m.Route("BREW", "unmatched").Observe(404, time.Millisecond)
-	done := m.Begin()
+	m.Begin()
 	m.RateLimited(metrics.LimitToken)
 	m.StoreTx(metrics.TxWrite, 2*time.Millisecond, 3, nil)
 	m.StoreTx(metrics.TxRead, time.Millisecond, 1, licensing.Errorf(licensing.ENOTFOUND, "no"))
@@ -60,7 +60,7 @@ func TestScrapeReadsWhatWasRecorded(t *testing.T) {
 	m.RenewalsRun(metrics.TriggerOnDemand, nil, errors.New("store down"))
 
 	f := metricstest.Scrape(t, srv.URL+"/metrics")
-	done()
+	m.End()
 	for _, c := range []struct {
 		name   string
 		labels []string
@@ -94,7 +94,8 @@ func TestScrapeReadsWhatWasRecorded(t *testing.T) {
 	// an admin listener has none.
 	var none *metrics.Metrics
 	none.Route("GET", "/x").Observe(200, time.Second)
-	none.Begin()()
+	none.Begin()
+	none.End()
 	none.RateLimited(metrics.LimitToken)
 	none.StoreTx(metrics.TxRead, time.Second, 2, nil)
 	none.RenewalsRun(metrics.TriggerSchedule, nil, nil)
