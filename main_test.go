@@ -76,6 +76,7 @@ func TestScripts(t *testing.T) {
 			"pgschema": pgSchemaCmd,
 			"flipbyte": flipByteCmd,
 			"readme":   readmeCmd,
+			"httpget":  httpgetCmd,
 		},
 		RequireExplicitExec: true,
 		UpdateScripts:       os.Getenv("UPDATE_GOLDEN") != "",

@@ -61,6 +61,13 @@ type ServeConfig struct {
 	TLSCert string
 	TLSKey  string
 	Rate    float64
+	// AdminAddr is the admin listener's address (/metrics, /debug/pprof/);
+	// "" for none. AdminAllowRemote lets it be other than loopback.
+	AdminAddr        string
+	AdminAllowRemote bool
+	// TrustedProxies are CIDRs or addresses, as given (one may hold several,
+	// comma-separated); serve parses them.
+	TrustedProxies []string
 }
 
 // MailConfig is the `mail.*` section: how confirmation codes are sent. No
@@ -96,6 +103,11 @@ func configKeys() map[string]string {
 		"serve.tls-cert": "tls-cert",
 		"serve.tls-key":  "tls-key",
 		"serve.rate":     "rate",
+		// Observability: the admin listener and the proxies trusted to say
+		// who the client is.
+		"serve.admin-addr":         "admin-addr",
+		"serve.admin-allow-remote": "admin-allow-remote",
+		"serve.trusted-proxies":    "trusted-proxies",
 		// Mail keys have no flag; the environment and the file set them.
 		"mail.smtp.host":     "",
 		"mail.smtp.port":     "",
@@ -161,7 +173,13 @@ func loadConfig(flags *pflag.FlagSet) (*Config, error) {
 		c.Pager = pagerCommand(v)
 	}
 	c.Serve = ServeConfig{Addr: v.GetString("serve.addr"), TLSCert: v.GetString("serve.tls-cert"),
-		TLSKey: v.GetString("serve.tls-key"), Rate: v.GetFloat64("serve.rate")}
+		TLSKey: v.GetString("serve.tls-key"), Rate: v.GetFloat64("serve.rate"),
+		AdminAddr: strings.TrimSpace(v.GetString("serve.admin-addr")), TrustedProxies: stringList(v.Get("serve.trusted-proxies"))}
+	allowRemote, err := parseBool(v.GetString("serve.admin-allow-remote"))
+	if err != nil {
+		return nil, licensing.Errorf(licensing.EINVALID, "serve.admin-allow-remote: %v", err)
+	}
+	c.Serve.AdminAllowRemote = allowRemote
 	mc, err := mailConfig(v)
 	if err != nil {
 		return nil, err
@@ -214,6 +232,26 @@ func pagerCommand(v *viper.Viper) string {
 		return ""
 	}
 	return s
+}
+
+// stringList reads a config value that is a string ("a,b") from a flag or
+// the environment, or a list from the config file.
+func stringList(v any) []string {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case string:
+		return []string{x}
+	case []string:
+		return x
+	case []any:
+		out := make([]string, 0, len(x))
+		for _, e := range x {
+			out = append(out, fmt.Sprint(e))
+		}
+		return out
+	}
+	return []string{fmt.Sprint(v)}
 }
 
 func mailConfig(v *viper.Viper) (MailConfig, error) {

@@ -42,6 +42,12 @@ func (s localStore) Path() string                                   { return s.h
 // in --db selects PostgreSQL, anything else is a SQLite file (the default).
 // create makes the store when it does not exist yet.
 func openStore(ctx context.Context, f *Factory, create bool) (localStore, error) {
+	return openObservedStore(ctx, f, create, nil)
+}
+
+// openObservedStore is openStore with the use cases reporting to obs (nil:
+// to no one).
+func openObservedStore(ctx context.Context, f *Factory, create bool, obs app.Observer) (localStore, error) {
 	if create && !postgres.IsURL(f.cfg.DB) {
 		if err := storeDir(f.cfg.DB); err != nil {
 			return localStore{}, err
@@ -59,7 +65,7 @@ func openStore(ctx context.Context, f *Factory, create bool) (localStore, error)
 	if err != nil {
 		return localStore{}, err
 	}
-	return localStore{App: app.New(h, app.Options{Clock: f.Clock}), h: h}, nil
+	return localStore{App: app.New(h, app.Options{Clock: f.Clock, Observer: obs}), h: h}, nil
 }
 
 // storeDir readies the directory of a SQLite store about to be created: the

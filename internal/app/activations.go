@@ -95,6 +95,9 @@ type ActivationTx interface {
 	// ProofUsed tells whether a deactivation proof's nonce was used.
 	ProofUsed(ctx context.Context, nonce string) (bool, error)
 	InsertUsedProof(ctx context.Context, nonce string, at time.Time) error
+	// CountActivations counts the current activations of every account by
+	// mode ("online", "offline").
+	CountActivations(ctx context.Context) (map[string]int64, error)
 }
 
 // SigningKeyRow is a signing key as stored; Seed is the private half.
@@ -356,6 +359,13 @@ func (a *App) Deactivate(ctx context.Context, r licensing.DeactivateRequest) (*l
 		}
 		return &act.Activation, release(ctx, tx, now, acct, act, how)
 	})
+}
+
+// ActiveActivations counts the store's current activations, every account's,
+// by mode ("online", "offline"): an operator's figure (a server's gauge),
+// never an account's.
+func (a *App) ActiveActivations(ctx context.Context) (map[string]int64, error) {
+	return read(ctx, a, func(tx Tx, _ time.Time) (map[string]int64, error) { return tx.CountActivations(ctx) })
 }
 
 // ListActivations lists the account's current activations, oldest first.

@@ -32,12 +32,28 @@ type Backend interface {
 type Options struct {
 	// Clock tells the time; nil means licensing.SystemClock.
 	Clock licensing.Clock
+	// Observer is told how transactions and renewals runs went (a server's
+	// metrics); nil tells no one.
+	Observer Observer
+}
+
+// Observer is told what the use cases did, for a server's metrics.
+type Observer interface {
+	// StoreTx reports one Read or Write of the store: kind "read" or
+	// "write", its time in all (wall time, retries included), how many
+	// times its body ran (more than once when the store reran it after a
+	// lost race) and the error it ended with.
+	StoreTx(kind string, took time.Duration, attempts int, err error)
+	// RenewalsRun reports one run of the renewals engine (never a dry run):
+	// trigger "schedule" (RunRenewalsEvery) or "on_demand", and its result.
+	RenewalsRun(trigger string, run *licensing.RenewalRun, err error)
 }
 
 // App implements the licensing services over a Store.
 type App struct {
 	store Backend
 	clock licensing.Clock
+	obs   Observer
 }
 
 // New returns the use cases over a store.
@@ -46,7 +62,7 @@ func New(b Backend, opt Options) *App {
 	if clock == nil {
 		clock = licensing.SystemClock{}
 	}
-	return &App{store: b, clock: clock}
+	return &App{store: b, clock: clock, obs: opt.Observer}
 }
 
 // Close closes the store.
@@ -68,7 +84,10 @@ func (a *App) now() time.Time { return a.clock.Now().UTC().Truncate(time.Second)
 // that lost.
 func write[T any](ctx context.Context, a *App, body func(tx Tx, now time.Time) (T, error)) (T, error) {
 	var out T
+	start := time.Now() // the process's time, for the observer; never a domain time
+	attempts := 0
 	err := a.store.Write(ctx, func(tx Tx) error {
+		attempts++
 		var zero T
 		out = zero
 		v, err := body(tx, a.now())
@@ -78,17 +97,32 @@ func write[T any](ctx context.Context, a *App, body func(tx Tx, now time.Time) (
 		out = v
 		return nil
 	})
+	if a.obs != nil {
+		a.obs.StoreTx("write", time.Since(start), attempts, err)
+	}
 	return out, err
 }
 
 // read runs body in one read-only transaction.
 func read[T any](ctx context.Context, a *App, body func(tx Tx, now time.Time) (T, error)) (T, error) {
+	return readWith(ctx, a, a.store.Read, body)
+}
+
+// readWith runs body with the store's Read or ReadOne.
+func readWith[T any](ctx context.Context, a *App, run func(context.Context, func(Tx) error) error,
+	body func(tx Tx, now time.Time) (T, error)) (T, error) {
 	var out T
-	err := a.store.Read(ctx, func(tx Tx) error {
+	start := time.Now()
+	attempts := 0
+	err := run(ctx, func(tx Tx) error {
+		attempts++
 		v, err := body(tx, a.now())
 		out = v
 		return err
 	})
+	if a.obs != nil {
+		a.obs.StoreTx("read", time.Since(start), attempts, err)
+	}
 	return out, err
 }
 

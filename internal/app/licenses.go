@@ -220,27 +220,27 @@ func (a *App) ListLicenses(ctx context.Context, f licensing.LicenseFilter, fn fu
 	if err := f.Validate(); err != nil {
 		return err
 	}
-	now := a.now()
-	body := func(tx Tx) error {
+	// The page an API client asks for most (an authenticated account, no
+	// company or product to look up) is the list query alone.
+	run := a.store.Read
+	if _, ok := principalAccount(ctx); ok && !queryLooksUp(&f) {
+		run = a.store.ReadOne
+	}
+	_, err := readWith(ctx, a, run, func(tx Tx, now time.Time) (struct{}, error) {
 		acct, err := actingAccount(ctx, tx)
 		if err != nil {
-			return err
+			return struct{}{}, err
 		}
 		q, err := licenseQuery(ctx, tx, acct.id, &f, now.Unix())
 		if err != nil {
-			return err
+			return struct{}{}, err
 		}
-		return tx.ListLicenses(ctx, q, func(l *licensing.License) error {
+		return struct{}{}, tx.ListLicenses(ctx, q, func(l *licensing.License) error {
 			l.Derive(now)
 			return fn(l)
 		})
-	}
-	// The page an API client asks for most (an authenticated account, no
-	// company or product to look up) is the list query alone.
-	if _, ok := principalAccount(ctx); ok && !queryLooksUp(&f) {
-		return a.store.ReadOne(ctx, body)
-	}
-	return a.store.Read(ctx, body)
+	})
+	return err
 }
 
 // GroupLicenses counts the matching licenses per product, in catalog order.

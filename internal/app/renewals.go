@@ -175,6 +175,19 @@ func (a *App) DueRenewals(ctx context.Context, until time.Time) ([]licensing.Ren
 // over, finds the first one's rows, and does only what is left (usually
 // nothing).
 func (a *App) RunRenewals(ctx context.Context, asOf time.Time) (*licensing.RenewalRun, error) {
+	return a.runRenewals(ctx, asOf, "on_demand")
+}
+
+// runRenewals is RunRenewals, reported to the observer under trigger.
+func (a *App) runRenewals(ctx context.Context, asOf time.Time, trigger string) (*licensing.RenewalRun, error) {
+	run, err := a.renewalsRun(ctx, asOf)
+	if a.obs != nil {
+		a.obs.RenewalsRun(trigger, run, err)
+	}
+	return run, err
+}
+
+func (a *App) renewalsRun(ctx context.Context, asOf time.Time) (*licensing.RenewalRun, error) {
 	asOf = asOf.UTC().Truncate(time.Second)
 	if err := licensing.CheckRunAsOf(asOf, a.now()); err != nil {
 		return nil, err
@@ -305,7 +318,7 @@ func (a *App) RunRenewalsEvery(ctx context.Context, every time.Duration, log *sl
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		run, err := a.RunRenewals(ctx, a.clock.Now())
+		run, err := a.runRenewals(ctx, a.clock.Now(), "schedule")
 		switch {
 		case ctx.Err() != nil:
 			return

@@ -17,6 +17,12 @@ import (
 // server's URL and a token source that acts as whichever account ctx names.
 func newServer(t testing.TB, clock licensing.Clock, opt Options) (*app.App, *httptest.Server, func(context.Context) (string, error)) {
 	t.Helper()
+	return newObservedServer(t, clock, opt, nil)
+}
+
+// newObservedServer is newServer with the use cases reporting to obs.
+func newObservedServer(t testing.TB, clock licensing.Clock, opt Options, obs app.Observer) (*app.App, *httptest.Server, func(context.Context) (string, error)) {
+	t.Helper()
 	ctx := context.Background()
 	if opt.Mailer == nil {
 		opt.Mailer = &mail.Outbox{Dir: filepath.Join(t.TempDir(), "outbox"), From: "licensectl@example.org", Clock: clock}
@@ -26,7 +32,7 @@ func newServer(t testing.TB, clock licensing.Clock, opt Options) (*app.App, *htt
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := app.New(db, app.Options{Clock: clock})
+	store := app.New(db, app.Options{Clock: clock, Observer: obs})
 	if _, err := store.Seed(ctx); err != nil {
 		t.Fatal(err)
 	}

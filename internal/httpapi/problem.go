@@ -24,6 +24,9 @@ type Problem struct {
 	Detail string `json:"detail"`
 	Code   string `json:"code"`
 	Hint   string `json:"hint,omitempty"`
+	// RequestID is the request's X-Request-ID, which the server log has
+	// too. A replayed answer (Idempotent-Replayed) keeps the first one's.
+	RequestID string `json:"request_id,omitempty"`
 	// RetryAt is when a refusal that time lifts (429) lifts, or when a
 	// temporary failure (503) is worth trying again.
 	RetryAt *time.Time `json:"retry_at,omitempty"`
@@ -86,6 +89,9 @@ func writeProblem(w http.ResponseWriter, p Problem) {
 	if p.Status == http.StatusServiceUnavailable {
 		retryLater(w, &p)
 	}
+	if p.RequestID == "" {
+		p.RequestID = w.Header().Get(RequestIDHeader)
+	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(p.Status)
@@ -114,6 +120,10 @@ func (p *Problem) errorOf() error {
 		code = licensing.EINTERNAL
 	}
 	e := &licensing.Error{Code: code, Message: p.Detail, Hint: p.Hint, Lines: p.Errors}
+	if code == licensing.EINTERNAL && e.Hint == "" && p.RequestID != "" {
+		// "internal error" says nothing; the operator finds the rest by id.
+		e.Hint = "the server's log has the details under request_id " + p.RequestID
+	}
 	if p.RetryAt != nil {
 		return &licensing.RetryError{Err: e, RetryAt: *p.RetryAt}
 	}

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,14 +11,15 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"net"
 	"net/http"
+	"net/netip"
 	"reflect"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/licensectl/licensectl/internal/licensing"
+	"github.com/licensectl/licensectl/internal/metrics"
 )
 
 // Backend is what the server needs of a store.
@@ -65,6 +67,12 @@ type Options struct {
 	Mailer licensing.Mailer
 	// Clock is the server's time (renewal runs never go past it).
 	Clock licensing.Clock
+	// TrustedProxies are the proxies whose X-Forwarded-For or Forwarded
+	// header says who the client is (see clientAddr); none by default.
+	TrustedProxies []netip.Prefix
+	// Metrics records requests (by route pattern and status), those in
+	// flight, 429s by limit and 503s; nil records nothing.
+	Metrics *metrics.Metrics
 }
 
 // Server serves the REST API over a Backend.
@@ -86,7 +94,15 @@ type Server struct {
 	streams      *streamSlots
 	streamWait   time.Duration
 	ready        readiness
+	trusted      []netip.Prefix
+	metrics      *metrics.Metrics
+	// unmatched are the request metrics of the catch-all route, by method.
+	unmatched map[string]*metrics.Route
 }
+
+// unmatchedRoute is the route label of requests no route takes (404, 405):
+// never their path, which a client chooses.
+const unmatchedRoute = "unmatched"
 
 // route is one endpoint; the OpenAPI test walks these.
 type route struct {
@@ -139,7 +155,7 @@ func NewServer(b Backend, opt Options) *Server {
 	if opt.ReadyEvery <= 0 {
 		opt.ReadyEvery = time.Second
 	}
-	s := &Server{b: b, log: opt.Logger, maxBody: opt.MaxBody, maxTokens: opt.MaxTokensPerAccount,
+	s := &Server{b: b, log: slog.New(requestIDHandler{opt.Logger.Handler()}), maxBody: opt.MaxBody, maxTokens: opt.MaxTokensPerAccount,
 		tokens:       newLimiters(opt.Rate, opt.Burst),
 		accounts:     newLimiters(opt.AccountRate, opt.AccountBurst),
 		addresses:    newLimiters(opt.Rate, opt.Burst),
@@ -147,13 +163,21 @@ func NewServer(b Backend, opt Options) *Server {
 		mux:          http.NewServeMux(), mailer: opt.Mailer, clock: opt.Clock,
 		streams:    newStreamSlots(opt.MaxStreams, opt.MaxAccountStreams),
 		streamWait: opt.StreamWait,
-		ready:      readiness{every: opt.ReadyEvery}}
+		ready:      readiness{every: opt.ReadyEvery},
+		trusted:    opt.TrustedProxies,
+		metrics:    opt.Metrics}
 	s.bufs.New = func() any { b := make([]byte, 0, pageFlush+4<<10); return &b }
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.pattern, s.wrap(rt))
 	}
 	// Anything else: 405 with Allow when another method is served there,
 	// else 404.
+	if opt.Metrics != nil {
+		s.unmatched = map[string]*metrics.Route{}
+		for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER"} {
+			s.unmatched[m] = opt.Metrics.Route(m, unmatchedRoute)
+		}
+	}
 	s.mux.Handle("/", s.wrap(route{pattern: "/", handler: s.noRoute}))
 	return s
 }
@@ -239,6 +263,7 @@ type recorder struct {
 	status int
 	bytes  int
 	keep   *bytes.Buffer
+	limit  string // the rate limit a 429 came from (metrics.Limit*)
 }
 
 func (rec *recorder) WriteHeader(code int) {
@@ -263,29 +288,55 @@ func (rec *recorder) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection (write deadlines).
 func (rec *recorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
 
-// wrap applies, in order: logging, body limit, authentication, rate limits
-// (per token and per account, or per client address on the routes without
-// a token), Idempotency-Key handling for POST, and error rendering.
+// wrap applies, in order: the request id, logging, body limit,
+// authentication, rate limits (per token and per account, or per client
+// address on the routes without a token), Idempotency-Key handling for POST,
+// and error rendering.
 func (s *Server) wrap(rt route) http.Handler {
+	var observed *metrics.Route
+	if method, path, ok := strings.Cut(rt.pattern, " "); ok {
+		observed = s.metrics.Route(method, path)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		s.metrics.Begin()
+		id := requestID(r.Header.Get(RequestIDHeader))
+		w.Header().Set(RequestIDHeader, id) // writeProblem reads it back into request_id
+		r = r.WithContext(withRequestID(r.Context(), id))
 		rec := &recorder{ResponseWriter: w}
 		var tokenPrefix, account string
+		client := clientAddr(r, s.trusted)
 		defer func() {
 			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 				slog.String("method", r.Method), slog.String("path", r.URL.Path),
 				slog.Int("status", rec.status), slog.Int("bytes", rec.bytes),
 				slog.Float64("ms", float64(time.Since(start).Microseconds())/1000),
 				slog.String("token", tokenPrefix), slog.String("account", account),
-				slog.String("remote", r.RemoteAddr))
+				slog.String("client", client), slog.String("remote", r.RemoteAddr))
+			s.metrics.End()
+			if s.metrics == nil {
+				return
+			}
+			status := rec.status
+			if status == 0 {
+				status = http.StatusOK // what net/http sends for a handler that wrote nothing
+			}
+			if observed != nil {
+				observed.Observe(status, time.Since(start))
+			} else {
+				s.unmatched[metrics.Method(r.Method)].Observe(status, time.Since(start))
+			}
+			if status == http.StatusTooManyRequests {
+				s.metrics.RateLimited(cmp.Or(rec.limit, metrics.LimitOther))
+			}
 		}()
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(rec, r.Body, s.maxBody)
 		}
-		ip := clientIP(r)
+		ip := limiterKey(client)
 		if !rt.auth {
 			if wait, ok := take(start, charge{s.addresses, ip}); !ok {
-				s.tooMany(rec, start, wait, "rate limit exceeded for %s", ip)
+				s.tooMany(rec, metrics.LimitAddress, start, wait, "rate limit exceeded for %s", ip)
 				return
 			}
 		} else {
@@ -300,7 +351,7 @@ func (s *Server) wrap(rt route) http.Handler {
 			// Guessing tokens is slowed per client address: after a burst of
 			// failures it is refused before any token is even looked at.
 			if wait, blocked := s.authFailures.exhausted(ip, start); blocked {
-				s.tooMany(rec, start, wait, "too many failed authentications from %s", ip)
+				s.tooMany(rec, metrics.LimitAuthFailures, start, wait, "too many failed authentications from %s", ip)
 				return
 			}
 			p, err := s.b.Authenticate(r.Context(), secret)
@@ -314,7 +365,11 @@ func (s *Server) wrap(rt route) http.Handler {
 			}
 			account = p.Email
 			if wait, ok := take(start, charge{s.tokens, tokenPrefix}, charge{s.accounts, p.Email}); !ok {
-				s.tooMany(rec, start, wait, "rate limit exceeded")
+				limit := metrics.LimitAccount
+				if _, empty := s.tokens.exhausted(tokenPrefix, start); empty {
+					limit = metrics.LimitToken
+				}
+				s.tooMany(rec, limit, start, wait, "rate limit exceeded")
 				return
 			}
 			// The audit log tells a change made over the API from one made
@@ -333,27 +388,15 @@ func (s *Server) wrap(rt route) http.Handler {
 }
 
 // tooMany answers 429 rate_limited with Retry-After (whole seconds, at
-// least 1) and retry_at.
-func (s *Server) tooMany(w http.ResponseWriter, now time.Time, wait time.Duration, format string, args ...any) {
+// least 1) and retry_at; limit (metrics.Limit*) is the limit that refused.
+func (s *Server) tooMany(w *recorder, limit string, now time.Time, wait time.Duration, format string, args ...any) {
+	w.limit = limit
 	// Retry-After is whole seconds, rounded up: 0 would invite an instant
 	// retry that is refused again.
 	wait = time.Duration(max(1, math.Ceil(wait.Seconds()))) * time.Second
 	e := licensing.Errorf(licensing.ERATELIMITED, format+"; retry in %s", append(args, wait)...).
 		WithHint("slow down; the limit is per token and per account")
 	retryAfter429(w, &licensing.RetryError{Err: e, RetryAt: now.Add(wait)}, now)
-}
-
-// clientIP is the address a request came from (behind a proxy, the
-// proxy's); IPv6 addresses count by their /64, which one client holds whole.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.To4() == nil {
-		return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
-	}
-	return host
 }
 
 // safePrefix is what of a presented token may be logged: its clear prefix.

@@ -31,7 +31,13 @@ type fixture struct {
 
 func setup(t *testing.T, opt Options) *fixture {
 	t.Helper()
-	store, srv, tokenFor := newServer(t, licensing.SystemClock{}, opt)
+	return setupObserved(t, opt, nil)
+}
+
+// setupObserved is setup with the use cases reporting to obs.
+func setupObserved(t *testing.T, opt Options, obs app.Observer) *fixture {
+	t.Helper()
+	store, srv, tokenFor := newObservedServer(t, licensing.SystemClock{}, opt, obs)
 	ctx := context.Background()
 	fx := &fixture{store: store, srv: srv}
 	for _, email := range []string{"a@example.com", "b@example.com"} {

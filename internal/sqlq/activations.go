@@ -23,6 +23,25 @@ func (t Tx) CurrentSigningKey(ctx context.Context) (*app.SigningKeyRow, error) {
 	return &k, err
 }
 
+// CountActivations implements app.ActivationTx.
+func (t Tx) CountActivations(ctx context.Context) (map[string]int64, error) {
+	rows, err := t.query(ctx, "SELECT mode, count(*) FROM activations GROUP BY mode")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	counts := map[string]int64{}
+	for rows.Next() {
+		var mode string
+		var n int64
+		if err := rows.Scan(&mode, &n); err != nil {
+			return nil, err
+		}
+		counts[mode] = n
+	}
+	return counts, rows.Err()
+}
+
 // DeleteActivation implements app.ActivationTx.
 func (t Tx) DeleteActivation(ctx context.Context, id int64) (bool, error) {
 	return affected(t.exec(ctx, "DELETE FROM activations WHERE id = $1", id))
