@@ -301,7 +301,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		newServeCmd(f),
 		newLoginCmd(f, nil),
 		newBackupCmd(f, nil), newRestoreCmd(f, nil),
-		newVersionCmd(f, nil),
+		newVersionCmd(f, nil), newHealthcheckCmd(f, nil),
 		newExitCodesTopic(),
 		newDocsCmd(),
 	)

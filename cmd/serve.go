@@ -31,6 +31,7 @@ type serveOptions struct {
 	shutdownTimeout   time.Duration
 	accountRate       float64
 	maxTokens         int
+	init              bool
 	// Set by RunE from the config: the proxies trusted to name the client,
 	// and the metrics when there is an admin listener (else nil).
 	trusted []netip.Prefix
@@ -57,7 +58,8 @@ names the proxies whose X-Forwarded-For (or Forwarded) header says which
 client a request is from, for per-address rate limits and logs.`,
 		Example: `  licensectl serve --addr 127.0.0.1:8080
   licensectl serve --addr :8443 --tls-cert server.crt --tls-key server.key
-  licensectl serve --addr 127.0.0.1:8080 --admin-addr 127.0.0.1:9090 --trusted-proxies 127.0.0.1`,
+  licensectl serve --addr 127.0.0.1:8080 --admin-addr 127.0.0.1:9090 --trusted-proxies 127.0.0.1
+  licensectl serve --init --db /data/licensectl.db --addr :8080`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			cfg := f.Config()
@@ -99,11 +101,16 @@ client a request is from, for per-address rate limits and logs.`,
 			if o.metrics != nil {
 				obs = o.metrics
 			}
-			store, err := openObservedStore(c.Context(), f, false, obs)
+			store, err := openObservedStore(c.Context(), f, o.init, obs)
 			if err != nil {
 				return err
 			}
 			defer store.Close()
+			if o.init {
+				if _, err := store.Seed(c.Context()); err != nil {
+					return err
+				}
+			}
 			if o.metrics != nil {
 				if err := o.metrics.CountActivations(store.ActiveActivations); err != nil {
 					return err
@@ -120,6 +127,7 @@ client a request is from, for per-address rate limits and logs.`,
 	fl.Float64Var(&o.accountRate, "account-rate", 0, "requests per second allowed per account, all its tokens together (0: twice --rate)")
 	fl.IntVar(&o.maxTokens, "max-tokens-per-account", 50, "live API tokens an account may hold; creating one more over the API is refused")
 	fl.StringVar(&o.addrFile, "addr-file", "", "write the address actually listened on to this file")
+	fl.BoolVar(&o.init, "init", false, "create the store if it does not exist and seed the catalog, as init does (for containers)")
 	fl.String("admin-addr", "", "serve /metrics (Prometheus) and /debug/pprof/ on this separate address (host:port, loopback unless --admin-allow-remote; empty: no admin listener)")
 	fl.Bool("admin-allow-remote", false, "let --admin-addr be an address other machines can reach (it has no authentication)")
 	fl.StringVar(&o.adminAddrFile, "admin-addr-file", "", "write the admin address actually listened on to this file")
