@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"os"
 	"regexp"
 	"slices"
@@ -42,4 +43,35 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	if !slices.Equal(documented, served) {
 		t.Fatalf("spec and routes differ:\nspec:   %v\nserved: %v", documented, served)
 	}
+}
+
+// No key of docs/openapi.yaml is without a value: in a flow mapping, a comma
+// in an unquoted value ({description: a, b}) silently makes a key of what
+// follows, which the validators take for an unknown keyword.
+func TestOpenAPINoStrayKeys(t *testing.T) {
+	b, err := os.ReadFile("../../docs/openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc any
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, sub := range v {
+				if sub == nil {
+					t.Errorf("%s/%s has no value (a comma in an unquoted flow value?)", path, k)
+				}
+				walk(path+"/"+k, sub)
+			}
+		case []any:
+			for i, sub := range v {
+				walk(fmt.Sprintf("%s/%d", path, i), sub)
+			}
+		}
+	}
+	walk("", doc)
 }
