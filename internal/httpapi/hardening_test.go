@@ -566,3 +566,22 @@ func TestReadyWhileAWriterHoldsTheLock(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Every 401 carries a bearer challenge (RFC 9110, 15.5.2): a missing or bad
+// token, and also a wrong attach code or a maintenance purchase for another
+// email, which the domain refuses as unauthorized.
+func TestEvery401HasAChallenge(t *testing.T) {
+	fx := setup(t, Options{})
+	for _, c := range []struct{ name, method, path, token, body, want string }{
+		{"no token", "GET", "/v1/companies", "", "", `Bearer realm="licensectl"`},
+		{"unknown token", "GET", "/v1/companies", "lct_" + strings.Repeat("a", 32), "", `Bearer realm="licensectl", error="invalid_token"`},
+		{"wrong attach code", "POST", "/v1/attach-confirmations", fx.tokenB, `{"code":"ABCDE-FGHJK"}`, `Bearer realm="licensectl"`},
+		{"maintenance for another email", "POST", "/v1/maintenance-quotes", fx.tokenA, `{"key":"` + fx.key + `","purchase_email":"other@example.com"}`, `Bearer realm="licensectl"`},
+	} {
+		resp, body := fx.request(t, c.method, c.path, c.token, c.body)
+		wantProblem(t, resp, body, 401, licensing.EUNAUTHORIZED)
+		if got := resp.Header.Get("WWW-Authenticate"); got != c.want {
+			t.Errorf("%s: WWW-Authenticate %q, want %q", c.name, got, c.want)
+		}
+	}
+}
