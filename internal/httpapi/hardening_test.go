@@ -585,3 +585,26 @@ func TestEvery401HasAChallenge(t *testing.T) {
 		}
 	}
 }
+
+// unavailableAuth is a test double of the store whose token look-up fails
+// as a store that cannot be reached does.
+type unavailableAuth struct{ *app.App }
+
+func (unavailableAuth) Authenticate(context.Context, string) (string, error) {
+	return "", licensing.Errorf(licensing.EUNAVAILABLE, "the store is unreachable")
+}
+
+// A store that cannot check a token answers 503 with Retry-After, and says
+// nothing of the token: no invalid_token challenge that would have a client
+// drop a good one.
+func TestUnavailableStoreIsNotAnInvalidToken(t *testing.T) {
+	fx := setup(t, Options{})
+	srv := httptest.NewServer(NewServer(unavailableAuth{fx.store}, Options{}))
+	t.Cleanup(srv.Close)
+	fx = &fixture{store: fx.store, srv: srv, tokenA: fx.tokenA}
+	resp, body := fx.request(t, "GET", "/v1/companies", fx.tokenA, "")
+	wantProblem(t, resp, body, 503, licensing.EUNAVAILABLE)
+	if got := resp.Header.Get("WWW-Authenticate"); got != "" || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("WWW-Authenticate %q, Retry-After %q on a 503", got, resp.Header.Get("Retry-After"))
+	}
+}
