@@ -317,6 +317,9 @@ func TestStrictBodies(t *testing.T) {
 		{"POST", "/v1/companies", `{"NAME":"Initech"}`, "case-sensitive"},
 		{"POST", "/v1/activations", `{"license_key":"x","LICENSE_KEY":"y"}`, "LICENSE_KEY"},
 		{"POST", "/v1/maintenance-quotes", `{"ALL":true}`, "case-sensitive"},
+		// Each offline file goes to its own route: the other's field is unknown.
+		{"POST", "/v1/offline-activations", `{"request":"x","proof":"y"}`, `unknown field \"proof\"`},
+		{"POST", "/v1/offline-releases", `{"proof":"x","request":"y"}`, `unknown field \"request\"`},
 	} {
 		resp, body := fx.request(t, c.method, c.path, fx.tokenA, c.body)
 		wantProblem(t, resp, body, 400, licensing.EINVALID)
