@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/licensectl/licensectl/internal/app"
+	"github.com/licensectl/licensectl/internal/httpapi/openapicheck"
 	"github.com/licensectl/licensectl/internal/licensing"
 	"github.com/licensectl/licensectl/internal/sqlite"
 )
@@ -510,7 +511,7 @@ func TestFullDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	counted := &probeCounting{App: store}
-	srv := httptest.NewServer(NewServer(counted, Options{ReadyEvery: 300 * time.Millisecond}))
+	srv := httptest.NewServer(openapicheck.LoadDoc(t).Wrap(t, NewServer(counted, Options{ReadyEvery: 300 * time.Millisecond})))
 	t.Cleanup(srv.Close)
 	fx := &fixture{store: store, srv: srv}
 	if resp, body := fx.request(t, "GET", "/readyz", "", ""); resp.StatusCode != 200 {
@@ -602,7 +603,7 @@ func (unavailableAuth) Authenticate(context.Context, string) (string, error) {
 // drop a good one.
 func TestUnavailableStoreIsNotAnInvalidToken(t *testing.T) {
 	fx := setup(t, Options{})
-	srv := httptest.NewServer(NewServer(unavailableAuth{fx.store}, Options{}))
+	srv := httptest.NewServer(openapicheck.LoadDoc(t).Wrap(t, NewServer(unavailableAuth{fx.store}, Options{})))
 	t.Cleanup(srv.Close)
 	fx = &fixture{store: fx.store, srv: srv, tokenA: fx.tokenA}
 	resp, body := fx.request(t, "GET", "/v1/companies", fx.tokenA, "")
