@@ -143,3 +143,40 @@ func BenchmarkCheck(b *testing.B) {
 		b.Fatal(m)
 	}
 }
+
+// The document keeps the rules of its own description, which spectral does
+// not know: every operation is named, tagged and summarized, lists its
+// statuses (no default), and every response declares X-Request-ID; a 401
+// declares WWW-Authenticate, a 429 or a problem 503 Retry-After.
+func TestDocumentRules(t *testing.T) {
+	doc := LoadDoc(t).doc
+	ids := map[string]bool{}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			at := method + " " + path
+			if op.OperationID == "" || len(op.Tags) == 0 || op.Summary == "" || op.Description == "" {
+				t.Errorf("%s: operationId %q, tags %v, summary %q, description %q", at, op.OperationID, op.Tags, op.Summary, op.Description)
+			}
+			if ids[op.OperationID] {
+				t.Errorf("%s: operationId %q twice", at, op.OperationID)
+			}
+			ids[op.OperationID] = true
+			if op.Responses.Default() != nil {
+				t.Errorf("%s: a default response: list the statuses", at)
+			}
+			for status, ref := range op.Responses.Map() {
+				r := ref.Value
+				if !declared(r.Headers, "X-Request-ID") {
+					t.Errorf("%s → %s: no X-Request-ID", at, status)
+				}
+				problem := r.Content.Get("application/problem+json") != nil
+				switch {
+				case status == "401" && !declared(r.Headers, "WWW-Authenticate"):
+					t.Errorf("%s → 401: no WWW-Authenticate", at)
+				case (status == "429" || status == "503" && problem) && !declared(r.Headers, "Retry-After"):
+					t.Errorf("%s → %s: no Retry-After", at, status)
+				}
+			}
+		}
+	}
+}
