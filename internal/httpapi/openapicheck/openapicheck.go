@@ -185,6 +185,14 @@ type Checker struct {
 	spec *Spec
 	next http.Handler
 
+	// queue holds the exchanges not checked yet: they are checked when the
+	// mismatches are asked for, not while the server answers, so that the
+	// check neither holds back an answer (the end of a streamed one
+	// included) nor takes the CPU from a test that times one.
+	queue []exchange
+	// draining serializes the checks of the queue.
+	draining sync.Mutex
+
 	mu         sync.Mutex
 	checked    int
 	mismatches []string
@@ -198,16 +206,39 @@ func (s *Spec) Checker(next http.Handler) *Checker {
 	return &Checker{spec: s, next: next, seen: map[string]int{}}
 }
 
-// Checked is the number of requests checked so far.
+// exchange is one request, as it came, and its answer.
+type exchange struct {
+	req   *http.Request
+	body  []byte
+	whole bool
+	resp  *capture
+}
+
+// drain checks the exchanges answered so far.
+func (c *Checker) drain() {
+	c.draining.Lock()
+	defer c.draining.Unlock()
+	c.mu.Lock()
+	queue := c.queue
+	c.queue = nil
+	c.mu.Unlock()
+	for _, x := range queue {
+		c.record(c.spec.response(c.spec.request(x.req, x.body, x.whole), x.resp))
+	}
+}
+
+// Checked is the number of requests checked so far: every one answered.
 func (c *Checker) Checked() int {
+	c.drain()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.checked
 }
 
-// Mismatches lists every mismatch found so far, once each, with how often
-// it was seen.
+// Mismatches lists every mismatch of the requests answered so far, once
+// each, with how often it was seen.
 func (c *Checker) Mismatches() []string {
+	c.drain()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := make([]string, len(c.mismatches))
@@ -243,10 +274,18 @@ const bodyLimit = 16 << 20
 // ServeHTTP implements http.Handler.
 func (c *Checker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, whole := readBody(r)
-	in := c.spec.request(r, body, whole)
+	// The request as it came, kept for the check (see Checker.queue).
+	sent := r.Clone(context.WithoutCancel(r.Context()))
 	cw := &capture{ResponseWriter: w}
 	c.next.ServeHTTP(cw, r) // a handler that aborts (panics) leaves nothing to check
-	c.record(c.spec.response(in, cw))
+	if cw.status == 0 {
+		// Nothing written: net/http answers 200 with no body.
+		cw.status, cw.header = http.StatusOK, w.Header().Clone()
+	}
+	cw.ResponseWriter = nil // the answer is over: only the copy is checked
+	c.mu.Lock()
+	c.queue = append(c.queue, exchange{sent, body, whole, cw})
+	c.mu.Unlock()
 }
 
 // readBody reads the request's body for validation and puts it back for the
@@ -501,10 +540,6 @@ func transportHeader(name string) bool {
 // response checks the response to rc and returns what does not match.
 func (s *Spec) response(rc *requestCheck, cw *capture) []string {
 	status := cw.status
-	if status == 0 {
-		status = http.StatusOK // nothing written: net/http answers 200 with no body
-		cw.header = cw.ResponseWriter.Header().Clone()
-	}
 	at := fmt.Sprintf("%s → %d", rc.name(), status)
 	var out []string
 	fail := func(format string, args ...any) { out = append(out, at+": "+fmt.Sprintf(format, args...)) }
