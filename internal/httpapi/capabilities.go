@@ -87,10 +87,14 @@ type (
 		Fingerprint string `json:"fingerprint,omitempty"`
 		Force       bool   `json:"force,omitempty"`
 	}
-	// fileBody carries a request or proof file, verbatim, as a string.
-	fileBody struct {
+	// requestFileBody carries an offline request file, verbatim, as a
+	// string; proofFileBody a deactivation proof. Each takes only its own
+	// field, as the spec says.
+	requestFileBody struct {
 		Request string `json:"request,omitempty"`
-		Proof   string `json:"proof,omitempty"`
+	}
+	proofFileBody struct {
+		Proof string `json:"proof,omitempty"`
 	}
 )
 
@@ -205,11 +209,11 @@ func (s *Server) capabilityRoutes() []route {
 			return svc.LatestDownload(ctx, r.PathValue("key"), os)
 		}), false},
 		{"POST /v1/offline-activations", true, withBody(s, http.StatusCreated,
-			func(ctx context.Context, svc Backend, b fileBody, _ *http.Request) (*licensing.OfflineActivation, error) {
+			func(ctx context.Context, svc Backend, b requestFileBody, _ *http.Request) (*licensing.OfflineActivation, error) {
 				return svc.ActivateOffline(ctx, []byte(b.Request))
 			}), true},
 		{"POST /v1/offline-releases", true, withBody(s, http.StatusOK,
-			func(ctx context.Context, svc Backend, b fileBody, _ *http.Request) (*licensing.Activation, error) {
+			func(ctx context.Context, svc Backend, b proofFileBody, _ *http.Request) (*licensing.Activation, error) {
 				return svc.ReleaseOffline(ctx, []byte(b.Proof))
 			}), true},
 		// Public keys are public: verifiers fetch them without a token.

@@ -177,12 +177,12 @@ func (c *Client) LatestDownload(ctx context.Context, key, os string) (*licensing
 
 // ActivateOffline implements licensing.ActivationService.
 func (c *Client) ActivateOffline(ctx context.Context, request []byte) (*licensing.OfflineActivation, error) {
-	return post[licensing.OfflineActivation](c, ctx, "/v1/offline-activations", fileBody{Request: string(request)}, "")
+	return post[licensing.OfflineActivation](c, ctx, "/v1/offline-activations", requestFileBody{Request: string(request)}, "")
 }
 
 // ReleaseOffline implements licensing.ActivationService.
 func (c *Client) ReleaseOffline(ctx context.Context, proof []byte) (*licensing.Activation, error) {
-	return post[licensing.Activation](c, ctx, "/v1/offline-releases", fileBody{Proof: string(proof)}, "")
+	return post[licensing.Activation](c, ctx, "/v1/offline-releases", proofFileBody{Proof: string(proof)}, "")
 }
 
 // SigningKeys implements licensing.ActivationService: public keys only.

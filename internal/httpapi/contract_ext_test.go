@@ -9,13 +9,15 @@ import (
 	"github.com/licensectl/licensectl/internal/contract"
 	"github.com/licensectl/licensectl/internal/httpapi"
 	"github.com/licensectl/licensectl/internal/httpapi/httpapitest"
+	"github.com/licensectl/licensectl/internal/httpapi/openapicheck"
 	"github.com/licensectl/licensectl/internal/licensing"
 	"github.com/licensectl/licensectl/internal/sqlite"
 )
 
 // The contract suite over HTTP: client → a real server on a loopback port →
-// SQLite.
+// SQLite, every request and response checked against docs/openapi.yaml.
 func TestContract(t *testing.T) {
+	spec := openapicheck.LoadDoc(t)
 	contract.Run(t, func(t *testing.T, clock licensing.Clock) licensing.Services {
 		ctx := context.Background()
 		store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "server.db"), sqlite.Options{Create: true, Clock: clock})
@@ -27,6 +29,6 @@ func TestContract(t *testing.T) {
 		if _, err := svc.Seed(ctx); err != nil {
 			t.Fatal(err)
 		}
-		return httpapitest.Start(t, svc, clock, httpapi.Options{Rate: 10000})
+		return httpapitest.StartChecked(t, spec, svc, clock, httpapi.Options{Rate: 10000})
 	})
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/licensectl/licensectl/internal/app"
+	"github.com/licensectl/licensectl/internal/httpapi/openapicheck"
 	"github.com/licensectl/licensectl/internal/licensing"
 	"github.com/licensectl/licensectl/internal/sqlite"
 )
@@ -317,6 +318,9 @@ func TestStrictBodies(t *testing.T) {
 		{"POST", "/v1/companies", `{"NAME":"Initech"}`, "case-sensitive"},
 		{"POST", "/v1/activations", `{"license_key":"x","LICENSE_KEY":"y"}`, "LICENSE_KEY"},
 		{"POST", "/v1/maintenance-quotes", `{"ALL":true}`, "case-sensitive"},
+		// Each offline file goes to its own route: the other's field is unknown.
+		{"POST", "/v1/offline-activations", `{"request":"x","proof":"y"}`, `unknown field \"proof\"`},
+		{"POST", "/v1/offline-releases", `{"proof":"x","request":"y"}`, `unknown field \"request\"`},
 	} {
 		resp, body := fx.request(t, c.method, c.path, fx.tokenA, c.body)
 		wantProblem(t, resp, body, 400, licensing.EINVALID)
@@ -507,7 +511,7 @@ func TestFullDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	counted := &probeCounting{App: store}
-	srv := httptest.NewServer(NewServer(counted, Options{ReadyEvery: 300 * time.Millisecond}))
+	srv := httptest.NewServer(openapicheck.LoadDoc(t).Wrap(t, NewServer(counted, Options{ReadyEvery: 300 * time.Millisecond})))
 	t.Cleanup(srv.Close)
 	fx := &fixture{store: store, srv: srv}
 	if resp, body := fx.request(t, "GET", "/readyz", "", ""); resp.StatusCode != 200 {
@@ -564,5 +568,47 @@ func TestReadyWhileAWriterHoldsTheLock(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Every 401 carries a bearer challenge (RFC 9110, 15.5.2): a missing or bad
+// token, and also a wrong attach code or a maintenance purchase for another
+// email, which the domain refuses as unauthorized.
+func TestEvery401HasAChallenge(t *testing.T) {
+	fx := setup(t, Options{})
+	for _, c := range []struct{ name, method, path, token, body, want string }{
+		{"no token", "GET", "/v1/companies", "", "", `Bearer realm="licensectl"`},
+		{"unknown token", "GET", "/v1/companies", "lct_" + strings.Repeat("a", 32), "", `Bearer realm="licensectl", error="invalid_token"`},
+		{"wrong attach code", "POST", "/v1/attach-confirmations", fx.tokenB, `{"code":"ABCDE-FGHJK"}`, `Bearer realm="licensectl"`},
+		{"maintenance for another email", "POST", "/v1/maintenance-quotes", fx.tokenA, `{"key":"` + fx.key + `","purchase_email":"other@example.com"}`, `Bearer realm="licensectl"`},
+	} {
+		resp, body := fx.request(t, c.method, c.path, c.token, c.body)
+		wantProblem(t, resp, body, 401, licensing.EUNAUTHORIZED)
+		if got := resp.Header.Get("WWW-Authenticate"); got != c.want {
+			t.Errorf("%s: WWW-Authenticate %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+// unavailableAuth is a test double of the store whose token look-up fails
+// as a store that cannot be reached does.
+type unavailableAuth struct{ *app.App }
+
+func (unavailableAuth) Authenticate(context.Context, string) (licensing.Principal, error) {
+	return licensing.Principal{}, licensing.Errorf(licensing.EUNAVAILABLE, "the store is unreachable")
+}
+
+// A store that cannot check a token answers 503 with Retry-After, and says
+// nothing of the token: no invalid_token challenge that would have a client
+// drop a good one.
+func TestUnavailableStoreIsNotAnInvalidToken(t *testing.T) {
+	fx := setup(t, Options{})
+	srv := httptest.NewServer(openapicheck.LoadDoc(t).Wrap(t, NewServer(unavailableAuth{fx.store}, Options{})))
+	t.Cleanup(srv.Close)
+	fx = &fixture{store: fx.store, srv: srv, tokenA: fx.tokenA}
+	resp, body := fx.request(t, "GET", "/v1/companies", fx.tokenA, "")
+	wantProblem(t, resp, body, 503, licensing.EUNAVAILABLE)
+	if got := resp.Header.Get("WWW-Authenticate"); got != "" || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("WWW-Authenticate %q, Retry-After %q on a 503", got, resp.Header.Get("Retry-After"))
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/licensectl/licensectl/internal/app"
+	"github.com/licensectl/licensectl/internal/httpapi/openapicheck"
 	"github.com/licensectl/licensectl/internal/licensing"
 	"github.com/licensectl/licensectl/internal/mail"
 	"github.com/licensectl/licensectl/internal/sqlite"
@@ -15,6 +16,7 @@ import (
 
 // newServer starts a server on a fresh store and returns the store, the
 // server's URL and a token source that acts as whichever account ctx names.
+// Every request and response is checked against docs/openapi.yaml.
 func newServer(t testing.TB, clock licensing.Clock, opt Options) (*app.App, *httptest.Server, func(context.Context) (string, error)) {
 	t.Helper()
 	return newObservedServer(t, clock, opt, nil)
@@ -36,7 +38,7 @@ func newObservedServer(t testing.TB, clock licensing.Clock, opt Options, obs app
 	if _, err := store.Seed(ctx); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(NewServer(store, opt))
+	srv := httptest.NewServer(openapicheck.LoadDoc(t).Wrap(t, NewServer(store, opt)))
 	t.Cleanup(func() { srv.Close(); store.Close() })
 	var mu sync.Mutex
 	tokens := map[string]string{}

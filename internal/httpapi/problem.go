@@ -92,6 +92,11 @@ func writeProblem(w http.ResponseWriter, p Problem) {
 	if p.RequestID == "" {
 		p.RequestID = w.Header().Get(RequestIDHeader)
 	}
+	if p.Status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
+		// Every 401 carries a challenge (RFC 9110, 15.5.2), also one for a
+		// wrong attach code or another account's email, not only a bad token.
+		w.Header().Set("WWW-Authenticate", `Bearer realm="licensectl"`)
+	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(p.Status)

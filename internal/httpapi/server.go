@@ -358,8 +358,11 @@ func (s *Server) wrap(rt route) http.Handler {
 			if err != nil {
 				if licensing.ErrorCode(err) == licensing.EUNAUTHORIZED {
 					take(start, charge{s.authFailures, ip})
+					// Only a token the store refused is invalid_token: a
+					// store that cannot be asked (503) says nothing of it,
+					// and a client must not drop a good token for that.
+					rec.Header().Set("WWW-Authenticate", `Bearer realm="licensectl", error="invalid_token"`)
 				}
-				rec.Header().Set("WWW-Authenticate", `Bearer realm="licensectl", error="invalid_token"`)
 				s.fail(rec, r, err)
 				return
 			}

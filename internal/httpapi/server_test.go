@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/licensectl/licensectl/internal/app"
+	"github.com/licensectl/licensectl/internal/httpapi/openapicheck"
 	"github.com/licensectl/licensectl/internal/licensing"
 )
 
@@ -228,7 +229,7 @@ func TestRateLimit(t *testing.T) {
 func TestSlowlorisCutOff(t *testing.T) {
 	store, srv, _ := newServer(t, licensing.SystemClock{}, Options{})
 	srv.Close()
-	hs := NewHTTPServer(NewServer(store, Options{}), slog.New(slog.NewTextHandler(io.Discard, nil)), 300*time.Millisecond)
+	hs := NewHTTPServer(openapicheck.LoadDoc(t).Wrap(t, NewServer(store, Options{})), slog.New(slog.NewTextHandler(io.Discard, nil)), 300*time.Millisecond)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -8,15 +8,18 @@ import (
 	"github.com/licensectl/licensectl/internal/contract"
 	"github.com/licensectl/licensectl/internal/httpapi"
 	"github.com/licensectl/licensectl/internal/httpapi/httpapitest"
+	"github.com/licensectl/licensectl/internal/httpapi/openapicheck"
 	"github.com/licensectl/licensectl/internal/licensing"
 )
 
 // The contract suite over HTTP on PostgreSQL: client → a real server on a
-// loopback port → PostgreSQL, every capability included.
+// loopback port → PostgreSQL, every capability included, every request and
+// response checked against docs/openapi.yaml.
 func TestHTTPContract(t *testing.T) {
+	spec := openapicheck.LoadDoc(t)
 	contract.Run(t, func(t *testing.T, clock licensing.Clock) licensing.Services {
 		store, _ := openSchema(t, clock)
-		return httpapitest.Start(t, services(store), clock, httpapi.Options{Rate: 10000})
+		return httpapitest.StartChecked(t, spec, services(store), clock, httpapi.Options{Rate: 10000})
 	})
 }
 
@@ -28,7 +31,7 @@ func TestHTTPTwoReplicasIdempotency(t *testing.T) {
 	tokens := httpapitest.TokenSource(services(s1))
 	var clients []*httpapi.Client
 	for _, s := range []*Store{s1, s2} {
-		srv := httptest.NewServer(httpapi.NewServer(services(s), httpapi.Options{Rate: 10000}))
+		srv := httptest.NewServer(openapicheck.LoadDoc(t).Wrap(t, httpapi.NewServer(services(s), httpapi.Options{Rate: 10000})))
 		t.Cleanup(srv.Close)
 		c, err := httpapi.NewClientFunc(srv.URL, tokens)
 		if err != nil {

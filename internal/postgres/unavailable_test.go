@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/licensectl/licensectl/internal/httpapi"
+	"github.com/licensectl/licensectl/internal/httpapi/openapicheck"
 	"github.com/licensectl/licensectl/internal/licensing"
 )
 
@@ -143,7 +144,7 @@ func TestUnreachablePostgresIs503(t *testing.T) {
 	}
 	px, viaProxy := startProxy(t, dbURL)
 	store := openURL(t, viaProxy, nil, false)
-	srv := httptest.NewServer(httpapi.NewServer(services(store), httpapi.Options{Rate: 10000}))
+	srv := httptest.NewServer(openapicheck.LoadDoc(t).Wrap(t, httpapi.NewServer(services(store), httpapi.Options{Rate: 10000})))
 	t.Cleanup(srv.Close)
 
 	n := 0

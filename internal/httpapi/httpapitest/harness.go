@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/licensectl/licensectl/internal/httpapi"
+	"github.com/licensectl/licensectl/internal/httpapi/openapicheck"
 	"github.com/licensectl/licensectl/internal/licensing"
 	"github.com/licensectl/licensectl/internal/mail"
 )
@@ -32,15 +33,24 @@ type Remote struct {
 }
 
 // Start serves store on a loopback port for the test's lifetime and returns
-// the client side. The server's mailer writes to an outbox directory.
+// the client side. The server's mailer writes to an outbox directory. Every
+// request and response is checked against docs/openapi.yaml: a mismatch
+// fails the test.
 func Start(t testing.TB, store Store, clock licensing.Clock, opt httpapi.Options) *Remote {
+	t.Helper()
+	return StartChecked(t, openapicheck.LoadDoc(t), store, clock, opt)
+}
+
+// StartChecked is Start with the document already loaded, for a suite that
+// starts many servers.
+func StartChecked(t testing.TB, spec *openapicheck.Spec, store Store, clock licensing.Clock, opt httpapi.Options) *Remote {
 	t.Helper()
 	outbox := filepath.Join(t.TempDir(), "outbox")
 	if opt.Mailer == nil {
 		opt.Mailer = &mail.Outbox{Dir: outbox, From: "licensectl@example.org", Clock: clock}
 	}
 	opt.Clock = clock
-	srv := httptest.NewServer(httpapi.NewServer(store, opt))
+	srv := httptest.NewServer(spec.Wrap(t, httpapi.NewServer(store, opt)))
 	t.Cleanup(srv.Close)
 	c, err := httpapi.NewClientFunc(srv.URL, TokenSource(store))
 	if err != nil {
