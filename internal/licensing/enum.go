@@ -20,12 +20,12 @@ type Enum struct {
 // "all" where All is allowed), or an invalid-input error that lists the
 // accepted values.
 func (e Enum) Parse(s string) (string, error) {
-	k := enumKey(s)
+	k := EnumKey(s)
 	if k == "" || (e.All && k == "all") {
 		return "", nil
 	}
 	for _, v := range e.Values {
-		if enumKey(v) == k {
+		if EnumKey(v) == k {
 			return v, nil
 		}
 	}
@@ -52,9 +52,9 @@ func OrList(vs []string) string {
 	return strings.Join(vs[:len(vs)-1], ", ") + " or " + vs[len(vs)-1]
 }
 
-// enumKey is the form values are compared in: trimmed, lower case, with
+// EnumKey is the form values are compared in: trimmed, lower case, with
 // spaces and hyphens read as underscores.
-func enumKey(s string) string {
+func EnumKey(s string) string {
 	return strings.Map(func(r rune) rune {
 		if r == ' ' || r == '-' {
 			return '_'

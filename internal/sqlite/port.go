@@ -103,8 +103,16 @@ func (r sqlRows) Close() { r.Rows.Close() }
 
 // QueryRow implements sqlq.Conn.
 func (t *tx) QueryRow(ctx context.Context, query string, args ...any) app.Scanner {
+	if t.tx == nil && t.statements > 0 { // a second statement in a ReadOne
+		return errRow{app.ErrOneStatement}
+	}
 	return t.queryRow(ctx, query, args...)
 }
+
+// errRow is a row that fails to scan with err.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 // Exec implements sqlq.Conn.
 func (t *tx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
@@ -153,7 +161,9 @@ func (t *tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, e
 }
 
 func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	if t.tx == nil { // ReadOne: a *sql.Row cannot carry ErrOneStatement
+	if t.tx == nil { // ReadOne; QueryRow answers a second statement, so only
+		// the store's own look-ups can get here with one: a *sql.Row
+		// cannot carry ErrOneStatement.
 		if t.one() != nil {
 			panic(app.ErrOneStatement)
 		}

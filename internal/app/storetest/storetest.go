@@ -37,6 +37,16 @@ func ReadOne(t *testing.T, s app.Store) {
 		t.Errorf("a second statement: %v, want app.ErrOneStatement", err)
 	}
 	err = s.ReadOne(ctx, func(tx app.Tx) error {
+		if _, err := tx.Products(ctx); err != nil {
+			return err
+		}
+		_, err := tx.Product(ctx, "backup-ultimate") // a single-row look-up
+		return err
+	})
+	if !errors.Is(err, app.ErrOneStatement) {
+		t.Errorf("a second, single-row statement: %v, want app.ErrOneStatement", err)
+	}
+	err = s.ReadOne(ctx, func(tx app.Tx) error {
 		return tx.InsertCompany(ctx, 1, "Nope", "nope", time.Now())
 	})
 	if err == nil || !strings.Contains(err.Error(), "ReadOne cannot write") {

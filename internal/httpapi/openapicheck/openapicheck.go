@@ -33,11 +33,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"unicode"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
+	"github.com/licensectl/licensectl/internal/licensing"
 )
 
 // AnyCase is the extension that marks an enumerated query parameter the
@@ -451,7 +451,7 @@ func anyCaseQuery(op *openapi3.Operation, item *openapi3.PathItem, q url.Values)
 			continue
 		}
 		for i, v := range out[p.Value.Name] {
-			out[p.Value.Name][i] = enumKey(v)
+			out[p.Value.Name][i] = licensing.EnumKey(v)
 		}
 	}
 	return out
@@ -491,8 +491,8 @@ func anyCaseValue(v any, ref *openapi3.SchemaRef) (any, bool) {
 	s := ref.Value
 	switch v := v.(type) {
 	case string:
-		if on, _ := s.Extensions[AnyCase].(bool); on && enumKey(v) != v {
-			return enumKey(v), true
+		if on, _ := s.Extensions[AnyCase].(bool); on && licensing.EnumKey(v) != v {
+			return licensing.EnumKey(v), true
 		}
 	case map[string]any:
 		changed := false
@@ -514,17 +514,6 @@ func anyCaseValue(v any, ref *openapi3.SchemaRef) (any, bool) {
 		return v, changed
 	}
 	return v, false
-}
-
-// enumKey is how the server reads an enumerated value (licensing.Enum):
-// trimmed, lower case, spaces and hyphens as underscores.
-func enumKey(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == ' ' || r == '-' {
-			return '_'
-		}
-		return unicode.ToLower(r)
-	}, strings.TrimSpace(s))
 }
 
 // transportHeader tells the headers net/http sets or that describe the
