@@ -48,7 +48,7 @@ func tokenCreateRun(ctx context.Context, o *tokenCreateOptions) error {
 	if err != nil {
 		return err
 	}
-	t, err := svc.CreateToken(ctx)
+	t, err := svc.CreateToken(ctx, licensing.TokenRequest{})
 	if err != nil {
 		return err
 	}

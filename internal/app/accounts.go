@@ -30,14 +30,18 @@ type DirectoryTx interface {
 	Companies(ctx context.Context, acct int64) ([]licensing.Company, error)
 }
 
-// ScanAccount reads a row of columns email, created_at.
+// AccountColumns are what ScanAccount reads, over accounts.
+const AccountColumns = "email, created_at, disabled_at"
+
+// ScanAccount reads a row of AccountColumns.
 func ScanAccount(sc Scanner) (*licensing.Account, error) {
 	var a licensing.Account
 	var created int64
-	if err := sc.Scan(&a.Email, &created); err != nil {
+	var disabled *int64
+	if err := sc.Scan(&a.Email, &created, &disabled); err != nil {
 		return nil, err
 	}
-	a.CreatedAt = Unix(created)
+	a.CreatedAt, a.DisabledAt = Unix(created), UnixOrNil(disabled)
 	return &a, nil
 }
 

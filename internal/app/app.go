@@ -147,6 +147,10 @@ func actingAccount(ctx context.Context, tx Tx) (account, error) {
 		return account{}, err
 	}
 	if id == 0 {
+		if p, ok := licensing.PrincipalFrom(ctx); ok && p.Kind == licensing.KindOperator {
+			// An operator acting for an account names it like any object.
+			return account{}, licensing.Errorf(licensing.ENOTFOUND, "no account %s", email).WithHint("see `licensectl accounts list`")
+		}
 		return account{}, licensing.Errorf(licensing.EUNAUTHORIZED, "account %s does not exist", email).
 			WithHint("create it with `licensectl accounts create %s`", email)
 	}
@@ -182,8 +186,15 @@ func audit(ctx context.Context, tx Tx, acct int64, at time.Time, who, action, ob
 	if err != nil {
 		return err
 	}
-	who = licensing.Actor(ctx, who) // "EMAIL via api token lct_..." over the API
-	return tx.InsertAudit(ctx, AuditRow{AccountID: acct, Time: at, Actor: who, Action: action, Object: object, Details: js})
+	row := AuditRow{AccountID: acct, Time: at, Action: action, Object: object, Details: js}
+	if p, ok := licensing.PrincipalFrom(ctx); ok && p.Kind == licensing.KindOperator {
+		// An operator's token: the operator acted, on behalf of the account
+		// it named (if any).
+		who = p.Name()
+		row.OnBehalfOf = strings.ToLower(strings.TrimSpace(licensing.OnBehalfOf(ctx)))
+	}
+	row.Actor = licensing.Actor(ctx, who) // "EMAIL via api token lct_..." over the API
+	return tx.InsertAudit(ctx, row)
 }
 
 func licenseNotFound(key string) error {

@@ -39,13 +39,14 @@ type AuditReadTx interface {
 	AuditEvents(ctx context.Context, q *AuditQuery) ([]licensing.AuditEvent, error)
 }
 
-// ScanAuditEvent reads a row of columns id, time, actor, action, object,
+// ScanAuditEvent reads a row of columns id, time, actor, on_behalf_of
+// (nullable), action, object,
 // details (JSON text).
 func ScanAuditEvent(sc Scanner) (*licensing.AuditEvent, error) {
 	var e licensing.AuditEvent
 	var at int64
 	var details string
-	if err := sc.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Object, &details); err != nil {
+	if err := sc.Scan(&e.ID, &at, &e.Actor, &e.OnBehalfOf, &e.Action, &e.Object, &details); err != nil {
 		return nil, err
 	}
 	e.Details = json.RawMessage(details)

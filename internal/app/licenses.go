@@ -307,8 +307,15 @@ func (a *App) UpdateLicense(ctx context.Context, key string, u licensing.License
 		return nil, licensing.Errorf(licensing.EINVALID, "nothing to change").
 			WithHint("pass --allow-rm, --auto-renew, --company or --pool")
 	}
+	if u.Suspended != nil {
+		// Suspension is the vendor's: on the store host, or an operator's
+		// token with the scope; never a customer's.
+		if err := licensing.Authorize(ctx, licensing.ScopeLicensesSuspend); err != nil {
+			return nil, err
+		}
+	}
 	return write(ctx, a, func(tx Tx, now time.Time) (*licensing.License, error) {
-		acct, err := actingAccount(ctx, tx)
+		acct, err := licenseAccount(ctx, tx, key, u)
 		if err != nil {
 			return nil, err
 		}
@@ -363,7 +370,7 @@ func (a *App) UpdateLicense(ctx context.Context, key string, u licensing.License
 			if err := tx.UpdateLicense(ctx, cur.ID, c); err != nil {
 				return nil, err
 			}
-			if err := audit(ctx, tx, acct.id, now, acct.email, "license.update", key, changed); err != nil {
+			if err := audit(ctx, tx, acct.id, now, actor(ctx), "license.update", key, changed); err != nil {
 				return nil, err
 			}
 		}
@@ -374,4 +381,31 @@ func (a *App) UpdateLicense(ctx context.Context, key string, u licensing.License
 		l.Derive(now)
 		return l, nil
 	})
+}
+
+// licenseAccount is the account whose license UpdateLicense changes: the
+// acting account, or - for a suspension alone, by the store's operator or an
+// operator's token acting for no account - the license's owner, so that a
+// support engineer suspends a key without looking its account up first.
+func licenseAccount(ctx context.Context, tx Tx, key string, u licensing.LicenseUpdate) (account, error) {
+	if licensing.AccountFrom(ctx) != "" {
+		return actingAccount(ctx, tx)
+	}
+	p, api := licensing.PrincipalFrom(ctx)
+	operator := !api || p.Kind == licensing.KindOperator
+	if !operator {
+		return actingAccount(ctx, tx)
+	}
+	if u.AllowRM != nil || u.AutoRenew != nil || u.Company != nil {
+		return account{}, licensing.Errorf(licensing.EINVALID, "only --suspended changes a license without an acting account").
+			WithHint("act for its account with --account EMAIL (`licensectl licenses find %s` names it)", key)
+	}
+	_, id, email, err := tx.LicenseOwner(ctx, key)
+	if err != nil {
+		return account{}, err
+	}
+	if id == 0 {
+		return account{}, licenseNotFound(key)
+	}
+	return account{id: id, email: email}, nil
 }

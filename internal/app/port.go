@@ -69,6 +69,8 @@ type Tx interface {
 	AuditReadTx
 	TokenTx
 	IdempotencyTx
+	OperatorTx
+	LookupTx
 }
 
 // Lock says whether a look-up takes the write locks of the rows it reads.
@@ -163,9 +165,11 @@ type AuditRow struct {
 	AccountID int64
 	Time      time.Time
 	Actor     string
-	Action    string
-	Object    string
-	Details   []byte // a JSON object
+	// OnBehalfOf is the account an operator acted for; "" for none.
+	OnBehalfOf string
+	Action     string
+	Object     string
+	Details    []byte // a JSON object
 }
 
 // AuditTx writes the audit log, in the transaction of the change it records.

@@ -17,9 +17,14 @@ var (
 	_ licensing.IdempotencyService = (*App)(nil)
 )
 
-// tokenPrefix starts every token, so a leaked one is recognisable (secret
-// scanners) and a token is told apart from other strings in config files.
-const tokenPrefix = "lct_"
+// tokenPrefix starts every account token, operatorTokenPrefix every
+// operator token, so a leaked one is recognisable (secret scanners), a token
+// is told apart from other strings in config files, and an operator's token
+// from a customer's at a glance.
+const (
+	tokenPrefix         = "lct_"
+	operatorTokenPrefix = "lco_"
+)
 
 // prefixLen is how much of a token (after "lct_") is kept in clear to list
 // and revoke it by; the remaining 24 characters (120 bits) stay secret.
@@ -29,37 +34,58 @@ const prefixLen = 8
 // a minute, so authenticating does not turn every read into a write.
 const tokenTouchEvery = time.Minute
 
-// TokenRecord is a token as Authenticate reads it.
+// TokenRecord is a token as Authenticate reads it: an account's (AccountID
+// set) or an operator's (Operator set).
 type TokenRecord struct {
 	ID        int64
 	Hash      []byte // SHA-256 of the secret
 	Email     string // its account's
 	AccountID int64
+	Operator  string // its operator's name
+	Scopes    []string
 	LastUsed  *time.Time
+	ExpiresAt *time.Time
 	Revoked   bool
+	Disabled  bool // its account or operator is disabled
+}
+
+// NewToken is a token to store: its owner (an account or an operator), its
+// clear prefix, the hash of its secret and what it may do.
+type NewToken struct {
+	AccountID  int64
+	OperatorID int64
+	Prefix     string
+	Hash       []byte
+	Name       string
+	Scopes     []string
+	ExpiresAt  *time.Time
+	At         time.Time
 }
 
 // TokenTx is what the token use cases need of a transaction.
 type TokenTx interface {
-	InsertToken(ctx context.Context, acct int64, prefix string, hash []byte, at time.Time) error
+	// InsertToken stores an account's token (AccountID set).
+	InsertToken(ctx context.Context, t NewToken) error
 	// Tokens lists the account's tokens, oldest first (Account left empty).
 	Tokens(ctx context.Context, acct int64) ([]licensing.Token, error)
 	// RevokeToken revokes the account's live token with this prefix; false
 	// when there is none.
 	RevokeToken(ctx context.Context, acct int64, prefix string, at time.Time) (bool, error)
+	// AccountToken reads the account token with this clear prefix, or nil;
+	// OperatorToken the operator token.
+	AccountToken(ctx context.Context, prefix string) (*TokenRecord, error)
+	OperatorToken(ctx context.Context, prefix string) (*TokenRecord, error)
 }
 
-// TokenLookup is the part of a Backend that authenticates requests: one
-// statement each, outside any transaction, since every request runs them
-// (a read transaction would cost two more round trips).
+// TokenLookup is the part of a Backend that records a token's use: one
+// statement outside any transaction, since requests run it.
 type TokenLookup interface {
-	// TokenByPrefix reads the token with this clear prefix, or nil.
-	TokenByPrefix(ctx context.Context, prefix string) (*TokenRecord, error)
-	// TouchToken records that a token was used at a time unless a use after
-	// since is recorded already. It is informational and best effort: a
-	// store whose writers queue for one lock does not wait long for it, and
-	// its failures but the caller's cancellation are ignored.
-	TouchToken(ctx context.Context, id int64, at, since time.Time) error
+	// TouchToken records that a token (an operator's when operator) was
+	// used at a time unless a use after since is recorded already. It is
+	// informational and best effort: a store whose writers queue for one
+	// lock does not wait long for it, and its failures but the caller's
+	// cancellation are ignored.
+	TouchToken(ctx context.Context, operator bool, id int64, at, since time.Time) error
 }
 
 // IdempotencyTx is what the idempotency use cases need of a transaction.
@@ -77,29 +103,60 @@ type IdempotencyTx interface {
 	DropIdempotency(ctx context.Context, acct int64, key string) error
 }
 
-// ScanToken reads a row of columns prefix, created_at, last_used_at,
-// revoked_at (both nullable).
+// TokenColumns are what ScanToken reads, over a token table.
+const TokenColumns = "prefix, name, scopes, created_at, last_used_at, expires_at, revoked_at"
+
+// ScanToken reads a row of TokenColumns (the last three nullable).
 func ScanToken(sc Scanner) (*licensing.Token, error) {
 	var t licensing.Token
+	var scopes string
 	var created int64
-	var used, revoked *int64
-	if err := sc.Scan(&t.Prefix, &created, &used, &revoked); err != nil {
+	var used, expires, revoked *int64
+	if err := sc.Scan(&t.Prefix, &t.Name, &scopes, &created, &used, &expires, &revoked); err != nil {
 		return nil, err
 	}
-	t.CreatedAt, t.LastUsed, t.RevokedAt = Unix(created), UnixOrNil(used), UnixOrNil(revoked)
+	t.Scopes = splitScopes(scopes)
+	t.CreatedAt, t.LastUsed, t.ExpiresAt, t.RevokedAt = Unix(created), UnixOrNil(used), UnixOrNil(expires), UnixOrNil(revoked)
 	return &t, nil
 }
 
-// ScanTokenRecord reads a row of columns id, hash, account email,
-// last_used_at (nullable), revoked_at (nullable).
+// ScanTokenRecord reads a row of columns id, hash, owner name (the
+// account's email or the operator's name), account id (0 for an
+// operator's), scopes, last_used_at, expires_at, revoked_at (the last three
+// nullable), and whether the owner is disabled.
 func ScanTokenRecord(sc Scanner) (*TokenRecord, error) {
 	var t TokenRecord
-	var used, revoked *int64
-	if err := sc.Scan(&t.ID, &t.Hash, &t.Email, &t.AccountID, &used, &revoked); err != nil {
+	var owner, scopes string
+	var used, expires, revoked *int64
+	if err := sc.Scan(&t.ID, &t.Hash, &owner, &t.AccountID, &scopes, &used, &expires, &revoked, &t.Disabled); err != nil {
 		return nil, err
 	}
-	t.LastUsed, t.Revoked = UnixOrNil(used), revoked != nil
+	if t.AccountID != 0 {
+		t.Email = owner
+	} else {
+		t.Operator = owner
+	}
+	t.Scopes = splitScopes(scopes)
+	t.LastUsed, t.ExpiresAt, t.Revoked = UnixOrNil(used), UnixOrNil(expires), revoked != nil
 	return &t, nil
+}
+
+// TokenTable is the table of account tokens, or of operator tokens.
+func TokenTable(operator bool) string {
+	if operator {
+		return "operator_tokens"
+	}
+	return "api_tokens"
+}
+
+// JoinScopes is how a token's scopes are stored: comma-joined.
+func JoinScopes(s []string) string { return strings.Join(s, ",") }
+
+func splitScopes(s string) []string {
+	if s == "" {
+		return []string{}
+	}
+	return strings.Split(s, ",")
 }
 
 func tokenHash(secret string) []byte {
@@ -107,25 +164,68 @@ func tokenHash(secret string) []byte {
 	return h[:]
 }
 
-// CreateToken makes a token for the acting account; its secret is returned
-// once and only its hash is stored.
-func (a *App) CreateToken(ctx context.Context) (*licensing.Token, error) {
+// newSecret makes a token's secret and its clear prefix: kind ("lct_" or
+// "lco_") and 32 characters of lower-case base32 (160 random bits).
+func newSecret(kind string) (secret, prefix string, err error) {
 	raw := make([]byte, 20)
 	if _, err := rand.Read(raw); err != nil {
-		return nil, err
+		return "", "", err
 	}
 	body := strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(raw))
-	secret, prefix := tokenPrefix+body, tokenPrefix+body[:prefixLen]
+	return kind + body, kind + body[:prefixLen], nil
+}
+
+// newToken checks req for a token of the given kind's scopes (those the
+// creator in ctx may hand on) and makes its secret: what to store, and what
+// to answer (once).
+func newToken(ctx context.Context, kind string, req licensing.TokenRequest, now time.Time) (NewToken, *licensing.Token, error) {
+	allowed := licensing.AccountScopes()
+	if kind == operatorTokenPrefix {
+		allowed = licensing.OperatorScopes()
+	}
+	req, err := licensing.CheckTokenRequest(req, allowed)
+	if err != nil {
+		return NewToken{}, nil, err
+	}
+	if err := licensing.Narrow(ctx, req.Scopes); err != nil {
+		return NewToken{}, nil, err
+	}
+	secret, prefix, err := newSecret(kind)
+	if err != nil {
+		return NewToken{}, nil, err
+	}
+	var expires *time.Time
+	if req.ExpiresIn > 0 {
+		e := now.Add(req.ExpiresIn).Truncate(time.Second)
+		expires = &e
+	}
+	return NewToken{Prefix: prefix, Hash: tokenHash(secret), Name: req.Name, Scopes: req.Scopes, ExpiresAt: expires, At: now},
+		&licensing.Token{Secret: secret, Prefix: prefix, Name: req.Name, Scopes: req.Scopes, CreatedAt: now, ExpiresAt: expires}, nil
+}
+
+// tokenDetails is what the audit log says of a new token.
+func tokenDetails(t *licensing.Token) map[string]any {
+	return map[string]any{"name": t.Name, "scopes": t.Scopes, "expires_at": t.ExpiresAt}
+}
+
+// CreateToken makes a token for the acting account; its secret is returned
+// once and only its hash is stored. Its scopes can only narrow those of the
+// token that asks for it.
+func (a *App) CreateToken(ctx context.Context, req licensing.TokenRequest) (*licensing.Token, error) {
 	return write(ctx, a, func(tx Tx, now time.Time) (*licensing.Token, error) {
 		acct, err := actingAccount(ctx, tx)
 		if err != nil {
 			return nil, err
 		}
-		if err := tx.InsertToken(ctx, acct.id, prefix, tokenHash(secret), now); err != nil {
+		row, t, err := newToken(ctx, tokenPrefix, req, now)
+		if err != nil {
 			return nil, err
 		}
-		t := &licensing.Token{Secret: secret, Prefix: prefix, Account: acct.email, CreatedAt: now}
-		return t, audit(ctx, tx, acct.id, now, actor(ctx), "token.create", prefix, map[string]any{})
+		row.AccountID, t.Account = acct.id, acct.email
+		if err := tx.InsertToken(ctx, row); err != nil {
+			return nil, err
+		}
+		return t, audit(ctx, tx, acct.id, now, actor(ctx), "token.create", t.Prefix, tokenDetails(t))
 	})
 }
 
@@ -167,14 +267,22 @@ var errBadToken = licensing.Errorf(licensing.EUNAUTHORIZED, "invalid or revoked 
 
 // Authenticate finds a token by its clear prefix and compares the hash in
 // constant time; the look-up runs every time (no cached answer), so a
-// revocation by any process or replica applies to the next request. The
-// token's last use is recorded at most once a minute (tokenTouchEvery).
+// revocation, an expiry or a disabled owner applies to the next request in
+// every process and replica. The token's last use is recorded at most once
+// a minute (tokenTouchEvery).
 func (a *App) Authenticate(ctx context.Context, secret string) (licensing.Principal, error) {
-	if !strings.HasPrefix(secret, tokenPrefix) || len(secret) != len(tokenPrefix)+32 {
+	kind := secret[:min(len(secret), len(tokenPrefix))]
+	if (kind != tokenPrefix && kind != operatorTokenPrefix) || len(secret) != len(tokenPrefix)+32 {
 		return licensing.Principal{}, errBadToken
 	}
+	operator := kind == operatorTokenPrefix
 	prefix := secret[:len(tokenPrefix)+prefixLen]
-	t, err := a.store.TokenByPrefix(ctx, prefix)
+	t, err := readWith(ctx, a, a.store.ReadOne, func(tx Tx, _ time.Time) (*TokenRecord, error) {
+		if operator {
+			return tx.OperatorToken(ctx, prefix)
+		}
+		return tx.AccountToken(ctx, prefix)
+	})
 	if err != nil {
 		return licensing.Principal{}, err
 	}
@@ -187,12 +295,27 @@ func (a *App) Authenticate(ctx context.Context, secret string) (licensing.Princi
 		return licensing.Principal{}, errBadToken
 	}
 	now := a.now()
+	switch {
+	case t.ExpiresAt != nil && !now.Before(*t.ExpiresAt):
+		return licensing.Principal{}, licensing.Errorf(licensing.EUNAUTHORIZED, "API token %s expired at %s",
+			prefix, t.ExpiresAt.UTC().Format(time.RFC3339)).WithHint("create a new token and log in with it")
+	case t.Disabled && operator:
+		return licensing.Principal{}, licensing.Errorf(licensing.EUNAUTHORIZED, "operator %s is disabled", t.Operator)
+	case t.Disabled:
+		return licensing.Principal{}, licensing.Errorf(licensing.EUNAUTHORIZED, "account %s is disabled", t.Email).
+			WithHint("ask the vendor's support to enable it")
+	}
 	if since := now.Add(-tokenTouchEvery); t.LastUsed == nil || !t.LastUsed.After(since) {
-		if err := a.store.TouchToken(ctx, t.ID, now, since); err != nil {
+		if err := a.store.TouchToken(ctx, operator, t.ID, now, since); err != nil {
 			return licensing.Principal{}, err
 		}
 	}
-	return licensing.Principal{Email: t.Email, Ref: accountRef{id: t.AccountID}}, nil
+	if operator {
+		return licensing.Principal{Kind: licensing.KindOperator, Operator: t.Operator, Scopes: t.Scopes,
+			Token: prefix, ExpiresAt: t.ExpiresAt}, nil
+	}
+	return licensing.Principal{Kind: licensing.KindAccount, Email: t.Email, Scopes: t.Scopes, Token: prefix,
+		ExpiresAt: t.ExpiresAt, Ref: accountRef{id: t.AccountID}}, nil
 }
 
 // accountRef is the handle on an account that Authenticate puts in a

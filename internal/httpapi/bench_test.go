@@ -37,7 +37,7 @@ func BenchmarkListPage(b *testing.B) {
 	if _, err := store.Buy(ctx, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "backup-server", Quantity: 20000}}}, nil); err != nil {
 		b.Fatal(err)
 	}
-	token, err := store.CreateToken(ctx)
+	token, err := store.CreateToken(ctx, licensing.TokenRequest{})
 	if err != nil {
 		b.Fatal(err)
 	}

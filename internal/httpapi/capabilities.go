@@ -109,19 +109,19 @@ func (s *Server) capabilityRoutes() []route {
 	return []route{
 		// The server sends the code with its own mailer: the client never
 		// chooses where a code goes.
-		{"POST /v1/attach-requests", true, withBody(s, http.StatusCreated,
+		{"POST /v1/attach-requests", acct(licensing.ScopeAttach), withBody(s, http.StatusCreated,
 			func(ctx context.Context, svc Backend, req licensing.AttachRequest, _ *http.Request) (*licensing.AttachPending, error) {
 				if s.mailer == nil {
 					return nil, licensing.Errorf(licensing.EINTERNAL, "the server has no mail delivery configured")
 				}
 				return svc.RequestAttach(ctx, req, s.mailer)
 			}), true},
-		{"POST /v1/attach-confirmations", true, withBody(s, http.StatusOK,
+		{"POST /v1/attach-confirmations", acct(licensing.ScopeAttach), withBody(s, http.StatusOK,
 			func(ctx context.Context, svc Backend, req attachConfirmBody, _ *http.Request) (*licensing.AttachResult, error) {
 				return svc.ConfirmAttach(ctx, req.Code)
 			}), true},
 
-		{"GET /v1/maintenance", true, withQuery(s, func(ctx context.Context, svc Backend, r *http.Request) ([]licensing.MaintenancePlan, error) {
+		{"GET /v1/maintenance", acct(licensing.ScopeLicensesRead), withQuery(s, func(ctx context.Context, svc Backend, r *http.Request) ([]licensing.MaintenancePlan, error) {
 			f := licensing.MaintenanceFilter{License: r.URL.Query().Get("license")}
 			var err error
 			if f.Available, err = boolParam(r.URL.Query(), "available"); err != nil {
@@ -129,29 +129,29 @@ func (s *Server) capabilityRoutes() []route {
 			}
 			return svc.ListMaintenance(ctx, f)
 		}), false},
-		{"POST /v1/maintenance-quotes", true, withBody(s, http.StatusOK,
+		{"POST /v1/maintenance-quotes", acct(licensing.ScopeLicensesRead), withBody(s, http.StatusOK,
 			func(ctx context.Context, svc Backend, req licensing.MaintenanceBuyRequest, _ *http.Request) (*licensing.MaintenancePurchase, error) {
 				return svc.QuoteMaintenance(ctx, req)
 			}), true},
 		// Like licenses, maintenance purchases check their idempotency key in
 		// the purchase's own transaction; the header may carry it.
-		{"POST /v1/maintenance-purchases", true, withBody(s, http.StatusCreated,
+		{"POST /v1/maintenance-purchases", acct(licensing.ScopePurchasesWrite), withBody(s, http.StatusCreated,
 			func(ctx context.Context, svc Backend, req licensing.MaintenanceBuyRequest, r *http.Request) (*licensing.MaintenancePurchase, error) {
 				if req.IdempotencyKey == "" {
 					req.IdempotencyKey = r.Header.Get("Idempotency-Key")
 				}
 				return svc.BuyMaintenance(ctx, req, nil)
 			}), false},
-		{"POST /v1/maintenance/{id}/assignment", true, withBody(s, http.StatusOK,
+		{"POST /v1/maintenance/{id}/assignment", acct(licensing.ScopeLicensesWrite), withBody(s, http.StatusOK,
 			func(ctx context.Context, svc Backend, req assignBody, r *http.Request) (*licensing.MaintenancePlan, error) {
 				return svc.AssignMaintenance(ctx, r.PathValue("id"), req.Key)
 			}), true},
-		{"PATCH /v1/maintenance/{id}", true, withBody(s, http.StatusOK,
+		{"PATCH /v1/maintenance/{id}", acct(licensing.ScopeLicensesWrite), withBody(s, http.StatusOK,
 			func(ctx context.Context, svc Backend, u licensing.MaintenanceUpdate, r *http.Request) (*licensing.MaintenancePlan, error) {
 				return svc.UpdateMaintenance(ctx, r.PathValue("id"), u)
 			}), false},
 
-		{"GET /v1/renewals", true, withQuery(s, func(ctx context.Context, svc Backend, r *http.Request) ([]licensing.Renewal, error) {
+		{"GET /v1/renewals", either(licensing.ScopeLicensesRead, licensing.ScopeRenewalsRun), withQuery(s, func(ctx context.Context, svc Backend, r *http.Request) ([]licensing.Renewal, error) {
 			until, err := timeParam(r.URL.Query().Get("until"), s.clock.Now())
 			if err != nil {
 				return nil, err
@@ -161,7 +161,7 @@ func (s *Server) capabilityRoutes() []route {
 		// An account runs its own renewals (as of now, or of a given time, as
 		// `renewals run --as-of` does locally); every account's is the
 		// operator's schedule.
-		{"POST /v1/renewal-runs", true, withOptionalBody(s, http.StatusOK,
+		{"POST /v1/renewal-runs", either(licensing.ScopePurchasesWrite, licensing.ScopeRenewalsRun), withOptionalBody(s, http.StatusOK,
 			func(ctx context.Context, svc Backend, req renewalRunBody, _ *http.Request) (*licensing.RenewalRun, error) {
 				asOf, err := timeParam(req.AsOf, s.clock.Now())
 				if err != nil {
@@ -180,11 +180,11 @@ func (s *Server) capabilityRoutes() []route {
 				return svc.RunRenewals(ctx, asOf) // never past the store's now
 			}), true},
 
-		{"POST /v1/activations", true, withBody(s, http.StatusCreated,
+		{"POST /v1/activations", acct(licensing.ScopeActivationsWrite), withBody(s, http.StatusCreated,
 			func(ctx context.Context, svc Backend, req licensing.ActivationRequest, _ *http.Request) (*licensing.Activation, error) {
 				return svc.Activate(ctx, req)
 			}), true},
-		{"GET /v1/activations", true, withQuery(s, func(ctx context.Context, svc Backend, r *http.Request) ([]licensing.Activation, error) {
+		{"GET /v1/activations", acct(licensing.ScopeLicensesRead), withQuery(s, func(ctx context.Context, svc Backend, r *http.Request) ([]licensing.Activation, error) {
 			q := r.URL.Query()
 			f := licensing.ActivationFilter{LicenseKey: q.Get("license"), Machine: q.Get("machine")}
 			var err error
@@ -193,31 +193,31 @@ func (s *Server) capabilityRoutes() []route {
 			}
 			return svc.ListActivations(ctx, f)
 		}), false},
-		{"POST /v1/deactivations", true, withBody(s, http.StatusOK,
+		{"POST /v1/deactivations", acct(licensing.ScopeActivationsWrite), withBody(s, http.StatusOK,
 			func(ctx context.Context, svc Backend, b deactivateBody, _ *http.Request) (*licensing.Activation, error) {
 				return svc.Deactivate(ctx, licensing.DeactivateRequest{ID: b.ID, LicenseKey: b.LicenseKey, Fingerprint: b.Fingerprint, Force: b.Force})
 			}), true},
-		{"GET /v1/licenses/{key}/validation", true, withQuery(s, func(ctx context.Context, svc Backend, r *http.Request) (*licensing.Validation, error) {
+		{"GET /v1/licenses/{key}/validation", acct(licensing.ScopeValidate), withQuery(s, func(ctx context.Context, svc Backend, r *http.Request) (*licensing.Validation, error) {
 			q := r.URL.Query()
 			return svc.ValidateLicense(ctx, r.PathValue("key"), q.Get("fingerprint"), q.Get("version"))
 		}), false},
-		{"GET /v1/licenses/{key}/download", true, withQuery(s, func(ctx context.Context, svc Backend, r *http.Request) (*licensing.Download, error) {
+		{"GET /v1/licenses/{key}/download", acct(licensing.ScopeLicensesRead), withQuery(s, func(ctx context.Context, svc Backend, r *http.Request) (*licensing.Download, error) {
 			os, err := licensing.OSEnum().Parse(r.URL.Query().Get("os"))
 			if err != nil {
 				return nil, err
 			}
 			return svc.LatestDownload(ctx, r.PathValue("key"), os)
 		}), false},
-		{"POST /v1/offline-activations", true, withBody(s, http.StatusCreated,
+		{"POST /v1/offline-activations", acct(licensing.ScopeActivationsWrite), withBody(s, http.StatusCreated,
 			func(ctx context.Context, svc Backend, b requestFileBody, _ *http.Request) (*licensing.OfflineActivation, error) {
 				return svc.ActivateOffline(ctx, []byte(b.Request))
 			}), true},
-		{"POST /v1/offline-releases", true, withBody(s, http.StatusOK,
+		{"POST /v1/offline-releases", acct(licensing.ScopeActivationsWrite), withBody(s, http.StatusOK,
 			func(ctx context.Context, svc Backend, b proofFileBody, _ *http.Request) (*licensing.Activation, error) {
 				return svc.ReleaseOffline(ctx, []byte(b.Proof))
 			}), true},
 		// Public keys are public: verifiers fetch them without a token.
-		{"GET /v1/signing-keys", false, withQuery(s, func(ctx context.Context, svc Backend, _ *http.Request) ([]licensing.SigningKey, error) {
+		{"GET /v1/signing-keys", public, withQuery(s, func(ctx context.Context, svc Backend, _ *http.Request) ([]licensing.SigningKey, error) {
 			return svc.SigningKeys(ctx)
 		}), false},
 	}

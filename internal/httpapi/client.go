@@ -133,6 +133,11 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 		}
 		req.Header.Set("Authorization", "Bearer "+token)
 		req.Header.Set("Accept", "application/json")
+		if account := licensing.AccountFrom(ctx); account != "" {
+			// The server checks it: an operator's token acts for this
+			// account; an account's token must belong to it.
+			req.Header.Set(AccountHeader, account)
+		}
 		if payload != nil {
 			req.Header.Set("Content-Type", "application/json")
 		}
@@ -338,26 +343,55 @@ func (c *Client) FindProduct(ctx context.Context, sku string) (*licensing.Produc
 	return &out, nil
 }
 
-// ImportProducts is an operator action: not available over the API.
+// ImportProducts implements licensing.CatalogService (an operator's token
+// with catalog:write).
 func (c *Client) ImportProducts(ctx context.Context, products []licensing.Product) (int, error) {
-	return 0, errNotOperator
-}
-
-// CreateAccount is an operator action: creating an account attaches every
-// license bought with its email, so only the server's operator may do it.
-func (c *Client) CreateAccount(ctx context.Context, email string) (*licensing.Account, error) {
-	return nil, errNotOperator
-}
-
-// ListAccounts lists the one account the token belongs to.
-func (c *Client) ListAccounts(ctx context.Context) ([]licensing.Account, error) {
-	var me struct {
-		Email string `json:"email"`
+	out, err := post[importResult](c, ctx, "/v1/products", importBody{Products: products}, "")
+	if err != nil {
+		return 0, err
 	}
-	if err := c.call(ctx, http.MethodGet, "/v1/account", nil, nil, &me, ""); err != nil {
+	return out.Imported, nil
+}
+
+// CreateAccount implements licensing.AccountService (an operator's token
+// with accounts:write): creating an account attaches every license bought
+// with its email, so only the vendor may do it.
+func (c *Client) CreateAccount(ctx context.Context, email string) (*licensing.Account, error) {
+	return post[licensing.Account](c, ctx, "/v1/accounts", createAccountBody{Email: email}, "")
+}
+
+// ListAccounts lists every account for an operator's token (lookup), and
+// the one account an account's token belongs to.
+func (c *Client) ListAccounts(ctx context.Context) ([]licensing.Account, error) {
+	if c.operatorToken(ctx) {
+		out, err := get[[]licensing.Account](c, ctx, "/v1/accounts", nil)
+		if err != nil {
+			return nil, err
+		}
+		return *out, nil
+	}
+	me, err := c.Whoami(ctx)
+	if err != nil {
 		return nil, err
 	}
 	return []licensing.Account{{Email: me.Email}}, nil
+}
+
+// Whoami answers what the client's token is, and the account it acts for.
+func (c *Client) Whoami(ctx context.Context) (*licensing.Whoami, error) {
+	return get[licensing.Whoami](c, ctx, "/v1/account", nil)
+}
+
+// operatorToken tells whether the client's token is an operator's.
+func (c *Client) operatorToken(ctx context.Context) bool {
+	t, err := c.token(ctx)
+	return err == nil && isOperatorToken(t)
+}
+
+// SetAccountDisabled implements licensing.AccountAdminService.
+func (c *Client) SetAccountDisabled(ctx context.Context, email string, disabled bool) (*licensing.Account, error) {
+	out := new(licensing.Account)
+	return out, c.call(ctx, http.MethodPatch, "/v1/accounts/"+pathEscape(email), nil, disabledBody{Disabled: disabled}, out, "")
 }
 
 // CreateCompany implements licensing.CompanyService.
@@ -545,11 +579,15 @@ func (c *Client) ListAudit(ctx context.Context, f licensing.AuditFilter) ([]lice
 }
 
 // CreateToken implements licensing.TokenService.
-// It sends no Idempotency-Key: the server never stores an answer holding a
-// secret, so it could not replay one; the request is retried only when it
-// never reached the server.
-func (c *Client) CreateToken(ctx context.Context) (*licensing.Token, error) {
-	resp, err := c.send(ctx, http.MethodPost, "/v1/tokens", nil, nil, "")
+func (c *Client) CreateToken(ctx context.Context, req licensing.TokenRequest) (*licensing.Token, error) {
+	return c.newToken(ctx, "/v1/tokens", req)
+}
+
+// newToken posts a token request. It sends no Idempotency-Key: the server
+// never stores an answer holding a secret, so it could not replay one; the
+// request is retried only when it never reached the server.
+func (c *Client) newToken(ctx context.Context, path string, req licensing.TokenRequest) (*licensing.Token, error) {
+	resp, err := c.send(ctx, http.MethodPost, path, nil, tokenBodyOf(req), "")
 	if err != nil {
 		return nil, err
 	}
@@ -576,9 +614,10 @@ func (c *Client) RevokeToken(ctx context.Context, prefix string) error {
 func (c *Client) Authenticate(ctx context.Context, secret string) (licensing.Principal, error) {
 	cc := *c
 	cc.token = func(context.Context) (string, error) { return secret, nil }
-	as, err := cc.ListAccounts(ctx)
+	me, err := cc.Whoami(ctx)
 	if err != nil {
 		return licensing.Principal{}, err
 	}
-	return licensing.Principal{Email: as[0].Email}, nil
+	return licensing.Principal{Kind: me.Kind, Email: me.Email, Operator: me.Operator, Scopes: me.Scopes,
+		Token: me.Token, ExpiresAt: me.ExpiresAt}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"strconv"
 	"time"
 
@@ -194,8 +195,64 @@ func (c *Client) SigningKeys(ctx context.Context) ([]licensing.SigningKey, error
 	return *out, nil
 }
 
-// RotateSigningKey is an operator action: the signing key is the vendor's,
-// shared by every account.
+// RotateSigningKey implements licensing.ActivationService (an operator's
+// token with keys:write): the signing key is the vendor's, shared by every
+// account.
 func (c *Client) RotateSigningKey(ctx context.Context) (*licensing.SigningKey, error) {
-	return nil, errNotOperator
+	return post[licensing.SigningKey](c, ctx, "/v1/signing-keys", nil, "")
+}
+
+// CreateOperator implements licensing.OperatorService.
+func (c *Client) CreateOperator(ctx context.Context, name string) (*licensing.Operator, error) {
+	return post[licensing.Operator](c, ctx, "/v1/operators", createOperatorBody{Name: name}, "")
+}
+
+// ListOperators implements licensing.OperatorService.
+func (c *Client) ListOperators(ctx context.Context) ([]licensing.Operator, error) {
+	out, err := get[[]licensing.Operator](c, ctx, "/v1/operators", nil)
+	if err != nil {
+		return nil, err
+	}
+	return *out, nil
+}
+
+// SetOperatorDisabled implements licensing.OperatorService.
+func (c *Client) SetOperatorDisabled(ctx context.Context, name string, disabled bool) (*licensing.Operator, error) {
+	out := new(licensing.Operator)
+	return out, c.call(ctx, http.MethodPatch, "/v1/operators/"+pathEscape(name), nil, disabledBody{Disabled: disabled}, out, "")
+}
+
+// CreateOperatorToken implements licensing.OperatorService.
+func (c *Client) CreateOperatorToken(ctx context.Context, name string, req licensing.TokenRequest) (*licensing.Token, error) {
+	return c.newToken(ctx, "/v1/operators/"+pathEscape(name)+"/tokens", req)
+}
+
+// ListOperatorTokens implements licensing.OperatorService.
+func (c *Client) ListOperatorTokens(ctx context.Context, name string) ([]licensing.Token, error) {
+	out, err := get[[]licensing.Token](c, ctx, "/v1/operators/"+pathEscape(name)+"/tokens", nil)
+	if err != nil {
+		return nil, err
+	}
+	return *out, nil
+}
+
+// RevokeOperatorToken implements licensing.OperatorService.
+func (c *Client) RevokeOperatorToken(ctx context.Context, prefix string) error {
+	return c.call(ctx, http.MethodDelete, "/v1/operator-tokens/"+pathEscape(prefix), nil, nil, nil, "")
+}
+
+// FindLicense implements licensing.LookupService.
+func (c *Client) FindLicense(ctx context.Context, key string) (*licensing.LicenseOwner, error) {
+	if _, err := keyPath(key); err != nil {
+		return nil, err
+	}
+	return get[licensing.LicenseOwner](c, ctx, "/v1/lookup/licenses/"+pathEscape(key), nil)
+}
+
+// FindPurchase implements licensing.LookupService.
+func (c *Client) FindPurchase(ctx context.Context, purchaseID string) (*licensing.PurchaseOwner, error) {
+	if strings.TrimSpace(purchaseID) == "" {
+		return nil, licensing.Errorf(licensing.EINVALID, "malformed purchase ID %q", purchaseID)
+	}
+	return get[licensing.PurchaseOwner](c, ctx, "/v1/lookup/purchases/"+pathEscape(purchaseID), nil)
 }

@@ -89,7 +89,7 @@ func TestClientRetriesOnlyWhatIsSafe(t *testing.T) {
 	}
 	oneKey("purchase")
 	reset()
-	if _, err := c.CreateToken(ctx); licensing.ErrorCode(err) != licensing.EUNAVAILABLE || calls.Load() != 1 {
+	if _, err := c.CreateToken(ctx, licensing.TokenRequest{}); licensing.ErrorCode(err) != licensing.EUNAVAILABLE || calls.Load() != 1 {
 		t.Fatalf("token: err %v after %d calls, want one call", err, calls.Load())
 	}
 }
@@ -243,7 +243,7 @@ func TestClientRetriesRefusedConnections(t *testing.T) {
 		srv.Serve(ln)
 	})
 	defer srv.Close()
-	if tok, err := c.CreateToken(context.Background()); err != nil || tok.Prefix != "lct_x" {
+	if tok, err := c.CreateToken(context.Background(), licensing.TokenRequest{}); err != nil || tok.Prefix != "lct_x" {
 		t.Fatalf("after the server came up: %v %v", tok, err)
 	}
 }
@@ -268,7 +268,7 @@ func TestClientRetriesCutConnections(t *testing.T) {
 		t.Fatalf("POST with a key: %v after %d calls", err, calls.Load())
 	}
 	calls.Store(0)
-	if _, err := c.CreateToken(context.Background()); licensing.ErrorCode(err) != licensing.EUNAVAILABLE || calls.Load() != 1 {
+	if _, err := c.CreateToken(context.Background(), licensing.TokenRequest{}); licensing.ErrorCode(err) != licensing.EUNAVAILABLE || calls.Load() != 1 {
 		t.Fatalf("token: %v (code %s) after %d calls, want one call and a temporary failure", err, licensing.ErrorCode(err), calls.Load())
 	}
 }

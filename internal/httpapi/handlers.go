@@ -67,7 +67,7 @@ func (s *Server) readiness(ctx context.Context) string {
 }
 
 func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) error {
-	return writeJSON(w, http.StatusOK, map[string]string{"email": licensing.AccountFrom(r.Context())})
+	return writeJSON(w, http.StatusOK, whoami(r.Context()))
 }
 
 func (s *Server) listProducts(w http.ResponseWriter, r *http.Request) error {
@@ -298,13 +298,6 @@ func (s *Server) updateLicense(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &u); err != nil {
 		return err
 	}
-	if u.Suspended != nil {
-		// Suspension is the operator's: a customer's token must not lift
-		// (or set) it. Until an operator role exists it is done on the
-		// server host.
-		return licensing.Errorf(licensing.EFORBIDDEN, "suspending a license is an operator action and is not available over the API").
-			WithHint("the server's operator suspends and reinstates licenses on the server host: licensectl --db STORE --account EMAIL licenses set KEY --suspended=BOOL")
-	}
 	l, err := s.b.UpdateLicense(r.Context(), r.PathValue("key"), u)
 	if err != nil {
 		return err
@@ -402,7 +395,11 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 			licensing.AccountFrom(r.Context()), live).
 			WithHint("revoke the tokens no longer used (`licensectl accounts token list`, then `licensectl accounts token revoke PREFIX`)")
 	}
-	t, err := s.b.CreateToken(r.Context())
+	var b tokenBody
+	if err := decodeBody(r, &b, true); err != nil {
+		return err
+	}
+	t, err := s.b.CreateToken(r.Context(), b.request())
 	if err != nil {
 		return err
 	}

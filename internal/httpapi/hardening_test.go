@@ -125,7 +125,7 @@ func TestRateLimitPerAccount(t *testing.T) {
 	a := licensing.WithAccount(context.Background(), "a@example.com")
 	var tokens []string
 	for range 3 {
-		tok, err := fx.store.CreateToken(a)
+		tok, err := fx.store.CreateToken(a, licensing.TokenRequest{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -509,7 +509,7 @@ func TestFullDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := licensing.WithAccount(ctx, "a@example.com")
-	tok, err := store.CreateToken(a)
+	tok, err := store.CreateToken(a, licensing.TokenRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,7 +52,7 @@ func newObservedServer(t testing.TB, clock licensing.Clock, opt Options, obs app
 		if tok, ok := tokens[email]; ok {
 			return tok, nil
 		}
-		tok, err := store.CreateToken(ctx)
+		tok, err := store.CreateToken(ctx, licensing.TokenRequest{})
 		if err != nil {
 			return "", err
 		}

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/netip"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -107,7 +108,7 @@ const unmatchedRoute = "unmatched"
 // route is one endpoint; the OpenAPI test walks these.
 type route struct {
 	pattern string // "METHOD /path"
-	auth    bool
+	access  access
 	handler func(w http.ResponseWriter, r *http.Request) error
 	// replay: a POST whose Idempotency-Key the server handles by storing and
 	// replaying the response (every POST but these). Purchases don't need it:
@@ -213,25 +214,28 @@ func (s *Server) Routes() []string {
 }
 
 func (s *Server) routes() []route {
-	return append([]route{
-		{"GET /healthz", false, s.healthz, false},
-		{"GET /readyz", false, s.readyz, false},
-		{"GET /v1/account", true, s.getAccount, false},
-		{"GET /v1/products", false, s.listProducts, false},
-		{"GET /v1/products/{sku}", false, s.getProduct, false},
-		{"GET /v1/companies", true, s.listCompanies, false},
-		{"POST /v1/companies", true, s.createCompany, true},
-		{"GET /v1/licenses", true, s.listLicenses, false},
-		{"GET /v1/license-groups", true, s.groupLicenses, false},
-		{"GET /v1/licenses/{key}", true, s.getLicense, false},
-		{"PATCH /v1/licenses/{key}", true, s.updateLicense, false},
-		{"POST /v1/purchases", true, s.buy, false},
-		{"POST /v1/quotes", true, s.quote, true},
-		{"GET /v1/audit", true, s.listAudit, false},
-		{"GET /v1/tokens", true, s.listTokens, false},
-		{"POST /v1/tokens", true, s.createToken, false},
-		{"DELETE /v1/tokens/{prefix}", true, s.revokeToken, false},
-	}, s.capabilityRoutes()...)
+	L := licensing.ScopeLicensesRead
+	return slices.Concat([]route{
+		{"GET /healthz", public, s.healthz, false},
+		{"GET /readyz", public, s.readyz, false},
+		{"GET /v1/account", either(anyScope, anyScope), s.getAccount, false},
+		{"GET /v1/products", public, s.listProducts, false},
+		{"GET /v1/products/{sku}", public, s.getProduct, false},
+		{"GET /v1/companies", acct(L), s.listCompanies, false},
+		{"POST /v1/companies", acct(licensing.ScopeLicensesWrite), s.createCompany, true},
+		{"GET /v1/licenses", acct(L), s.listLicenses, false},
+		{"GET /v1/license-groups", acct(L), s.groupLicenses, false},
+		{"GET /v1/licenses/{key}", acct(L), s.getLicense, false},
+		// An operator suspends a license by key alone (UpdateLicense finds
+		// its account); anything else it changes for an account.
+		{"PATCH /v1/licenses/{key}", either(licensing.ScopeLicensesWrite, licensing.ScopeLicensesSuspend), s.updateLicense, false},
+		{"POST /v1/purchases", acct(licensing.ScopePurchasesWrite), s.buy, false},
+		{"POST /v1/quotes", acct(L), s.quote, true},
+		{"GET /v1/audit", acct(licensing.ScopeAuditRead), s.listAudit, false},
+		{"GET /v1/tokens", acct(licensing.ScopeTokensWrite), s.listTokens, false},
+		{"POST /v1/tokens", acct(licensing.ScopeTokensWrite), s.createToken, false},
+		{"DELETE /v1/tokens/{prefix}", acct(licensing.ScopeTokensWrite), s.revokeToken, false},
+	}, s.capabilityRoutes(), s.operatorRoutes())
 }
 
 // NewHTTPServer wraps h in an http.Server with the timeouts a public server
@@ -334,7 +338,7 @@ func (s *Server) wrap(rt route) http.Handler {
 			r.Body = http.MaxBytesReader(rec, r.Body, s.maxBody)
 		}
 		ip := limiterKey(client)
-		if !rt.auth {
+		if rt.access.public {
 			if wait, ok := take(start, charge{s.addresses, ip}); !ok {
 				s.tooMany(rec, metrics.LimitAddress, start, wait, "rate limit exceeded for %s", ip)
 				return
@@ -366,8 +370,8 @@ func (s *Server) wrap(rt route) http.Handler {
 				s.fail(rec, r, err)
 				return
 			}
-			account = p.Email
-			if wait, ok := take(start, charge{s.tokens, tokenPrefix}, charge{s.accounts, p.Email}); !ok {
+			account = p.Name()
+			if wait, ok := take(start, charge{s.tokens, tokenPrefix}, charge{s.accounts, account}); !ok {
 				limit := metrics.LimitAccount
 				if _, empty := s.tokens.exhausted(tokenPrefix, start); empty {
 					limit = metrics.LimitToken
@@ -375,12 +379,24 @@ func (s *Server) wrap(rt route) http.Handler {
 				s.tooMany(rec, limit, start, wait, "rate limit exceeded")
 				return
 			}
+			// The route's access decides, once, what this token may do here.
+			ctx, err := authorize(r.Context(), rt.access, p, r.Header.Get(AccountHeader))
+			if err != nil {
+				s.fail(rec, r, err)
+				return
+			}
+			if onBehalf := licensing.OnBehalfOf(ctx); onBehalf != "" {
+				account += " for " + onBehalf
+			}
 			// The audit log tells a change made over the API from one made
 			// on the store host: "EMAIL via api token lct_abcd1234".
-			ctx := licensing.WithVia(licensing.WithPrincipal(r.Context(), p), "api token "+tokenPrefix)
-			r = r.WithContext(ctx)
+			r = r.WithContext(licensing.WithVia(ctx, "api token "+tokenPrefix))
 		}
-		if key := r.Header.Get("Idempotency-Key"); key != "" && r.Method == http.MethodPost && rt.auth && rt.replay {
+		// Responses are remembered per account: an operator's request for no
+		// account has no replay (its operator routes are upserts or
+		// conflicts when repeated).
+		if key := r.Header.Get("Idempotency-Key"); key != "" && r.Method == http.MethodPost && rt.replay &&
+			licensing.AccountFrom(r.Context()) != "" {
 			s.idempotent(rec, r, key, rt)
 			return
 		}

@@ -10,19 +10,26 @@ import (
 type Token struct {
 	Secret    string     `json:"token,omitempty"`
 	Prefix    string     `json:"prefix"`
-	Account   string     `json:"account"`
+	Account   string     `json:"account,omitempty"`  // an account's token
+	Operator  string     `json:"operator,omitempty"` // an operator's token
+	Name      string     `json:"name"`
+	Scopes    []Scope    `json:"scopes"`
 	CreatedAt time.Time  `json:"created_at"`
 	LastUsed  *time.Time `json:"last_used_at"`
+	ExpiresAt *time.Time `json:"expires_at"`
 	RevokedAt *time.Time `json:"revoked_at"`
 }
 
 // TokenService issues, lists, revokes and checks API tokens of the acting account.
 type TokenService interface {
-	CreateToken(ctx context.Context) (*Token, error)
+	// CreateToken makes a token for the acting account with req's name,
+	// scopes (none: every account scope) and lifetime.
+	CreateToken(ctx context.Context, req TokenRequest) (*Token, error)
 	ListTokens(ctx context.Context) ([]Token, error)
 	RevokeToken(ctx context.Context, prefix string) error
-	// Authenticate returns the principal (the account) a token belongs to,
-	// or EUNAUTHORIZED for an unknown or revoked token. It needs no acting
+	// Authenticate returns the principal (an account, or an operator) a
+	// token belongs to, or EUNAUTHORIZED for an unknown, revoked or expired
+	// token, or one of a disabled account or operator. It needs no acting
 	// account.
 	Authenticate(ctx context.Context, secret string) (Principal, error)
 }

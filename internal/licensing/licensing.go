@@ -30,29 +30,6 @@ func (c FixedClock) Now() time.Time { return time.Time(c).UTC() }
 
 type accountKey struct{}
 
-// Principal is who a request acts as, as Authenticate answers it: an
-// account by its login email. Ref is the backend's own handle on that
-// account, opaque to everyone else, so that the backend need not look the
-// account up again for every call the request makes.
-type Principal struct {
-	Email string
-	Ref   any
-}
-
-type principalKey struct{}
-
-// WithPrincipal returns a context that acts as p's account (WithAccount)
-// and carries p for the backend that authenticated it.
-func WithPrincipal(ctx context.Context, p Principal) context.Context {
-	return context.WithValue(WithAccount(ctx, p.Email), principalKey{}, p)
-}
-
-// PrincipalFrom returns the principal a context carries, if any.
-func PrincipalFrom(ctx context.Context) (Principal, bool) {
-	p, ok := ctx.Value(principalKey{}).(Principal)
-	return p, ok
-}
-
 // WithAccount returns a context that acts as the account with this login email.
 // Every service call that reads or writes an account's data takes the acting
 // account from its context, so no call can name another account's data.
@@ -103,6 +80,9 @@ type Services interface {
 	LicenseService
 	AuditService
 	TokenService
+	OperatorService
+	LookupService
+	AccountAdminService
 	ActivationService
 	AttachService
 	MaintenanceService

@@ -77,8 +77,9 @@ type Product struct {
 
 // Account is a login of the license portal.
 type Account struct {
-	Email     string    `json:"email"`
-	CreatedAt time.Time `json:"created_at"`
+	Email      string     `json:"email"`
+	CreatedAt  time.Time  `json:"created_at"`
+	DisabledAt *time.Time `json:"disabled_at"` // a disabled account's tokens do not work
 	// Attached counts the licenses that were waiting for this email when the
 	// account was created; set only by CreateAccount.
 	Attached int `json:"attached_licenses"`
@@ -244,12 +245,14 @@ type LicenseUpdate struct {
 
 // AuditEvent is one entry of the audit log.
 type AuditEvent struct {
-	ID      int64           `json:"id"`
-	Time    time.Time       `json:"time"`
-	Actor   string          `json:"actor"`
-	Action  string          `json:"action"`
-	Object  string          `json:"object"`
-	Details json.RawMessage `json:"details"` // a JSON object
+	ID    int64     `json:"id"`
+	Time  time.Time `json:"time"`
+	Actor string    `json:"actor"`
+	// OnBehalfOf is the account an operator acted for, else null.
+	OnBehalfOf *string         `json:"on_behalf_of"`
+	Action     string          `json:"action"`
+	Object     string          `json:"object"`
+	Details    json.RawMessage `json:"details"` // a JSON object
 }
 
 // AuditFilter selects audit events.

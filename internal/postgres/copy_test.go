@@ -63,7 +63,7 @@ func TestCopyFromSQLite100k(t *testing.T) {
 	buy(licensing.BuyRequest{PurchaseEmail: "later@example.com", Lines: []licensing.BuyLine{{Product: "backup-desktop", Quantity: 2}}})
 	on := true
 	must(services(src).UpdateLicense(a, bigP.Licenses[7], licensing.LicenseUpdate{AllowRM: &on}))
-	tok, err := services(src).CreateToken(a)
+	tok, err := services(src).CreateToken(a, licensing.TokenRequest{})
 	must(tok, err)
 	must(services(src).BeginIdempotent(a, "http-1", "h"))
 	if err := services(src).FinishIdempotent(a, "http-1", 201, []byte(`{"ok":true}`)); err != nil {

@@ -147,14 +147,18 @@ func all[T any](rows pgx.Rows, err error, scan func(app.Scanner) (*T, error)) ([
 
 // InsertAudit implements app.AuditTx; several rows go in one batch.
 func (t *tx) InsertAudit(ctx context.Context, rows ...app.AuditRow) error {
-	const insert = `INSERT INTO audit (account_id, time, actor, action, object, details) VALUES ($1, $2, $3, $4, $5, $6)`
+	const insert = `INSERT INTO audit (account_id, time, actor, on_behalf_of, action, object, details) VALUES ($1, $2, $3, $4, $5, $6, $7)`
 	b := &pgx.Batch{}
 	for _, r := range rows {
 		var acct any
 		if r.AccountID != 0 {
 			acct = r.AccountID
 		}
-		args := []any{acct, r.Time.Unix(), r.Actor, r.Action, r.Object, string(r.Details)}
+		var onBehalf any
+		if r.OnBehalfOf != "" {
+			onBehalf = r.OnBehalfOf
+		}
+		args := []any{acct, r.Time.Unix(), r.Actor, onBehalf, r.Action, r.Object, string(r.Details)}
 		if len(rows) == 1 {
 			_, err := t.exec(ctx, insert, args...)
 			return err

@@ -138,7 +138,7 @@ func (p *proxy) restore() {
 func TestUnreachablePostgresIs503(t *testing.T) {
 	direct, dbURL := openSchema(t, nil)
 	ctx := newAccount(t, direct, "a@example.com")
-	tok, err := services(direct).CreateToken(ctx)
+	tok, err := services(direct).CreateToken(ctx, licensing.TokenRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -88,7 +88,7 @@ func BenchmarkLicenseQuery(b *testing.B) {
 func BenchmarkAuthenticate(b *testing.B) {
 	s := openStore(b, nil)
 	a := actingAs(b, s, "a@example.com")
-	tok, err := services(s).CreateToken(a)
+	tok, err := services(s).CreateToken(a, licensing.TokenRequest{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -206,12 +206,15 @@ func affected(res sql.Result, err error) (bool, error) {
 // InsertAudit implements app.AuditTx.
 func (t *tx) InsertAudit(ctx context.Context, rows ...app.AuditRow) error {
 	for _, r := range rows {
-		var acct any
+		var acct, onBehalf any
 		if r.AccountID != 0 {
 			acct = r.AccountID
 		}
-		if _, err := t.exec(ctx, `INSERT INTO audit (account_id, time, actor, action, object, details)
-			VALUES (?, ?, ?, ?, ?, ?)`, acct, r.Time.Unix(), r.Actor, r.Action, r.Object, string(r.Details)); err != nil {
+		if r.OnBehalfOf != "" {
+			onBehalf = r.OnBehalfOf
+		}
+		if _, err := t.exec(ctx, `INSERT INTO audit (account_id, time, actor, on_behalf_of, action, object, details)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, acct, r.Time.Unix(), r.Actor, onBehalf, r.Action, r.Object, string(r.Details)); err != nil {
 			return err
 		}
 	}

@@ -101,7 +101,7 @@ func TestAuthenticateRevokedByAnotherProcess(t *testing.T) {
 	if _, err := services(a).CreateAccount(ctx, "a@example.com"); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := services(a).CreateToken(ctx)
+	tok, err := services(a).CreateToken(ctx, licensing.TokenRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestAuthenticateDoesNotWaitForWriters(t *testing.T) {
 	if _, err := services(s).CreateAccount(ctx, "a@example.com"); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := services(s).CreateToken(ctx)
+	tok, err := services(s).CreateToken(ctx, licensing.TokenRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}

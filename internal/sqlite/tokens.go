@@ -3,22 +3,11 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/licensectl/licensectl/internal/app"
 )
-
-// TokenByPrefix implements app.TokenLookup with a cached statement.
-func (s *Store) TokenByPrefix(ctx context.Context, prefix string) (*app.TokenRecord, error) {
-	t, err := app.ScanTokenRecord(s.reader().QueryRowContext(ctx, `SELECT t.id, t.hash, a.email, a.id, t.last_used_at, t.revoked_at
-		FROM api_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.prefix = ?`, prefix))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	return t, s.explain(err)
-}
 
 // touchWait bounds how long a request waits to refresh a token's last use.
 const touchWait = 50 * time.Millisecond
@@ -27,10 +16,10 @@ const touchWait = 50 * time.Millisecond
 // behind another writer - a 100,000-license purchase holds the write lock
 // for seconds - and a later request records it instead. Nor does a store
 // that cannot write (a full disk) refuse every token: reads still work.
-func (s *Store) TouchToken(ctx context.Context, id int64, at, since time.Time) error {
+func (s *Store) TouchToken(ctx context.Context, operator bool, id int64, at, since time.Time) error {
 	tctx, cancel := context.WithTimeout(ctx, touchWait)
 	defer cancel()
-	s.w.ExecContext(tctx, `UPDATE api_tokens SET last_used_at = ?1 WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at <= ?3)`,
+	s.w.ExecContext(tctx, "UPDATE "+app.TokenTable(operator)+` SET last_used_at = ?1 WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at <= ?3)`,
 		at.Unix(), id, since.Unix())
 	return ctx.Err()
 }

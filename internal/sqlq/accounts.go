@@ -10,7 +10,7 @@ import (
 
 // Accounts implements app.DirectoryTx.
 func (t Tx) Accounts(ctx context.Context) ([]licensing.Account, error) {
-	rows, err := t.query(ctx, "SELECT email, created_at FROM accounts ORDER BY email")
+	rows, err := t.query(ctx, "SELECT "+app.AccountColumns+" FROM accounts ORDER BY email")
 	return all(rows, err, app.ScanAccount)
 }
 

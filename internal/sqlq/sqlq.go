@@ -25,7 +25,7 @@ func AuditConds() []string {
 }
 
 // AuditSelect is the audit query up to its WHERE conditions.
-const AuditSelect = "SELECT id, time, actor, action, object, details FROM audit WHERE "
+const AuditSelect = "SELECT id, time, actor, on_behalf_of, action, object, details FROM audit WHERE "
 
 // LicenseConds are the SQL of app.LicenseQuery's conditions over a FROM of
 // licenses l, products p and companies c. isTrue is the dialect's test of a

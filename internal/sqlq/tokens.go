@@ -49,9 +49,9 @@ func (t Tx) InsertIdempotency(ctx context.Context, acct int64, key, requestHash 
 }
 
 // InsertToken implements app.TokenTx.
-func (t Tx) InsertToken(ctx context.Context, acct int64, prefix string, hash []byte, at time.Time) error {
-	_, err := t.exec(ctx, `INSERT INTO api_tokens (account_id, prefix, hash, created_at) VALUES ($1, $2, $3, $4)`,
-		acct, prefix, hash, at.Unix())
+func (t Tx) InsertToken(ctx context.Context, n app.NewToken) error {
+	_, err := t.exec(ctx, `INSERT INTO api_tokens (account_id, prefix, hash, name, scopes, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, n.AccountID, n.Prefix, n.Hash, n.Name, app.JoinScopes(n.Scopes), n.At.Unix(), unixOrNull(n.ExpiresAt))
 	return err
 }
 
@@ -63,6 +63,18 @@ func (t Tx) RevokeToken(ctx context.Context, acct int64, prefix string, at time.
 
 // Tokens implements app.TokenTx.
 func (t Tx) Tokens(ctx context.Context, acct int64) ([]licensing.Token, error) {
-	rows, err := t.query(ctx, `SELECT prefix, created_at, last_used_at, revoked_at FROM api_tokens WHERE account_id = $1 ORDER BY id`, acct)
+	rows, err := t.query(ctx, `SELECT `+app.TokenColumns+` FROM api_tokens WHERE account_id = $1 ORDER BY id`, acct)
 	return all(rows, err, app.ScanToken)
+}
+
+// AccountToken implements app.TokenTx: one statement, for a ReadOne.
+func (t Tx) AccountToken(ctx context.Context, prefix string) (*app.TokenRecord, error) {
+	return one(t, t.queryRow(ctx, `SELECT t.id, t.hash, a.email, a.id, t.scopes, t.last_used_at, t.expires_at, t.revoked_at,
+		a.disabled_at IS NOT NULL FROM api_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.prefix = $1`, prefix), app.ScanTokenRecord)
+}
+
+// OperatorToken implements app.TokenTx: one statement, for a ReadOne.
+func (t Tx) OperatorToken(ctx context.Context, prefix string) (*app.TokenRecord, error) {
+	return one(t, t.queryRow(ctx, `SELECT t.id, t.hash, o.name, 0, t.scopes, t.last_used_at, t.expires_at, t.revoked_at,
+		o.disabled_at IS NOT NULL FROM operator_tokens t JOIN operators o ON o.id = t.operator_id WHERE t.prefix = $1`, prefix), app.ScanTokenRecord)
 }

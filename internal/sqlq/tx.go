@@ -3,6 +3,7 @@ package sqlq
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"github.com/licensectl/licensectl/internal/app"
 	"github.com/licensectl/licensectl/internal/licensing"
@@ -125,4 +126,12 @@ func (t Tx) lock(lock app.Lock, clause string) string {
 		return clause
 	}
 	return ""
+}
+
+// unixOrNull is a time's unix seconds, or NULL for nil.
+func unixOrNull(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.Unix()
 }

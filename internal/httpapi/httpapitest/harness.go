@@ -74,7 +74,7 @@ func TokenSource(store licensing.TokenService) func(context.Context) (string, er
 		if tok, ok := tokens[email]; ok {
 			return tok, nil
 		}
-		tok, err := store.CreateToken(ctx)
+		tok, err := store.CreateToken(ctx, licensing.TokenRequest{})
 		if err != nil {
 			return "", err
 		}

@@ -18,43 +18,52 @@ var _ licensing.Services = (*Services)(nil)
 // Services is a licensing.Services whose every method calls its Fn field.
 // Close with no CloseFn succeeds.
 type Services struct {
-	ActivateFn          func(ctx context.Context, r licensing.ActivationRequest) (*licensing.Activation, error)
-	ActivateOfflineFn   func(ctx context.Context, request []byte) (*licensing.OfflineActivation, error)
-	AssignMaintenanceFn func(ctx context.Context, id string, key string) (*licensing.MaintenancePlan, error)
-	AuthenticateFn      func(ctx context.Context, secret string) (licensing.Principal, error)
-	BuyFn               func(ctx context.Context, req licensing.BuyRequest, progress func(done int)) (*licensing.Purchase, error)
-	BuyMaintenanceFn    func(ctx context.Context, req licensing.MaintenanceBuyRequest, progress func(done int)) (*licensing.MaintenancePurchase, error)
-	CloseFn             func() error
-	ConfirmAttachFn     func(ctx context.Context, code string) (*licensing.AttachResult, error)
-	CreateAccountFn     func(ctx context.Context, email string) (*licensing.Account, error)
-	CreateCompanyFn     func(ctx context.Context, name string) (*licensing.Company, error)
-	CreateTokenFn       func(ctx context.Context) (*licensing.Token, error)
-	DeactivateFn        func(ctx context.Context, r licensing.DeactivateRequest) (*licensing.Activation, error)
-	DueRenewalsFn       func(ctx context.Context, until time.Time) ([]licensing.Renewal, error)
-	FindProductFn       func(ctx context.Context, sku string) (*licensing.Product, error)
-	GetLicenseFn        func(ctx context.Context, key string) (*licensing.LicenseDetail, error)
-	GroupLicensesFn     func(ctx context.Context, f licensing.LicenseFilter) ([]licensing.LicenseGroup, error)
-	ImportProductsFn    func(ctx context.Context, products []licensing.Product) (int, error)
-	LatestDownloadFn    func(ctx context.Context, key string, os string) (*licensing.Download, error)
-	ListAccountsFn      func(ctx context.Context) ([]licensing.Account, error)
-	ListActivationsFn   func(ctx context.Context, f licensing.ActivationFilter) ([]licensing.Activation, error)
-	ListAuditFn         func(ctx context.Context, f licensing.AuditFilter) ([]licensing.AuditEvent, error)
-	ListCompaniesFn     func(ctx context.Context) ([]licensing.Company, error)
-	ListLicensesFn      func(ctx context.Context, f licensing.LicenseFilter, fn func(*licensing.License) error) error
-	ListMaintenanceFn   func(ctx context.Context, f licensing.MaintenanceFilter) ([]licensing.MaintenancePlan, error)
-	ListProductsFn      func(ctx context.Context) ([]licensing.Product, error)
-	ListTokensFn        func(ctx context.Context) ([]licensing.Token, error)
-	QuoteFn             func(ctx context.Context, req licensing.BuyRequest) (*licensing.Purchase, error)
-	QuoteMaintenanceFn  func(ctx context.Context, req licensing.MaintenanceBuyRequest) (*licensing.MaintenancePurchase, error)
-	ReleaseOfflineFn    func(ctx context.Context, proof []byte) (*licensing.Activation, error)
-	RequestAttachFn     func(ctx context.Context, req licensing.AttachRequest, mailer licensing.Mailer) (*licensing.AttachPending, error)
-	RevokeTokenFn       func(ctx context.Context, prefix string) error
-	RotateSigningKeyFn  func(ctx context.Context) (*licensing.SigningKey, error)
-	RunRenewalsFn       func(ctx context.Context, asOf time.Time) (*licensing.RenewalRun, error)
-	SigningKeysFn       func(ctx context.Context) ([]licensing.SigningKey, error)
-	UpdateLicenseFn     func(ctx context.Context, key string, u licensing.LicenseUpdate) (*licensing.License, error)
-	UpdateMaintenanceFn func(ctx context.Context, id string, u licensing.MaintenanceUpdate) (*licensing.MaintenancePlan, error)
-	ValidateLicenseFn   func(ctx context.Context, key string, fingerprint string, version string) (*licensing.Validation, error)
+	ActivateFn            func(ctx context.Context, r licensing.ActivationRequest) (*licensing.Activation, error)
+	ActivateOfflineFn     func(ctx context.Context, request []byte) (*licensing.OfflineActivation, error)
+	AssignMaintenanceFn   func(ctx context.Context, id string, key string) (*licensing.MaintenancePlan, error)
+	AuthenticateFn        func(ctx context.Context, secret string) (licensing.Principal, error)
+	BuyFn                 func(ctx context.Context, req licensing.BuyRequest, progress func(done int)) (*licensing.Purchase, error)
+	BuyMaintenanceFn      func(ctx context.Context, req licensing.MaintenanceBuyRequest, progress func(done int)) (*licensing.MaintenancePurchase, error)
+	CloseFn               func() error
+	ConfirmAttachFn       func(ctx context.Context, code string) (*licensing.AttachResult, error)
+	CreateAccountFn       func(ctx context.Context, email string) (*licensing.Account, error)
+	CreateCompanyFn       func(ctx context.Context, name string) (*licensing.Company, error)
+	CreateTokenFn         func(ctx context.Context, req licensing.TokenRequest) (*licensing.Token, error)
+	DeactivateFn          func(ctx context.Context, r licensing.DeactivateRequest) (*licensing.Activation, error)
+	DueRenewalsFn         func(ctx context.Context, until time.Time) ([]licensing.Renewal, error)
+	FindProductFn         func(ctx context.Context, sku string) (*licensing.Product, error)
+	GetLicenseFn          func(ctx context.Context, key string) (*licensing.LicenseDetail, error)
+	GroupLicensesFn       func(ctx context.Context, f licensing.LicenseFilter) ([]licensing.LicenseGroup, error)
+	ImportProductsFn      func(ctx context.Context, products []licensing.Product) (int, error)
+	LatestDownloadFn      func(ctx context.Context, key string, os string) (*licensing.Download, error)
+	ListAccountsFn        func(ctx context.Context) ([]licensing.Account, error)
+	ListActivationsFn     func(ctx context.Context, f licensing.ActivationFilter) ([]licensing.Activation, error)
+	ListAuditFn           func(ctx context.Context, f licensing.AuditFilter) ([]licensing.AuditEvent, error)
+	ListCompaniesFn       func(ctx context.Context) ([]licensing.Company, error)
+	ListLicensesFn        func(ctx context.Context, f licensing.LicenseFilter, fn func(*licensing.License) error) error
+	ListMaintenanceFn     func(ctx context.Context, f licensing.MaintenanceFilter) ([]licensing.MaintenancePlan, error)
+	ListProductsFn        func(ctx context.Context) ([]licensing.Product, error)
+	ListTokensFn          func(ctx context.Context) ([]licensing.Token, error)
+	QuoteFn               func(ctx context.Context, req licensing.BuyRequest) (*licensing.Purchase, error)
+	QuoteMaintenanceFn    func(ctx context.Context, req licensing.MaintenanceBuyRequest) (*licensing.MaintenancePurchase, error)
+	ReleaseOfflineFn      func(ctx context.Context, proof []byte) (*licensing.Activation, error)
+	RequestAttachFn       func(ctx context.Context, req licensing.AttachRequest, mailer licensing.Mailer) (*licensing.AttachPending, error)
+	RevokeTokenFn         func(ctx context.Context, prefix string) error
+	RotateSigningKeyFn    func(ctx context.Context) (*licensing.SigningKey, error)
+	RunRenewalsFn         func(ctx context.Context, asOf time.Time) (*licensing.RenewalRun, error)
+	SigningKeysFn         func(ctx context.Context) ([]licensing.SigningKey, error)
+	UpdateLicenseFn       func(ctx context.Context, key string, u licensing.LicenseUpdate) (*licensing.License, error)
+	UpdateMaintenanceFn   func(ctx context.Context, id string, u licensing.MaintenanceUpdate) (*licensing.MaintenancePlan, error)
+	CreateOperatorFn      func(ctx context.Context, name string) (*licensing.Operator, error)
+	ListOperatorsFn       func(ctx context.Context) ([]licensing.Operator, error)
+	SetOperatorDisabledFn func(ctx context.Context, name string, disabled bool) (*licensing.Operator, error)
+	CreateOperatorTokenFn func(ctx context.Context, name string, req licensing.TokenRequest) (*licensing.Token, error)
+	ListOperatorTokensFn  func(ctx context.Context, name string) ([]licensing.Token, error)
+	FindLicenseFn         func(ctx context.Context, key string) (*licensing.LicenseOwner, error)
+	FindPurchaseFn        func(ctx context.Context, purchaseID string) (*licensing.PurchaseOwner, error)
+	SetAccountDisabledFn  func(ctx context.Context, email string, disabled bool) (*licensing.Account, error)
+	RevokeOperatorTokenFn func(ctx context.Context, prefix string) error
+	ValidateLicenseFn     func(ctx context.Context, key string, fingerprint string, version string) (*licensing.Validation, error)
 }
 
 func unexpected(method string) error {
@@ -131,11 +140,11 @@ func (s *Services) CreateCompany(ctx context.Context, name string) (*licensing.C
 	return s.CreateCompanyFn(ctx, name)
 }
 
-func (s *Services) CreateToken(ctx context.Context) (*licensing.Token, error) {
+func (s *Services) CreateToken(ctx context.Context, req licensing.TokenRequest) (*licensing.Token, error) {
 	if s.CreateTokenFn == nil {
 		return nil, unexpected("CreateToken")
 	}
-	return s.CreateTokenFn(ctx)
+	return s.CreateTokenFn(ctx, req)
 }
 
 func (s *Services) Deactivate(ctx context.Context, r licensing.DeactivateRequest) (*licensing.Activation, error) {
@@ -318,4 +327,67 @@ func (s *Services) ValidateLicense(ctx context.Context, key string, fingerprint 
 		return nil, unexpected("ValidateLicense")
 	}
 	return s.ValidateLicenseFn(ctx, key, fingerprint, version)
+}
+
+func (s *Services) CreateOperator(ctx context.Context, name string) (*licensing.Operator, error) {
+	if s.CreateOperatorFn == nil {
+		return nil, unexpected("CreateOperator")
+	}
+	return s.CreateOperatorFn(ctx, name)
+}
+
+func (s *Services) ListOperators(ctx context.Context) ([]licensing.Operator, error) {
+	if s.ListOperatorsFn == nil {
+		return nil, unexpected("ListOperators")
+	}
+	return s.ListOperatorsFn(ctx)
+}
+
+func (s *Services) SetOperatorDisabled(ctx context.Context, name string, disabled bool) (*licensing.Operator, error) {
+	if s.SetOperatorDisabledFn == nil {
+		return nil, unexpected("SetOperatorDisabled")
+	}
+	return s.SetOperatorDisabledFn(ctx, name, disabled)
+}
+
+func (s *Services) CreateOperatorToken(ctx context.Context, name string, req licensing.TokenRequest) (*licensing.Token, error) {
+	if s.CreateOperatorTokenFn == nil {
+		return nil, unexpected("CreateOperatorToken")
+	}
+	return s.CreateOperatorTokenFn(ctx, name, req)
+}
+
+func (s *Services) ListOperatorTokens(ctx context.Context, name string) ([]licensing.Token, error) {
+	if s.ListOperatorTokensFn == nil {
+		return nil, unexpected("ListOperatorTokens")
+	}
+	return s.ListOperatorTokensFn(ctx, name)
+}
+
+func (s *Services) FindLicense(ctx context.Context, key string) (*licensing.LicenseOwner, error) {
+	if s.FindLicenseFn == nil {
+		return nil, unexpected("FindLicense")
+	}
+	return s.FindLicenseFn(ctx, key)
+}
+
+func (s *Services) FindPurchase(ctx context.Context, purchaseID string) (*licensing.PurchaseOwner, error) {
+	if s.FindPurchaseFn == nil {
+		return nil, unexpected("FindPurchase")
+	}
+	return s.FindPurchaseFn(ctx, purchaseID)
+}
+
+func (s *Services) SetAccountDisabled(ctx context.Context, email string, disabled bool) (*licensing.Account, error) {
+	if s.SetAccountDisabledFn == nil {
+		return nil, unexpected("SetAccountDisabled")
+	}
+	return s.SetAccountDisabledFn(ctx, email, disabled)
+}
+
+func (s *Services) RevokeOperatorToken(ctx context.Context, prefix string) error {
+	if s.RevokeOperatorTokenFn == nil {
+		return unexpected("RevokeOperatorToken")
+	}
+	return s.RevokeOperatorTokenFn(ctx, prefix)
 }
