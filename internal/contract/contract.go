@@ -85,6 +85,7 @@ func Run(t *testing.T, open Opener) {
 		{"AttachUndelivered", testAttachUndelivered},
 	}
 	tests = append(tests, activationTests()...)
+	tests = append(tests, operatorTests()...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel() // each subtest has a backend and a clock of its own

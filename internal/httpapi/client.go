@@ -118,7 +118,13 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 		return nil, err
 	}
 	u := *c.base
-	u.Path += path
+	// path comes escaped (pathEscape): keep that escaping rather than
+	// escape its '%' again.
+	unescaped, err := url.PathUnescape(path)
+	if err != nil {
+		return nil, licensing.Errorf(licensing.EINVALID, "invalid request path %q", path)
+	}
+	u.Path, u.RawPath = u.Path+unescaped, c.base.EscapedPath()+path
 	u.RawQuery = query.Encode()
 	repeatable := method == http.MethodGet || idemKey != ""
 	retryFor := c.RetryFor

@@ -4,6 +4,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/licensectl/licensectl/internal/contract"
 	"github.com/licensectl/licensectl/internal/httpapi"
@@ -96,3 +97,11 @@ func TestHTTPSuspensionAndAuditActor(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// The permission matrix on PostgreSQL: every route × every kind of caller
+// against a real server, as on SQLite.
+func TestPermissionMatrix(t *testing.T) {
+	clock := contract.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	store, _ := openSchema(t, clock)
+	httpapitest.RunMatrix(t, services(store), clock)
+}

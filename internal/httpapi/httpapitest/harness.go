@@ -7,6 +7,7 @@ import (
 	"context"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -23,14 +24,21 @@ type Store = httpapi.Backend
 
 // Remote is the HTTP backend as the contract suite sees it: account-scoped
 // calls go through the server with the acting account's token; operator
-// actions, which the API refuses by design (creating accounts, importing
-// products, every account's renewals, rotating the signing key), go to the
-// store on the server host.
+// actions (creating and disabling accounts, importing products, every
+// account's renewals, rotating the signing key, suspensions, operators,
+// look-ups across accounts) go through the server with an operator's token
+// that has every operator scope.
 type Remote struct {
 	*httpapi.Client
+	// Op is the client with the operator's token; it acts for the account
+	// its context names, if any.
+	Op     *httpapi.Client
 	Store  Store
 	Outbox string // where the server's mailer leaves attach codes
 }
+
+// harnessOperator is the operator whose token Remote.Op carries.
+const harnessOperator = "harness"
 
 // Start serves store on a loopback port for the test's lifetime and returns
 // the client side. The server's mailer writes to an outbox directory. Every
@@ -56,7 +64,19 @@ func StartChecked(t testing.TB, spec *openapicheck.Spec, store Store, clock lice
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Remote{Client: c, Store: store, Outbox: outbox}
+	ctx := context.Background()
+	if _, err := store.CreateOperator(ctx, harnessOperator); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := store.CreateOperatorToken(ctx, harnessOperator, licensing.TokenRequest{Name: "contract suite"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, err := httpapi.NewClient(srv.URL, tok.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Remote{Client: c, Op: op, Store: store, Outbox: outbox}
 }
 
 // TokenSource acts as whichever account ctx names: it issues that account a
@@ -83,42 +103,89 @@ func TokenSource(store licensing.TokenService) func(context.Context) (string, er
 	}
 }
 
-// CreateAccount is an operator action on the server host.
+// CreateAccount is an operator action.
 func (r *Remote) CreateAccount(ctx context.Context, email string) (*licensing.Account, error) {
-	return r.Store.CreateAccount(ctx, email)
+	return r.Op.CreateAccount(ctx, email)
 }
 
-// ListAccounts is an operator action on the server host.
+// ListAccounts is an operator action: every account.
 func (r *Remote) ListAccounts(ctx context.Context) ([]licensing.Account, error) {
-	return r.Store.ListAccounts(ctx)
+	return r.Op.ListAccounts(ctx)
 }
 
-// ImportProducts is an operator action on the server host.
+// SetAccountDisabled is an operator action.
+func (r *Remote) SetAccountDisabled(ctx context.Context, email string, disabled bool) (*licensing.Account, error) {
+	return r.Op.SetAccountDisabled(ctx, email, disabled)
+}
+
+// ImportProducts is an operator action.
 func (r *Remote) ImportProducts(ctx context.Context, ps []licensing.Product) (int, error) {
-	return r.Store.ImportProducts(ctx, ps)
+	return r.Op.ImportProducts(ctx, ps)
 }
 
 // RunRenewals without an acting account is the operator's run over every
-// account, on the server host; with one it goes through the API.
+// account; with one it is the account's own.
 func (r *Remote) RunRenewals(ctx context.Context, asOf time.Time) (*licensing.RenewalRun, error) {
 	if licensing.AccountFrom(ctx) == "" {
-		return r.Store.RunRenewals(ctx, asOf)
+		return r.Op.RunRenewals(ctx, asOf)
 	}
 	return r.Client.RunRenewals(ctx, asOf)
 }
 
 // DueRenewals without an acting account is the operator's preview of every
-// account, on the server host; with one it goes through the API.
+// account; with one it is the account's own.
 func (r *Remote) DueRenewals(ctx context.Context, until time.Time) ([]licensing.Renewal, error) {
 	if licensing.AccountFrom(ctx) == "" {
-		return r.Store.DueRenewals(ctx, until)
+		return r.Op.DueRenewals(ctx, until)
 	}
 	return r.Client.DueRenewals(ctx, until)
 }
 
-// RotateSigningKey is an operator action on the server host.
+// RotateSigningKey is an operator action.
 func (r *Remote) RotateSigningKey(ctx context.Context) (*licensing.SigningKey, error) {
-	return r.Store.RotateSigningKey(ctx)
+	return r.Op.RotateSigningKey(ctx)
+}
+
+// CreateOperator and the rest of licensing.OperatorService are the
+// operators' (operators:write).
+func (r *Remote) CreateOperator(ctx context.Context, name string) (*licensing.Operator, error) {
+	return r.Op.CreateOperator(ctx, name)
+}
+
+// ListOperators leaves out the harness's own operator.
+func (r *Remote) ListOperators(ctx context.Context) ([]licensing.Operator, error) {
+	ops, err := r.Op.ListOperators(ctx)
+	return slices.DeleteFunc(ops, func(o licensing.Operator) bool { return o.Name == harnessOperator }), err
+}
+
+// SetOperatorDisabled implements licensing.OperatorService.
+func (r *Remote) SetOperatorDisabled(ctx context.Context, name string, disabled bool) (*licensing.Operator, error) {
+	return r.Op.SetOperatorDisabled(ctx, name, disabled)
+}
+
+// CreateOperatorToken implements licensing.OperatorService.
+func (r *Remote) CreateOperatorToken(ctx context.Context, name string, req licensing.TokenRequest) (*licensing.Token, error) {
+	return r.Op.CreateOperatorToken(ctx, name, req)
+}
+
+// ListOperatorTokens implements licensing.OperatorService.
+func (r *Remote) ListOperatorTokens(ctx context.Context, name string) ([]licensing.Token, error) {
+	return r.Op.ListOperatorTokens(ctx, name)
+}
+
+// RevokeOperatorToken implements licensing.OperatorService.
+func (r *Remote) RevokeOperatorToken(ctx context.Context, prefix string) error {
+	return r.Op.RevokeOperatorToken(ctx, prefix)
+}
+
+// FindLicense is a look-up across accounts (lookup).
+func (r *Remote) FindLicense(ctx context.Context, key string) (*licensing.LicenseOwner, error) {
+	return r.Op.FindLicense(ctx, key)
+}
+
+// FindPurchase is a look-up across accounts (lookup).
+func (r *Remote) FindPurchase(ctx context.Context, id string) (*licensing.PurchaseOwner, error) {
+	return r.Op.FindPurchase(ctx, id)
 }
 
 // OutboxDir implements contract.OutboxBackend.
@@ -140,11 +207,12 @@ func (r *Remote) ListAudit(ctx context.Context, f licensing.AuditFilter) ([]lice
 	return out, nil
 }
 
-// UpdateLicense sends a suspension, which the API refuses to account
-// tokens, to the store on the server host: suspending is the operator's.
+// UpdateLicense sends a suspension, which account tokens may not make, and
+// any change for no account, with the operator's token (for the context's
+// account, if any): suspending is the vendor's.
 func (r *Remote) UpdateLicense(ctx context.Context, key string, u licensing.LicenseUpdate) (*licensing.License, error) {
-	if u.Suspended != nil {
-		return r.Store.UpdateLicense(ctx, key, u)
+	if u.Suspended != nil || licensing.AccountFrom(ctx) == "" {
+		return r.Op.UpdateLicense(ctx, key, u)
 	}
 	return r.Client.UpdateLicense(ctx, key, u)
 }
