@@ -32,7 +32,8 @@ type access struct {
 	op licensing.Scope
 }
 
-var public = access{public: true}
+// public is a route anyone may call, without a token.
+func public() access { return access{public: true} }
 
 // acct is a route of an account's data.
 func acct(scope licensing.Scope) access { return access{acct: scope} }

@@ -217,7 +217,7 @@ func (s *Server) capabilityRoutes() []route {
 				return svc.ReleaseOffline(ctx, []byte(b.Proof))
 			}), true},
 		// Public keys are public: verifiers fetch them without a token.
-		{"GET /v1/signing-keys", public, withQuery(s, func(ctx context.Context, svc Backend, _ *http.Request) ([]licensing.SigningKey, error) {
+		{"GET /v1/signing-keys", public(), withQuery(s, func(ctx context.Context, svc Backend, _ *http.Request) ([]licensing.SigningKey, error) {
 			return svc.SigningKeys(ctx)
 		}), false},
 	}

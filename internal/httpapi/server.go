@@ -216,11 +216,11 @@ func (s *Server) Routes() []string {
 func (s *Server) routes() []route {
 	L := licensing.ScopeLicensesRead
 	return slices.Concat([]route{
-		{"GET /healthz", public, s.healthz, false},
-		{"GET /readyz", public, s.readyz, false},
+		{"GET /healthz", public(), s.healthz, false},
+		{"GET /readyz", public(), s.readyz, false},
 		{"GET /v1/account", either(anyScope, anyScope), s.getAccount, false},
-		{"GET /v1/products", public, s.listProducts, false},
-		{"GET /v1/products/{sku}", public, s.getProduct, false},
+		{"GET /v1/products", public(), s.listProducts, false},
+		{"GET /v1/products/{sku}", public(), s.getProduct, false},
 		{"GET /v1/companies", acct(L), s.listCompanies, false},
 		{"POST /v1/companies", acct(licensing.ScopeLicensesWrite), s.createCompany, true},
 		{"GET /v1/licenses", acct(L), s.listLicenses, false},
