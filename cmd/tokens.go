@@ -291,7 +291,11 @@ func newLoginCmd(f *Factory, runF func(*loginOptions) error) *cobra.Command {
 the token in the config file (created with 0600 permissions), with backend:
 http, so later commands talk to that server. The token comes from standard
 input with --with-token (so it stays out of shell history), or from --token /
-LICENSECTL_API_TOKEN.`,
+LICENSECTL_API_TOKEN.
+
+An account's token (lct_...) acts for its account. An operator's token
+(lco_..., from licensectl operators token create) acts for the vendor, and
+for an account named with --account EMAIL where its impersonate scope allows.`,
 		Example: `  licensectl login --api-url https://licenses.example.com --with-token < token.txt`,
 		Args:    noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -333,16 +337,19 @@ func loginRun(ctx context.Context, o *loginOptions) error {
 	defer client.Close()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	p, err := client.Authenticate(ctx, token)
+	me, err := client.Whoami(ctx)
 	if err != nil {
 		return err
 	}
-	email := p.Email
+	who := me.Email
+	if me.Kind == licensing.KindOperator {
+		who = fmt.Sprintf("operator %s (scopes %s)", me.Operator, strings.Join(me.Scopes, ","))
+	}
 	path := o.ConfigPath(cfg)
 	if err := saveLogin(path, cfg.APIURL, token); err != nil {
 		return err
 	}
-	o.info("Logged in to %s as %s; token stored in %s\n", cfg.APIURL, email, path)
+	o.info("Logged in to %s as %s; token stored in %s\n", cfg.APIURL, who, path)
 	return nil
 }
 
