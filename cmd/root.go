@@ -292,7 +292,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 	root.AddCommand(
 		newInitCmd(f, nil), newMigrateCmd(f, nil),
 		newProductsCmd(f),
-		newAccountsCmd(f),
+		newAccountsCmd(f), newOperatorsCmd(f),
 		newCompaniesCmd(f),
 		newLicensesCmd(f),
 		newAuditCmd(f),
