@@ -17,7 +17,8 @@ import (
 func newLicensesCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "licenses", Aliases: []string{"license", "lic"}, Short: "Buy, list, show and change licenses"}
 	cmd.AddCommand(newLicensesListCmd(f, nil), newLicensesShowCmd(f, nil), newLicensesBuyCmd(f, nil), newLicensesSetCmd(f, nil),
-		newLicensesAttachCmd(f, nil), newLicensesValidateCmd(f, nil), newLicensesDownloadCmd(f, nil))
+		newLicensesAttachCmd(f, nil), newLicensesValidateCmd(f, nil), newLicensesDownloadCmd(f, nil),
+		newLicensesFindCmd(f, nil))
 	return cmd
 }
 

@@ -294,7 +294,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		newProductsCmd(f),
 		newAccountsCmd(f), newOperatorsCmd(f),
 		newCompaniesCmd(f),
-		newLicensesCmd(f),
+		newLicensesCmd(f), newPurchasesCmd(f),
 		newAuditCmd(f),
 		newMaintenanceCmd(f), newRenewalsCmd(f),
 		newActivationsCmd(f), newKeysCmd(f),
