@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -17,8 +18,9 @@ import (
 )
 
 func newAccountsCmd(f *Factory) *cobra.Command {
-	cmd := &cobra.Command{Use: "accounts", Short: "Create and list accounts, manage API tokens"}
-	cmd.AddCommand(newTokenCmd(f), newAccountsCreateCmd(f, nil), newAccountsListCmd(f, nil))
+	cmd := &cobra.Command{Use: "accounts", Short: "Create, list, disable and enable accounts, manage API tokens"}
+	cmd.AddCommand(newTokenCmd(f), newAccountsCreateCmd(f, nil), newAccountsListCmd(f, nil),
+		newAccountsDisableCmd(f, nil, true), newAccountsDisableCmd(f, nil, false))
 	return cmd
 }
 
@@ -51,8 +53,73 @@ func accountsListRun(ctx context.Context, o *accountsListOptions) error {
 	}
 	return writeSlice(o.env, format, []output.Column[licensing.Account]{
 		{Header: "EMAIL", Keep: true, Value: func(a licensing.Account) string { return a.Email }},
-		{Header: "CREATED", Priority: 1, Value: func(a licensing.Account) string { return a.CreatedAt.Format(dateTimeLayout) }},
+		{Header: "CREATED", Priority: 2, Value: func(a licensing.Account) string { return a.CreatedAt.Format(dateTimeLayout) }},
+		{Header: "DISABLED", Field: "disabled_at", Priority: 1, Value: func(a licensing.Account) string {
+			if a.DisabledAt == nil {
+				return "-"
+			}
+			return a.DisabledAt.Format(dateTimeLayout)
+		}},
 	}, list, "No accounts yet — create one with `licensectl accounts create EMAIL`")
+}
+
+type accountsDisableOptions struct {
+	env
+	Email    string
+	Disabled bool
+}
+
+// newAccountsDisableCmd is accounts disable (disable true) or accounts
+// enable.
+func newAccountsDisableCmd(f *Factory, runF func(*accountsDisableOptions) error, disable bool) *cobra.Command {
+	o := &accountsDisableOptions{env: f.env(), Disabled: disable}
+	c := &cobra.Command{
+		Use:   "disable EMAIL",
+		Short: "Disable an account: its API tokens stop working at once; its data stays",
+		Long: `Disable an account: its API tokens are refused from the next request on,
+over every server sharing the store. Its licenses, activations and plans
+stay as they are, and validation keeps answering for its licenses.
+licensectl accounts enable EMAIL undoes it; the tokens work again.
+
+` + operatorOnly(licensing.ScopeAccountsWrite),
+		Example: "  licensectl accounts disable cust@example.com\n  licensectl accounts enable cust@example.com",
+		Args:    exactArgs(1, "an email"),
+		RunE: func(c *cobra.Command, args []string) error {
+			o.Email = args[0]
+			if runF != nil {
+				return runF(o)
+			}
+			return accountsDisableRun(c.Context(), o)
+		},
+	}
+	if !disable {
+		c.Use, c.Short = "enable EMAIL", "Enable a disabled account again: its API tokens work again"
+		c.Long = "Enable a disabled account: its API tokens that are neither revoked nor\nexpired work again.\n\n" + operatorOnly(licensing.ScopeAccountsWrite)
+		c.Example = "  licensectl accounts enable cust@example.com"
+	}
+	return c
+}
+
+func accountsDisableRun(ctx context.Context, o *accountsDisableOptions) error {
+	svc, format, ctx, err := o.begin(ctx)
+	if err != nil {
+		return err
+	}
+	a, err := svc.SetAccountDisabled(ctx, o.Email, o.Disabled)
+	if err != nil {
+		return err
+	}
+	if o.quiet() {
+		return nil
+	}
+	return output.Object(o.IO.Out, format, a, func(w io.Writer) error {
+		if a.DisabledAt != nil {
+			_, err := fmt.Fprintf(w, "Account %s is disabled since %s: its API tokens are refused\n", a.Email, a.DisabledAt.Format(time.RFC3339))
+			return err
+		}
+		_, err := fmt.Fprintf(w, "Account %s is enabled: its API tokens work\n", a.Email)
+		return err
+	})
 }
 
 func newCompaniesCmd(f *Factory) *cobra.Command {

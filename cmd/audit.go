@@ -80,6 +80,7 @@ func auditListRun(ctx context.Context, o *auditListOptions) error {
 	return writeSlice(o.env, format, []output.Column[licensing.AuditEvent]{
 		{Header: "TIME", Keep: true, Value: func(e licensing.AuditEvent) string { return e.Time.Format(time.RFC3339) }},
 		{Header: "ACTOR", Priority: 1, Value: func(e licensing.AuditEvent) string { return e.Actor }},
+		{Header: "ON BEHALF OF", Wide: true, Value: func(e licensing.AuditEvent) string { return orDash(deref(e.OnBehalfOf)) }, CSV: func(e licensing.AuditEvent) string { return deref(e.OnBehalfOf) }},
 		{Header: "ACTION", Keep: true, Value: func(e licensing.AuditEvent) string { return e.Action }},
 		{Header: "OBJECT", Priority: 9, Min: 29, Value: func(e licensing.AuditEvent) string { return e.Object }},
 		{Header: "DETAILS", Wide: true, Value: func(e licensing.AuditEvent) string { return string(e.Details) }},

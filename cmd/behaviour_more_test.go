@@ -155,3 +155,59 @@ func TestRenewalsListTotals(t *testing.T) {
 		t.Errorf("footer missing:\n%s", out)
 	}
 }
+
+// licenses find shows the license's account, or that it waits for one;
+// JSON is the owner object, not a list.
+func TestLicensesFindShowsTheAccount(t *testing.T) {
+	cust := "cust@example.com"
+	owners := map[string]*licensing.LicenseOwner{
+		"AAAAA-AAAAA-AAAAA-AAAAA-AAAAA": {Account: &cust, License: testLicenses()[0]},
+		"BBBBB-BBBBB-BBBBB-BBBBB-BBBBB": {License: testLicenses()[1]},
+	}
+	svc := &licensingtest.Services{FindLicenseFn: func(_ context.Context, key string) (*licensing.LicenseOwner, error) {
+		return owners[key], nil
+	}}
+	for _, c := range []struct{ key, format, want string }{
+		{"AAAAA-AAAAA-AAAAA-AAAAA-AAAAA", "table", "cust@example.com"},
+		{"BBBBB-BBBBB-BBBBB-BBBBB-BBBBB", "table", "(none: waiting for an account)"},
+		{"BBBBB-BBBBB-BBBBB-BBBBB-BBBBB", "table", "Acme Dental"},
+		{"AAAAA-AAAAA-AAAAA-AAAAA-AAAAA", "json", `"account": "cust@example.com"`},
+		{"BBBBB-BBBBB-BBBBB-BBBBB-BBBBB", "json", `"account": null`},
+	} {
+		e, _, out, _ := testEnv(svc, Config{Output: c.format})
+		if err := licensesFindRun(context.Background(), &licensesFindOptions{env: e, Key: c.key}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), c.want) {
+			t.Errorf("%s -o %s:\n%s\nwant %q", c.key, c.format, out, c.want)
+		}
+		if c.format == "json" && !strings.HasPrefix(out.String(), "{") {
+			t.Errorf("-o json is not an object:\n%s", out)
+		}
+	}
+}
+
+// Token lists show every scope by name, and "never" for no expiry.
+func TestTokenListShowsScopesAndExpiry(t *testing.T) {
+	exp := testNow.Add(24 * time.Hour)
+	svc := &licensingtest.Services{ListTokensFn: func(context.Context) ([]licensing.Token, error) {
+		return []licensing.Token{
+			{Prefix: "lct_aaaaaaaa", Name: "ci", Scopes: []string{"activations:write", "validate"}, CreatedAt: testNow, ExpiresAt: &exp},
+			{Prefix: "lct_bbbbbbbb", Scopes: licensing.AccountScopes(), CreatedAt: testNow},
+		}, nil
+	}}
+	e, _, out, _ := testEnv(svc, Config{Output: "wide"})
+	if err := tokenListRun(context.Background(), &tokenListOptions{env: e}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 || strings.Join(strings.Fields(lines[0]), " ") != "PREFIX NAME SCOPES CREATED LAST USED EXPIRES REVOKED" {
+		t.Fatalf("table:\n%s", out)
+	}
+	if !strings.Contains(lines[1], "activations:write,validate") || !strings.Contains(lines[1], "2026-01-16 10:00") {
+		t.Errorf("row 1: %q", lines[1])
+	}
+	if !strings.Contains(lines[2], strings.Join(licensing.AccountScopes(), ",")) || !strings.Contains(lines[2], "never") || strings.Contains(lines[2], "all") {
+		t.Errorf("row 2: %q", lines[2])
+	}
+}

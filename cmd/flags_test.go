@@ -289,3 +289,68 @@ func TestAccountsCompaniesTokensProductsAuditKeysFlags(t *testing.T) {
 		t.Errorf("login: %+v", l)
 	}
 }
+
+func TestTokenFlags(t *testing.T) {
+	o := mustParse(t, newTokenCreateCmd, "--name", " ci ", "--scope", "Validate, activations:write", "--expires", "90d")
+	want := licensing.TokenRequest{Name: "ci", Scopes: []string{"activations:write", "validate"}, ExpiresIn: 90 * 24 * time.Hour}
+	if o.Request.Name != want.Name || strings.Join(o.Request.Scopes, ",") != "activations:write,validate" || o.Request.ExpiresIn != want.ExpiresIn {
+		t.Errorf("accounts token create: %+v, want %+v", o.Request, want)
+	}
+	if o := mustParse(t, newTokenCreateCmd); o.Request.Scopes != nil || o.Request.ExpiresIn != 0 || o.Request.Name != "" {
+		t.Errorf("accounts token create defaults: %+v, want every scope, no expiry", o.Request)
+	}
+	if o := mustParse(t, newTokenCreateCmd, "--expires", "12h"); o.Request.ExpiresIn != 12*time.Hour {
+		t.Errorf("--expires 12h: %v", o.Request.ExpiresIn)
+	}
+	wantUsageError(t, newTokenCreateCmd, `unknown scope "lookup"`, "--scope", "validate,lookup")
+	wantUsageError(t, newTokenCreateCmd, "--scope needs at least one scope", "--scope", " , ")
+	wantUsageError(t, newTokenCreateCmd, `invalid --expires "soon"`, "--expires", "soon")
+	wantUsageError(t, newTokenCreateCmd, `invalid --expires "0d"`, "--expires", "0d")
+	wantUsageError(t, newTokenCreateCmd, "too short", "--expires", "30s")
+
+	op := mustParse(t, newOperatorsTokenCreateCmd, "alice", "--scope", "lookup,impersonate", "--expires", "1w")
+	if op.Name != "alice" || strings.Join(op.Request.Scopes, ",") != "lookup,impersonate" || op.Request.ExpiresIn != 7*24*time.Hour {
+		t.Errorf("operators token create: %+v", op)
+	}
+	wantUsageError(t, newOperatorsTokenCreateCmd, `unknown scope "validate"`, "alice", "--scope", "validate")
+	wantUsageError(t, newOperatorsTokenCreateCmd, "expects an operator name", "--scope", "lookup")
+}
+
+func TestOperatorAndLookupFlags(t *testing.T) {
+	if o := mustParse(t, newOperatorsCreateCmd, "alice"); o.Name != "alice" {
+		t.Errorf("operators create: %+v", o)
+	}
+	if o := mustParse(t, newOperatorsTokenRevokeCmd, "lco_abcd1234"); o.Prefix != "lco_abcd1234" {
+		t.Errorf("operators token revoke: %+v", o)
+	}
+	disable := func(f *Factory, runF func(*operatorsDisableOptions) error) *cobra.Command {
+		return newOperatorsDisableCmd(f, runF, true)
+	}
+	enable := func(f *Factory, runF func(*accountsDisableOptions) error) *cobra.Command {
+		return newAccountsDisableCmd(f, runF, false)
+	}
+	if o := mustParse(t, disable, "alice"); o.Name != "alice" || !o.Disabled {
+		t.Errorf("operators disable: %+v", o)
+	}
+	if o := mustParse(t, enable, "cust@example.com"); o.Email != "cust@example.com" || o.Disabled {
+		t.Errorf("accounts enable: %+v", o)
+	}
+	key := testKey(t)
+	if o := mustParse(t, newLicensesFindCmd, strings.ToLower(key)); o.Key != key {
+		t.Errorf("licenses find: %+v, want key %s", o, key)
+	}
+	wantUsageError(t, newLicensesFindCmd, "malformed license key", "NOT-A-KEY")
+	if o := mustParse(t, newPurchasesFindCmd, " p-7k3d9qx2m1ab "); o.PurchaseID != "P-7K3D9QX2M1AB" {
+		t.Errorf("purchases find: %+v", o)
+	}
+	wantUsageError(t, newPurchasesFindCmd, "malformed purchase ID", "P-1")
+}
+
+// Every scope has a meaning in the help texts.
+func TestEveryScopeIsExplained(t *testing.T) {
+	for _, s := range append(licensing.AccountScopes(), licensing.OperatorScopes()...) {
+		if scopeMeanings[s] == "" {
+			t.Errorf("scope %s has no meaning in scopeMeanings", s)
+		}
+	}
+}

@@ -17,7 +17,8 @@ import (
 func newLicensesCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "licenses", Aliases: []string{"license", "lic"}, Short: "Buy, list, show and change licenses"}
 	cmd.AddCommand(newLicensesListCmd(f, nil), newLicensesShowCmd(f, nil), newLicensesBuyCmd(f, nil), newLicensesSetCmd(f, nil),
-		newLicensesAttachCmd(f, nil), newLicensesValidateCmd(f, nil), newLicensesDownloadCmd(f, nil))
+		newLicensesAttachCmd(f, nil), newLicensesValidateCmd(f, nil), newLicensesDownloadCmd(f, nil),
+		newLicensesFindCmd(f, nil))
 	return cmd
 }
 
@@ -366,10 +367,20 @@ func newLicensesSetCmd(f *Factory, runF func(*licensesSetOptions) error) *cobra.
 	var pool, suspended bool
 	c := &cobra.Command{
 		Use:   "set KEY",
-		Short: "Switch Allow RM or auto-renew, or move a license to a company or the pool",
+		Short: "Switch Allow RM or auto-renew, move a license to a company or the pool, suspend it",
+		Long: `Change one of the acting account's licenses: Allow RM, auto-renew, its
+company or the global pool.
+
+--suspended=true suspends a license (it refuses activation and fails
+validation with SUSPENDED); --suspended=false reinstates it. Suspension is
+the vendor's: on the server host, or over the API with an operator token
+that has the licenses:suspend scope; an account's token cannot (exit 4).
+There, --suspended alone needs no --account: the license's account is found
+from its key.`,
 		Example: `  licensectl licenses set 7K3D9-QX2M1-ABCDE-FGHJK-MNPQ4 --allow-rm=true
   licensectl licenses set 7K3D9-QX2M1-ABCDE-FGHJK-MNPQ4 --company "Acme Dental"
-  licensectl licenses set 7K3D9-QX2M1-ABCDE-FGHJK-MNPQ4 --pool --auto-renew=false`,
+  licensectl licenses set 7K3D9-QX2M1-ABCDE-FGHJK-MNPQ4 --pool --auto-renew=false
+  licensectl licenses set 7K3D9-QX2M1-ABCDE-FGHJK-MNPQ4 --suspended=true`,
 		Args: exactArgs(1, "a license key"),
 		RunE: func(c *cobra.Command, args []string) error {
 			key, err := licensing.ParseKey(args[0])
@@ -416,7 +427,7 @@ func newLicensesSetCmd(f *Factory, runF func(*licensesSetOptions) error) *cobra.
 	fl.BoolVar(&autoRenew, "auto-renew", false, "renew the subscription automatically")
 	fl.StringVar(&company, "company", "", "match the license to this company")
 	fl.BoolVar(&pool, "pool", false, "move the license to the global pool")
-	fl.BoolVar(&suspended, "suspended", false, "suspend the license: it refuses activation and fails validation")
+	fl.BoolVar(&suspended, "suspended", false, "suspend the license: it refuses activation and fails validation (operators)")
 	return c
 }
 

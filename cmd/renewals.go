@@ -224,7 +224,7 @@ func newRenewalsListCmd(f *Factory, runF func(*renewalsListOptions) error) *cobr
 			if err != nil {
 				return err
 			}
-			ahead, err := parseDueWithin(within)
+			ahead, err := parsePeriod("--due-within", within)
 			if err != nil {
 				return err
 			}
@@ -264,9 +264,10 @@ func renewalsListRun(ctx context.Context, o *renewalsListOptions) error {
 	return writeList(l, o.env, rs)
 }
 
-// lookAhead is a --due-within period: calendar years, months, weeks and
-// days (1y, 6mo, 2w, 30d, which time.ParseDuration lacks), then any Go
-// duration (36h, 90m), in that order and combined as in 1y6mo or 1d12h.
+// lookAhead is a period (--due-within, a token's --expires): calendar
+// years, months, weeks and days (1y, 6mo, 2w, 30d, which
+// time.ParseDuration lacks), then any Go duration (36h, 90m), in that order
+// and combined as in 1y6mo or 1d12h.
 type lookAhead struct {
 	years, months, days int
 	d                   time.Duration
@@ -277,11 +278,11 @@ func (l lookAhead) from(t time.Time) time.Time {
 	return t.AddDate(l.years, l.months, l.days).Add(l.d)
 }
 
-// parseDueWithin reads a --due-within period (see lookAhead), at most 100
-// years long.
-func parseDueWithin(s string) (lookAhead, error) {
+// parsePeriod reads the period of flag (see lookAhead), at most 100 years
+// long.
+func parsePeriod(flag, s string) (lookAhead, error) {
 	s = strings.TrimSpace(s)
-	bad := licensing.Errorf(licensing.EINVALID, "invalid --due-within %q: want e.g. 1y, 6mo, 2w, 30d or 36h", licensing.ClipArg(s))
+	bad := licensing.Errorf(licensing.EINVALID, "invalid %s %q: want e.g. 1y, 6mo, 2w, 30d or 36h", flag, licensing.ClipArg(s))
 	var l lookAhead
 	rest := s
 	for rest != "" {

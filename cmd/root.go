@@ -292,9 +292,9 @@ func NewRootCmd(f *Factory) *cobra.Command {
 	root.AddCommand(
 		newInitCmd(f, nil), newMigrateCmd(f, nil),
 		newProductsCmd(f),
-		newAccountsCmd(f),
+		newAccountsCmd(f), newOperatorsCmd(f),
 		newCompaniesCmd(f),
-		newLicensesCmd(f),
+		newLicensesCmd(f), newPurchasesCmd(f),
 		newAuditCmd(f),
 		newMaintenanceCmd(f), newRenewalsCmd(f),
 		newActivationsCmd(f), newKeysCmd(f),
@@ -349,7 +349,9 @@ func newExitCodesTopic() *cobra.Command {
   2    usage error or invalid input (unknown command, bad flag, malformed
        key, bad CSV row)
   3    not found (unknown product, company, license, purchase)
-  4    not authenticated or not permitted (no acting account, bad token)
+  4    not authenticated or not permitted (no acting account, a bad,
+       revoked or expired token, a disabled account or operator, or a
+       token that lacks the scope the command needs)
   5    conflict (already exists, billing mode fixed, idempotency key reused
        with other parameters, no seat free)
   10-13 activations offline verify: altered, expired, other machine,

@@ -179,7 +179,9 @@ func NewServer(b Backend, opt Options) *Server {
 			s.unmatched[m] = opt.Metrics.Route(m, unmatchedRoute)
 		}
 	}
-	s.mux.Handle("/", s.wrap(route{pattern: "/", handler: s.noRoute}))
+	// Unknown routes answer 404/405 to anyone, as before routes had access
+	// rules: the catch-all needs no token.
+	s.mux.Handle("/", s.wrap(route{pattern: "/", access: public, handler: s.noRoute}))
 	return s
 }
 
