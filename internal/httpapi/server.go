@@ -181,7 +181,7 @@ func NewServer(b Backend, opt Options) *Server {
 	}
 	// Unknown routes answer 404/405 to anyone, as before routes had access
 	// rules: the catch-all needs no token.
-	s.mux.Handle("/", s.wrap(route{pattern: "/", access: public, handler: s.noRoute}))
+	s.mux.Handle("/", s.wrap(route{pattern: "/", access: public(), handler: s.noRoute}))
 	return s
 }
 
