@@ -179,7 +179,7 @@ func NewServer(b Backend, opt Options) *Server {
 			s.unmatched[m] = opt.Metrics.Route(m, unmatchedRoute)
 		}
 	}
-	s.mux.Handle("/", s.wrap(route{pattern: "/", handler: s.noRoute}))
+	s.mux.Handle("/", s.wrap(route{pattern: "/", access: public, handler: s.noRoute}))
 	return s
 }
 
