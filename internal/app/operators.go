@@ -224,7 +224,7 @@ func (a *App) FindLicense(ctx context.Context, key string) (*licensing.LicenseOw
 	if err != nil {
 		return nil, err
 	}
-	return read(ctx, a, func(tx Tx, _ time.Time) (*licensing.LicenseOwner, error) {
+	return read(ctx, a, func(tx Tx, now time.Time) (*licensing.LicenseOwner, error) {
 		id, _, email, err := tx.LicenseOwner(ctx, key)
 		if err != nil {
 			return nil, err
@@ -236,6 +236,7 @@ func (a *App) FindLicense(ctx context.Context, key string) (*licensing.LicenseOw
 		if err != nil {
 			return nil, err
 		}
+		l.Derive(now) // status, validity, usage and maintenance, as every license answered
 		o := &licensing.LicenseOwner{License: l}
 		if email != "" {
 			o.Account = &email
