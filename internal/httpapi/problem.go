@@ -135,10 +135,6 @@ func (p *Problem) errorOf() error {
 	return e
 }
 
-var errNotOperator = &licensing.Error{Code: licensing.EUNAUTHORIZED,
-	Message: "this is an operator action and is not available over the API",
-	Hint:    "run it on the server host against the store: licensectl --db STORE ..."}
-
 func isDomain(err error) bool {
 	var e *licensing.Error
 	return errors.As(err, &e)
