@@ -399,7 +399,11 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(r, &b, true); err != nil {
 		return err
 	}
-	t, err := s.b.CreateToken(r.Context(), b.request())
+	req, err := b.request()
+	if err != nil {
+		return err
+	}
+	t, err := s.b.CreateToken(r.Context(), req)
 	if err != nil {
 		return err
 	}

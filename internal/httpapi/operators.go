@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"time"
 
@@ -33,8 +34,16 @@ type (
 	}
 )
 
-func (b tokenBody) request() licensing.TokenRequest {
-	return licensing.TokenRequest{Name: b.Name, Scopes: b.Scopes, ExpiresIn: time.Duration(b.ExpiresIn) * time.Second}
+// maxExpiresIn is the longest lifetime a time.Duration holds, in seconds:
+// a longer one would wrap around (to a short or negative lifetime).
+const maxExpiresIn = math.MaxInt64 / int64(time.Second)
+
+func (b tokenBody) request() (licensing.TokenRequest, error) {
+	if b.ExpiresIn > maxExpiresIn {
+		return licensing.TokenRequest{}, licensing.Errorf(licensing.EINVALID, "token lifetime of %d seconds is too long: at most %d", b.ExpiresIn, maxExpiresIn).
+			WithHint("leave expires_in out for a token that lives until revoked")
+	}
+	return licensing.TokenRequest{Name: b.Name, Scopes: b.Scopes, ExpiresIn: time.Duration(b.ExpiresIn) * time.Second}, nil
 }
 
 func tokenBodyOf(r licensing.TokenRequest) tokenBody {
@@ -86,7 +95,11 @@ func (s *Server) operatorRoutes() []route {
 			if err := decodeBody(r, &b, true); err != nil {
 				return err
 			}
-			t, err := s.b.CreateOperatorToken(r.Context(), r.PathValue("name"), b.request())
+			req, err := b.request()
+			if err != nil {
+				return err
+			}
+			t, err := s.b.CreateOperatorToken(r.Context(), r.PathValue("name"), req)
 			if err != nil {
 				return err
 			}

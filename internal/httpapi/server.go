@@ -544,6 +544,11 @@ func decodeBody(r *http.Request, v any, optional bool) error {
 	if optional && len(bytes.TrimSpace(data)) == 0 {
 		return nil
 	}
+	if bytes.Equal(bytes.TrimSpace(data), []byte("null")) {
+		// encoding/json reads null as the zero request: {"disabled":false}
+		// for a PATCH, every scope for a token. The document wants an object.
+		return licensing.Errorf(licensing.EINVALID, "invalid request body: null, want a JSON object")
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

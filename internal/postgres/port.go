@@ -127,15 +127,6 @@ func (t *tx) exec(ctx context.Context, query string, args ...any) (pgconn.Comman
 	return t.q.Exec(ctx, query, args...)
 }
 
-// one scans a single row with scan; no row is (nil, nil).
-func one[T any](row pgx.Row, scan func(app.Scanner) (*T, error)) (*T, error) {
-	v, err := scan(row)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
-	}
-	return v, err
-}
-
 // all scans every row with scan.
 func all[T any](rows pgx.Rows, err error, scan func(app.Scanner) (*T, error)) ([]T, error) {
 	if err != nil {

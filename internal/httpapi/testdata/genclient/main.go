@@ -56,14 +56,17 @@ func run(ctx context.Context, url, tokenA, tokenB, gift string) error {
 		return err
 	}
 
-	acct, err := a.GetAccountWithResponse(ctx)
+	acct, err := a.GetAccountWithResponse(ctx, nil)
 	if err != nil {
 		return err
 	}
 	if err := want("account", acct.StatusCode(), 200, acct.Body); err != nil {
 		return err
 	}
-	fmt.Println("account:", acct.JSON200.Email)
+	if acct.JSON200.Email == nil {
+		return fmt.Errorf("account: no email in %s", acct.Body)
+	}
+	fmt.Println("account:", *acct.JSON200.Email, "kind", acct.JSON200.Kind)
 
 	products, err := a.ListProductsWithResponse(ctx)
 	if err != nil {
