@@ -384,10 +384,10 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	live := 0
+	live, now := 0, s.clock.Now()
 	for _, t := range ts {
-		if t.RevokedAt == nil {
-			live++
+		if t.RevokedAt == nil && (t.ExpiresAt == nil || t.ExpiresAt.After(now)) {
+			live++ // an expired token no longer counts
 		}
 	}
 	if live >= s.maxTokens {

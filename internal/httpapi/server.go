@@ -46,7 +46,8 @@ type Options struct {
 	// account's tokens together; zero means twice Rate and twice Burst.
 	AccountRate  float64
 	AccountBurst int
-	// MaxTokensPerAccount caps an account's live (unrevoked) tokens: over
+	// MaxTokensPerAccount caps an account's live (neither revoked nor
+	// expired) tokens: over
 	// the API, creating one more is a conflict. Zero means 50.
 	MaxTokensPerAccount int
 	// MaxBody bounds request bodies; zero means 1 MiB.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // A Scope is one permission a token may carry. Account scopes let an
@@ -155,7 +156,7 @@ const maxTokenName = 64
 // case, sorted in allowed's order and without repeats; none means all.
 func CheckTokenRequest(r TokenRequest, allowed []Scope) (TokenRequest, error) {
 	r.Name = strings.TrimSpace(r.Name)
-	if len(r.Name) > maxTokenName || strings.ContainsFunc(r.Name, func(c rune) bool { return c < ' ' || c == 0x7f }) {
+	if !utf8.ValidString(r.Name) || utf8.RuneCountInString(r.Name) > maxTokenName || strings.ContainsFunc(r.Name, func(c rune) bool { return c < ' ' || c == 0x7f }) {
 		return r, Errorf(EINVALID, "invalid token name %q: at most %d characters, no control characters", ClipArg(r.Name), maxTokenName)
 	}
 	if r.ExpiresIn < 0 {
