@@ -25,6 +25,7 @@ import (
 
 type serveOptions struct {
 	renewEvery        time.Duration
+	sweepEvery        time.Duration
 	addrFile          string
 	adminAddrFile     string
 	readHeaderTimeout time.Duration
@@ -135,6 +136,7 @@ client a request is from, for per-address rate limits and logs.`,
 	fl.DurationVar(&o.readHeaderTimeout, "read-header-timeout", 5*time.Second, "time allowed to send request headers")
 	fl.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "time in-flight requests get to finish on shutdown")
 	fl.DurationVar(&o.renewEvery, "renewals-every", time.Hour, "run the renewals engine over every account this often (0: never)")
+	fl.DurationVar(&o.sweepEvery, "sweep-every", 30*time.Second, "release expired activation leases this often, so lists and counts are right (0: only when a license is next activated)")
 	fl.MarkHidden("read-header-timeout")
 	return c
 }
@@ -187,6 +189,9 @@ func serve(ctx context.Context, f *Factory, store localStore, tlsConfig *tls.Con
 	log.Info("listening", attrs...)
 	if o.renewEvery > 0 {
 		go store.RunRenewalsEvery(ctx, o.renewEvery, log)
+	}
+	if o.sweepEvery > 0 {
+		go store.SweepLeasesEvery(ctx, o.sweepEvery, log)
 	}
 	done := make(chan error, 1)
 	go func() {

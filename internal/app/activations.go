@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -34,6 +35,7 @@ func (l *SeatLicense) seat() licensing.Seat {
 // its license's row id and, for an offline one, the machine's key.
 type ActivationRecord struct {
 	licensing.Activation
+	AccountID  int64 // its license's account
 	LicenseID  int64
 	Nonce      string // the offline request's nonce; "" online
 	MachineKey []byte // the machine's Ed25519 public key; nil online
@@ -54,6 +56,16 @@ type NewActivation struct {
 	Nonce         string
 	MachineKey    []byte
 	At            time.Time
+	// LeaseSeconds and LeaseExpiresAt make a leased activation (0 and nil:
+	// not leased).
+	LeaseSeconds   int64
+	LeaseExpiresAt *time.Time
+}
+
+// LeaseWhere names the leased activations to look at: of one license, or
+// (LicenseID 0) of every account.
+type LeaseWhere struct {
+	LicenseID int64
 }
 
 // ActivationWhere names activations of one account to look up.
@@ -84,12 +96,22 @@ type ActivationTx interface {
 	TakeSeat(ctx context.Context, licenseID int64) (bool, error)
 	// FreeSeat counts one seat fewer (never below zero).
 	FreeSeat(ctx context.Context, licenseID int64) error
-	// ListActivations lists the account's activations, oldest first;
-	// f.Machine, when set, is a folded name matched against the folded
-	// column.
-	ListActivations(ctx context.Context, acct int64, f licensing.ActivationFilter) ([]licensing.Activation, error)
+	// ListActivations lists the account's activations, oldest first, but
+	// leases expired at now; f.Machine, when set, is a folded name matched
+	// against the folded column; f.Stale keeps those last seen at or before
+	// now - f.Stale.
+	ListActivations(ctx context.Context, acct int64, f licensing.ActivationFilter, now time.Time) ([]licensing.Activation, error)
 	// TouchActivation records that the machine was seen at a time.
 	TouchActivation(ctx context.Context, id int64, at time.Time) error
+	// ExpiredLeases lists up to limit leased activations whose lease ended
+	// at or before now, oldest lease first.
+	ExpiredLeases(ctx context.Context, w LeaseWhere, now time.Time, limit int) ([]ActivationRecord, error)
+	// ExtendLease sets a leased activation's expiry and last seen time.
+	ExtendLease(ctx context.Context, id int64, expires, at time.Time) error
+	// PoolLicenses reads the account's licenses of a product in a company
+	// (companyID 0: in the global pool), by id, taking their row locks with
+	// ForUpdate.
+	PoolLicenses(ctx context.Context, acct int64, product string, companyID int64, lock Lock) ([]SeatLicense, error)
 	// Builds lists a product's builds, on one OS ("" for every OS).
 	Builds(ctx context.Context, product, os string) ([]licensing.Build, error)
 	// ProofUsed tells whether a deactivation proof's nonce was used.
@@ -122,7 +144,8 @@ type SigningKeyTx interface {
 
 // ScanActivation reads a row of columns id, license key, product, machine,
 // fingerprint, os, version, mode, allow_rm, activated_at, last_seen_at,
-// license id, nonce, machine key: the one column order every store selects.
+// license id, nonce, machine key, lease_seconds, lease_expires_at (both
+// nullable), account id: the one column order every store selects.
 func ScanActivation(sc Scanner) (*ActivationRecord, error) {
 	var (
 		a               ActivationRecord
@@ -130,15 +153,19 @@ func ScanActivation(sc Scanner) (*ActivationRecord, error) {
 		activated, seen int64
 		nonce           *string
 	)
+	var leaseSeconds, leaseExpires *int64
 	if err := sc.Scan(&a.ID, &a.LicenseKey, &a.Product, &a.Machine, &a.Fingerprint, &a.OS, &a.Version, &a.Mode,
-		&allowRM, &activated, &seen, &a.LicenseID, &nonce, &a.MachineKey); err != nil {
+		&allowRM, &activated, &seen, &a.LicenseID, &nonce, &a.MachineKey, &leaseSeconds, &leaseExpires, &a.AccountID); err != nil {
 		return nil, err
 	}
 	if nonce != nil {
 		a.Nonce = *nonce
 	}
+	if leaseSeconds != nil {
+		a.LeaseSeconds = *leaseSeconds
+	}
 	a.RM = licensing.RMState(allowRM, a.Version)
-	a.ActivatedAt, a.LastSeenAt = Unix(activated), Unix(seen)
+	a.ActivatedAt, a.LastSeenAt, a.LeaseExpiresAt = Unix(activated), Unix(seen), UnixOrNil(leaseExpires)
 	return &a, nil
 }
 
@@ -233,6 +260,20 @@ func activate(ctx context.Context, tx Tx, now time.Time, acct account, l *SeatLi
 	if mk != nil {
 		row.Mode, row.Nonce, row.MachineKey = licensing.ModeOffline, mk.nonce, []byte(mk.key)
 	}
+	if r.LeaseSeconds > 0 {
+		if mk != nil {
+			return nil, licensing.Errorf(licensing.EINVALID, "an offline activation cannot be leased: its machine cannot renew it")
+		}
+		expires := now.Add(time.Duration(r.LeaseSeconds) * time.Second)
+		row.LeaseSeconds, row.LeaseExpiresAt = r.LeaseSeconds, &expires
+	}
+	// Leases that ran out free their seats now, inside this transaction
+	// (the license's row lock is held): the seat is the next machine's.
+	freed, err := releaseExpired(ctx, tx, now, LeaseWhere{LicenseID: l.ID})
+	if err != nil {
+		return nil, err
+	}
+	l.License.SeatsUsed -= freed
 	existing, err := tx.LicenseActivation(ctx, l.ID, r.Fingerprint)
 	if err != nil {
 		return nil, err
@@ -283,13 +324,20 @@ func activate(ctx context.Context, tx Tx, now time.Time, acct account, l *SeatLi
 	return &a.Activation, nil
 }
 
-// Activate takes a seat of a license for a machine.
+// Activate takes a seat of a license for a machine: of the license named,
+// or of any of the account's licenses of a product (a floating pool).
 func (a *App) Activate(ctx context.Context, r licensing.ActivationRequest) (*licensing.Activation, error) {
-	key, err := licensing.ParseKey(r.LicenseKey)
-	if err != nil {
+	if err := r.Normalize(); err != nil {
 		return nil, err
 	}
-	if err := r.Normalize(); err != nil {
+	if r.Product != "" || r.Company != "" {
+		if r.LicenseKey != "" {
+			return nil, licensing.Errorf(licensing.EINVALID, "name a license key or a product (a floating pool), not both")
+		}
+		return a.activatePool(ctx, r)
+	}
+	key, err := licensing.ParseKey(r.LicenseKey)
+	if err != nil {
 		return nil, err
 	}
 	return write(ctx, a, func(tx Tx, now time.Time) (*licensing.Activation, error) {
@@ -302,6 +350,254 @@ func (a *App) Activate(ctx context.Context, r licensing.ActivationRequest) (*lic
 			return nil, err
 		}
 		return activate(ctx, tx, now, acct, l, r, nil)
+	})
+}
+
+// activatePool takes a seat of any of the account's licenses of a product,
+// in a company or the global pool: the machine's own activation if it holds
+// one already, else the license with the most free seats (then the oldest,
+// then the lowest id) that this machine may use. Every candidate's row lock
+// is held (in id order), so pool activations of one product queue up and
+// never hand one seat to two machines.
+func (a *App) activatePool(ctx context.Context, r licensing.ActivationRequest) (*licensing.Activation, error) {
+	if r.Product == "" {
+		return nil, licensing.Errorf(licensing.EINVALID, "--company needs --product: a floating pool is of one product")
+	}
+	return write(ctx, a, func(tx Tx, now time.Time) (*licensing.Activation, error) {
+		acct, err := actingAccount(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		p, err := product(ctx, tx, r.Product)
+		if err != nil {
+			return nil, err
+		}
+		var companyID int64
+		where := "the global pool"
+		if r.Company != "" {
+			name, err := licensing.NormalizeCompanyName(r.Company)
+			if err != nil {
+				return nil, err
+			}
+			if companyID, name, err = company(ctx, tx, acct.id, name); err != nil {
+				return nil, err
+			}
+			where = "company " + name
+		}
+		ls, err := tx.PoolLicenses(ctx, acct.id, p.SKU, companyID, ForUpdate)
+		if err != nil {
+			return nil, err
+		}
+		for i := range ls {
+			freed, err := releaseExpired(ctx, tx, now, LeaseWhere{LicenseID: ls[i].ID})
+			if err != nil {
+				return nil, err
+			}
+			ls[i].License.SeatsUsed -= freed
+			if held, err := tx.LicenseActivation(ctx, ls[i].ID, r.Fingerprint); err != nil {
+				return nil, err
+			} else if held != nil {
+				return activate(ctx, tx, now, acct, &ls[i], r, nil) // refreshes the machine's own
+			}
+		}
+		best, used, seats, err := choosePoolLicense(ls, r.OS, now)
+		if err != nil {
+			return nil, err
+		}
+		if best == nil {
+			if len(ls) == 0 {
+				return nil, licensing.Errorf(licensing.ENOTFOUND, "no license of %s in %s", p.SKU, where).
+					WithHint("buy one with `licensectl licenses buy --product %s`", p.SKU)
+			}
+			return nil, licensing.Errorf(licensing.ECONFLICT, "no free seat of %s in %s (%d of %d in use)", p.SKU, where, used, seats)
+		}
+		return activate(ctx, tx, now, acct, best, r, nil)
+	})
+}
+
+// choosePoolLicense picks the license of a pool a machine of this OS gets:
+// the most free seats, then the oldest, then the lowest id, among those it
+// may use now. It answers nil when none has a free seat (with the seats in
+// use and in all, of the licenses that are valid), or the first refusal
+// when no license may be used for another reason (the OS, expiry).
+func choosePoolLicense(ls []SeatLicense, os string, now time.Time) (*SeatLicense, int, int, error) {
+	var best *SeatLicense
+	var firstErr error
+	used, seats, full := 0, 0, 0
+	for i := range ls {
+		l := &ls[i]
+		err := licensing.CheckActivation(l.seat(), os, now)
+		if err != nil {
+			seat := l.seat()
+			seat.SeatsUsed = 0
+			if licensing.CheckActivation(seat, os, now) != nil { // not for want of a seat
+				if firstErr == nil {
+					firstErr = err
+				}
+				continue
+			}
+			full++
+		}
+		used, seats = used+l.License.SeatsUsed, seats+l.License.Seats
+		if err != nil {
+			continue
+		}
+		free := l.License.Seats - l.License.SeatsUsed
+		if best == nil || free > best.License.Seats-best.License.SeatsUsed ||
+			(free == best.License.Seats-best.License.SeatsUsed && l.License.CreatedAt.Before(best.License.CreatedAt)) {
+			best = l
+		}
+	}
+	if best == nil && full == 0 && firstErr != nil {
+		return nil, 0, 0, firstErr
+	}
+	return best, used, seats, nil
+}
+
+// releaseExpired releases the expired leases named by w, up to a batch,
+// in the caller's transaction, and answers how many it freed. Each is
+// released once: a lease another transaction released first is skipped.
+func releaseExpired(ctx context.Context, tx Tx, now time.Time, w LeaseWhere) (int, error) {
+	recs, err := tx.ExpiredLeases(ctx, w, now, leaseBatch)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for i := range recs {
+		r := &recs[i]
+		if ok, err := tx.DeleteActivation(ctx, r.ID); err != nil {
+			return n, err
+		} else if !ok {
+			continue
+		}
+		if err := tx.FreeSeat(ctx, r.LicenseID); err != nil {
+			return n, err
+		}
+		n++
+		if err := audit(ctx, tx, r.AccountID, now, "lease", "activation.lease_expired", r.LicenseKey, map[string]any{"id": r.ID,
+			"machine": r.Machine, "fingerprint": r.Fingerprint, "lease_expires_at": r.LeaseExpiresAt, "last_seen_at": r.LastSeenAt}); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// leaseBatch bounds the expired leases one transaction releases.
+const leaseBatch = 500
+
+// SweepLeases releases every account's expired leases, a batch per
+// transaction, and answers how many: what `serve` runs on a schedule, so
+// that lists and counts are right without waiting for the next activation.
+// Replicas sweeping at once release each lease once.
+func (a *App) SweepLeases(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := write(ctx, a, func(tx Tx, now time.Time) (int, error) {
+			return releaseExpired(ctx, tx, now, LeaseWhere{})
+		})
+		total += n
+		if err != nil || n < leaseBatch {
+			return total, err
+		}
+	}
+}
+
+// SweepLeasesEvery sweeps expired leases every interval until ctx ends,
+// logging what each sweep released.
+func (a *App) SweepLeasesEvery(ctx context.Context, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := a.SweepLeases(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			log.Error("lease sweep failed", "error", err.Error())
+		case n > 0:
+			log.Info("lease sweep", "released", n)
+		}
+	}
+}
+
+// Heartbeat renews a leased activation: its lease runs its length again
+// from now, and the machine counts as seen. A lease that ran out is lost -
+// its seat may be another machine's already - and is released now.
+func (a *App) Heartbeat(ctx context.Context, id int64) (*licensing.Activation, error) {
+	if id <= 0 {
+		return nil, licensing.Errorf(licensing.EINVALID, "invalid activation id %d", id)
+	}
+	return write(ctx, a, func(tx Tx, now time.Time) (*licensing.Activation, error) {
+		acct, err := actingAccount(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		act, err := tx.FindActivation(ctx, acct.id, ActivationWhere{ID: id})
+		switch {
+		case err != nil:
+			return nil, err
+		case act == nil:
+			return nil, licensing.Errorf(licensing.ENOTFOUND, "no activation %d", id).WithHint("see `licensectl activations list`")
+		case act.LeaseSeconds == 0:
+			return nil, licensing.Errorf(licensing.EINVALID, "activation %d is not leased: it holds its seat until deactivated", id)
+		case act.LeaseExpired(now):
+			// Refused, so the lost lease is released in the next activation of
+			// its license or the next sweep rather than here.
+			return nil, licensing.Errorf(licensing.ECONFLICT, "the lease of activation %d expired at %s: its seat is free for other machines",
+				id, act.LeaseExpiresAt.UTC().Format(time.RFC3339)).WithHint("activate again")
+		}
+		expires := now.Add(time.Duration(act.LeaseSeconds) * time.Second)
+		if err := tx.ExtendLease(ctx, id, expires, now); err != nil {
+			return nil, err
+		}
+		act.LeaseExpiresAt, act.LastSeenAt = &expires, now
+		return &act.Activation, nil
+	})
+}
+
+// ReleaseStale releases the account's online activations not seen for
+// longer than stale, in one transaction, audited each; offline ones need
+// their machine's proof and are left. With dryRun nothing changes.
+func (a *App) ReleaseStale(ctx context.Context, stale time.Duration, dryRun bool) ([]licensing.Activation, error) {
+	if stale < time.Minute {
+		return nil, licensing.Errorf(licensing.EINVALID, "--stale must be at least 1m")
+	}
+	run := a.store.Write
+	if dryRun {
+		run = a.store.Read
+	}
+	return writeWith(ctx, a, run, func(tx Tx, now time.Time) ([]licensing.Activation, error) {
+		acct, err := actingAccount(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		list, err := tx.ListActivations(ctx, acct.id, licensing.ActivationFilter{Stale: stale}, now)
+		if err != nil {
+			return nil, err
+		}
+		out := []licensing.Activation{}
+		for _, act := range list {
+			if act.Mode != licensing.ModeOnline {
+				continue
+			}
+			out = append(out, act)
+			if dryRun {
+				continue
+			}
+			rec, err := tx.FindActivation(ctx, acct.id, ActivationWhere{ID: act.ID})
+			if err != nil || rec == nil {
+				return nil, err
+			}
+			if err := release(ctx, tx, now, acct, rec, "stale"); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
 	})
 }
 
@@ -370,6 +666,9 @@ func (a *App) ActiveActivations(ctx context.Context) (map[string]int64, error) {
 
 // ListActivations lists the account's current activations, oldest first.
 func (a *App) ListActivations(ctx context.Context, f licensing.ActivationFilter) ([]licensing.Activation, error) {
+	if f.Stale < 0 {
+		return nil, licensing.Errorf(licensing.EINVALID, "--stale must be a positive duration")
+	}
 	if f.LicenseKey != "" {
 		key, err := licensing.ParseKey(f.LicenseKey)
 		if err != nil {
@@ -390,7 +689,7 @@ func (a *App) ListActivations(ctx context.Context, f licensing.ActivationFilter)
 		if f.Machine != "" {
 			f.Machine = licensing.FoldName(f.Machine)
 		}
-		return tx.ListActivations(ctx, acct.id, f)
+		return tx.ListActivations(ctx, acct.id, f, now)
 	})
 }
 

@@ -83,10 +83,16 @@ func (a *App) now() time.Time { return a.clock.Now().UTC().Truncate(time.Second)
 // that a store reruns after a lost race cannot leak state from the attempt
 // that lost.
 func write[T any](ctx context.Context, a *App, body func(tx Tx, now time.Time) (T, error)) (T, error) {
+	return writeWith(ctx, a, a.store.Write, body)
+}
+
+// writeWith runs body with the store's Write, or (a dry run) Read.
+func writeWith[T any](ctx context.Context, a *App, run func(context.Context, func(Tx) error) error,
+	body func(tx Tx, now time.Time) (T, error)) (T, error) {
 	var out T
-	start := time.Now() // the process's time, for the observer; never a domain time
+	start := time.Now()
 	attempts := 0
-	err := a.store.Write(ctx, func(tx Tx) error {
+	err := run(ctx, func(tx Tx) error {
 		attempts++
 		var zero T
 		out = zero

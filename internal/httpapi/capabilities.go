@@ -87,6 +87,12 @@ type (
 		Fingerprint string `json:"fingerprint,omitempty"`
 		Force       bool   `json:"force,omitempty"`
 	}
+	// staleReleaseBody asks to release the activations not seen for
+	// StaleSeconds (DryRun: only list them).
+	staleReleaseBody struct {
+		StaleSeconds int64 `json:"stale_seconds"`
+		DryRun       bool  `json:"dry_run,omitempty"`
+	}
 	// requestFileBody carries an offline request file, verbatim, as a
 	// string; proofFileBody a deactivation proof. Each takes only its own
 	// field, as the spec says.
@@ -191,8 +197,25 @@ func (s *Server) capabilityRoutes() []route {
 			if f.Offline, err = boolParam(q, "offline"); err != nil {
 				return nil, err
 			}
+			stale, err := intParam(q, "stale")
+			if err != nil {
+				return nil, err
+			}
+			f.Stale = time.Duration(stale) * time.Second
 			return svc.ListActivations(ctx, f)
 		}), false},
+		{"POST /v1/activations/{id}/heartbeat", acct(licensing.ScopeActivationsWrite), withOptionalBody(s, http.StatusOK,
+			func(ctx context.Context, svc Backend, _ struct{}, r *http.Request) (*licensing.Activation, error) {
+				id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+				if err != nil || id <= 0 {
+					return nil, licensing.Errorf(licensing.EINVALID, "invalid activation id %q", licensing.ClipArg(r.PathValue("id")))
+				}
+				return svc.Heartbeat(ctx, id)
+			}), false},
+		{"POST /v1/activation-releases", acct(licensing.ScopeActivationsWrite), withBody(s, http.StatusOK,
+			func(ctx context.Context, svc Backend, b staleReleaseBody, _ *http.Request) ([]licensing.Activation, error) {
+				return svc.ReleaseStale(ctx, time.Duration(b.StaleSeconds)*time.Second, b.DryRun)
+			}), true},
 		{"POST /v1/deactivations", acct(licensing.ScopeActivationsWrite), withBody(s, http.StatusOK,
 			func(ctx context.Context, svc Backend, b deactivateBody, _ *http.Request) (*licensing.Activation, error) {
 				return svc.Deactivate(ctx, licensing.DeactivateRequest{ID: b.ID, LicenseKey: b.LicenseKey, Fingerprint: b.Fingerprint, Force: b.Force})

@@ -140,6 +140,9 @@ func (c *Client) ListActivations(ctx context.Context, f licensing.ActivationFilt
 	if f.Offline {
 		q.Set("offline", strconv.FormatBool(true))
 	}
+	if f.Stale > 0 {
+		q.Set("stale", strconv.FormatInt(int64(max(f.Stale/time.Second, 1)), 10))
+	}
 	out, err := get[[]licensing.Activation](c, ctx, "/v1/activations", q)
 	if err != nil {
 		return nil, err
@@ -255,4 +258,19 @@ func (c *Client) FindPurchase(ctx context.Context, purchaseID string) (*licensin
 		return nil, licensing.Errorf(licensing.EINVALID, "malformed purchase ID %q", purchaseID)
 	}
 	return get[licensing.PurchaseOwner](c, ctx, "/v1/lookup/purchases/"+pathEscape(purchaseID), nil)
+}
+
+// Heartbeat implements licensing.ActivationService.
+func (c *Client) Heartbeat(ctx context.Context, id int64) (*licensing.Activation, error) {
+	return post[licensing.Activation](c, ctx, "/v1/activations/"+strconv.FormatInt(id, 10)+"/heartbeat", nil, "")
+}
+
+// ReleaseStale implements licensing.ActivationService.
+func (c *Client) ReleaseStale(ctx context.Context, stale time.Duration, dryRun bool) ([]licensing.Activation, error) {
+	out, err := post[[]licensing.Activation](c, ctx, "/v1/activation-releases",
+		staleReleaseBody{StaleSeconds: int64(stale / time.Second), DryRun: dryRun}, "")
+	if err != nil {
+		return nil, err
+	}
+	return *out, nil
 }

@@ -36,6 +36,11 @@ type Activation struct {
 	RM          string    `json:"rm"`
 	ActivatedAt time.Time `json:"activated_at"`
 	LastSeenAt  time.Time `json:"last_seen_at"`
+	// LeaseSeconds is the lease's length (0: not leased); a heartbeat
+	// extends LeaseExpiresAt (nil: not leased) by it. A lease not renewed
+	// expires: its seat is free for the next machine.
+	LeaseSeconds   int64      `json:"lease_seconds"`
+	LeaseExpiresAt *time.Time `json:"lease_expires_at"`
 	// Existing is true when activate found this machine already active on the
 	// license and returned that activation instead of taking another seat.
 	Existing bool `json:"existing"`
@@ -55,15 +60,51 @@ func RMState(allowRM bool, version string) string {
 
 // ActivationRequest asks for a seat of a license for one machine.
 type ActivationRequest struct {
-	LicenseKey  string `json:"license_key"`
+	// LicenseKey names the license; or Product takes a free seat of any of
+	// the account's valid licenses of that product in Company (or, without
+	// one, in the global pool): a floating pool.
+	LicenseKey  string `json:"license_key,omitempty"`
+	Product     string `json:"product,omitempty"`
+	Company     string `json:"company,omitempty"`
 	Machine     string `json:"machine"`
 	Fingerprint string `json:"fingerprint"`
 	OS          string `json:"os"`
 	Version     string `json:"version"`
+	// LeaseSeconds makes a leased activation (0: not leased), which expires
+	// unless a heartbeat renews it within this many seconds.
+	LeaseSeconds int64 `json:"lease_seconds,omitempty"`
+}
+
+// Lease bounds: a lease shorter than MinLease would need heartbeats faster
+// than a busy server answers; one longer than MaxLease is not a lease.
+const (
+	MinLease = 30 * time.Second
+	MaxLease = 30 * 24 * time.Hour
+)
+
+// CheckLease checks a lease length in seconds (0: no lease).
+func CheckLease(seconds int64) error {
+	if seconds == 0 {
+		return nil
+	}
+	if seconds < int64(MinLease/time.Second) || seconds > int64(MaxLease/time.Second) {
+		return Errorf(EINVALID, "invalid lease of %d seconds: a lease lasts from 30s to 720h", seconds).
+			WithHint("e.g. --lease 10m; heartbeats renew it")
+	}
+	return nil
+}
+
+// LeaseExpired reports whether a is a leased activation whose lease ran out
+// at or before now.
+func (a *Activation) LeaseExpired(now time.Time) bool {
+	return a.LeaseExpiresAt != nil && !a.LeaseExpiresAt.After(now)
 }
 
 // Normalize validates the request's machine fields (the store checks the key).
 func (r *ActivationRequest) Normalize() error {
+	if err := CheckLease(r.LeaseSeconds); err != nil {
+		return err
+	}
 	r.Machine = strings.TrimSpace(r.Machine)
 	r.Fingerprint = strings.TrimSpace(r.Fingerprint)
 	r.OS = strings.TrimSpace(r.OS)
@@ -147,6 +188,9 @@ type ActivationFilter struct {
 	LicenseKey string
 	Machine    string
 	Offline    bool
+	// Stale keeps the activations not seen (heartbeat, validation,
+	// activation) for longer than this; 0 keeps all.
+	Stale time.Duration
 }
 
 // DeactivateRequest names an activation by id, or by license and fingerprint.
@@ -379,6 +423,12 @@ type ActivationService interface {
 	// activation (Existing set) when it already holds one on the license.
 	Activate(ctx context.Context, r ActivationRequest) (*Activation, error)
 	Deactivate(ctx context.Context, r DeactivateRequest) (*Activation, error)
+	// Heartbeat renews a leased activation's lease by its length and records
+	// that the machine was seen; a lease that expired is lost (ECONFLICT).
+	Heartbeat(ctx context.Context, id int64) (*Activation, error)
+	// ReleaseStale releases the account's online activations not seen for
+	// longer than stale (dryRun: only answers which).
+	ReleaseStale(ctx context.Context, stale time.Duration, dryRun bool) ([]Activation, error)
 	ListActivations(ctx context.Context, f ActivationFilter) ([]Activation, error)
 	// ValidateLicense answers a reason code; only a malformed key is an error.
 	ValidateLicense(ctx context.Context, key, fingerprint, version string) (*Validation, error)

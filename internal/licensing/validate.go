@@ -45,6 +45,9 @@ func (v *Validation) Decide(l *License, suspended bool, now time.Time, look Vali
 			return set(ValidTooManyMachines, "license %s is not activated on this machine and %s", l.Key, seatsTaken(l.Seats))
 		case a == nil:
 			return set(ValidFingerprintMismatch, "license %s is not activated on this machine (fingerprint %s)", l.Key, v.Fingerprint)
+		case a.LeaseExpired(now):
+			// Its seat is free for the next machine; this one holds none.
+			return set(ValidNoMachine, "the lease of license %s on this machine expired at %s", l.Key, a.LeaseExpiresAt.Format(time.RFC3339))
 		}
 		if err := look.Seen(a); err != nil {
 			return err

@@ -60,7 +60,7 @@ func copyTables() []copyTable {
 			"purchase_email", "allow_rm", "auto_renew", "expires_at", "maintenance_till", "seats", "seats_used", "created_at", "suspended"},
 			order: "id", bools: []string{"allow_rm", "auto_renew", "suspended"}, identity: true},
 		{name: "activations", cols: []string{"id", "license_id", "machine", "machine_folded", "fingerprint", "os", "version", "mode", "nonce",
-			"machine_key", "activated_at", "last_seen_at"}, order: "id", identity: true, autoincrement: true},
+			"machine_key", "activated_at", "last_seen_at", "lease_seconds", "lease_expires_at"}, order: "id", identity: true, autoincrement: true},
 		{name: "used_proofs", cols: []string{"nonce", "used_at"}, order: "nonce"},
 		{name: "maintenance_plans", cols: []string{"id", "seq", "account_id", "product", "license_id", "starts_at", "ends_at",
 			"auto_renew", "price_cents", "currency", "purchase_id", "created_at"}, order: "id", bools: []string{"auto_renew"},

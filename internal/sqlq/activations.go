@@ -10,8 +10,13 @@ import (
 
 // activationSelect reads an app.ActivationRecord (app.ScanActivation).
 const activationSelect = `SELECT a.id, l.key, l.product, a.machine, a.fingerprint, a.os, a.version, a.mode,
-	l.allow_rm, a.activated_at, a.last_seen_at, a.license_id, a.nonce, a.machine_key
-	FROM activations a JOIN licenses l ON l.id = a.license_id`
+	l.allow_rm, a.activated_at, a.last_seen_at, a.license_id, a.nonce, a.machine_key, a.lease_seconds, a.lease_expires_at,
+	l.account_id FROM activations a JOIN licenses l ON l.id = a.license_id`
+
+// seatLicenseSelect reads an app.SeatLicense (app.ScanSeatLicense).
+const seatLicenseSelect = `SELECT l.id, l.key, l.product, l.kind, l.term, l.expires_at, l.maintenance_till,
+			l.created_at, l.allow_rm, l.seats, l.seats_used, l.suspended, p.edition, p.platforms
+		FROM licenses l JOIN products p ON p.sku = l.product`
 
 // CurrentSigningKey implements app.SigningKeyTx.
 func (t Tx) CurrentSigningKey(ctx context.Context) (*app.SigningKeyRow, error) {
@@ -92,9 +97,41 @@ func (t Tx) ProofUsed(ctx context.Context, nonce string) (bool, error) {
 func (t Tx) RefreshActivation(ctx context.Context, id int64, a app.NewActivation) error {
 	_, err := t.exec(ctx, `UPDATE activations SET machine = $1, os = $2, version = $3, last_seen_at = $4,
 			mode = CASE WHEN CAST($5 AS TEXT) = 'offline' THEN 'offline' ELSE mode END,
-			nonce = coalesce($6, nonce), machine_key = coalesce($7, machine_key), machine_folded = $9 WHERE id = $8`,
-		a.Machine, a.OS, a.Version, a.At.Unix(), a.Mode, nullString(a.Nonce), nullBytes(a.MachineKey), id, a.MachineFolded)
+			nonce = coalesce($6, nonce), machine_key = coalesce($7, machine_key), machine_folded = $9,
+			lease_seconds = $10, lease_expires_at = $11 WHERE id = $8`,
+		a.Machine, a.OS, a.Version, a.At.Unix(), a.Mode, nullString(a.Nonce), nullBytes(a.MachineKey), id, a.MachineFolded,
+		nullID(a.LeaseSeconds), unixOrNull(a.LeaseExpiresAt))
 	return err
+}
+
+// ExpiredLeases implements app.ActivationTx.
+func (t Tx) ExpiredLeases(ctx context.Context, w app.LeaseWhere, now time.Time, limit int) ([]app.ActivationRecord, error) {
+	var a args
+	where := " WHERE a.lease_expires_at <= " + a.add(now.Unix())
+	if w.LicenseID != 0 {
+		where += " AND a.license_id = " + a.add(w.LicenseID)
+	}
+	rows, err := t.query(ctx, activationSelect+where+" ORDER BY a.lease_expires_at, a.id LIMIT "+a.add(limit), a...)
+	return all(rows, err, app.ScanActivation)
+}
+
+// ExtendLease implements app.ActivationTx.
+func (t Tx) ExtendLease(ctx context.Context, id int64, expires, at time.Time) error {
+	_, err := t.exec(ctx, "UPDATE activations SET lease_expires_at = $1, last_seen_at = $2 WHERE id = $3", expires.Unix(), at.Unix(), id)
+	return err
+}
+
+// PoolLicenses implements app.ActivationTx.
+func (t Tx) PoolLicenses(ctx context.Context, acct int64, product string, companyID int64, lock app.Lock) ([]app.SeatLicense, error) {
+	var a args
+	query := seatLicenseSelect + " WHERE l.account_id = " + a.add(acct) + " AND l.product = " + a.add(product)
+	if companyID != 0 {
+		query += " AND l.company_id = " + a.add(companyID)
+	} else {
+		query += " AND l.company_id IS NULL"
+	}
+	rows, err := t.query(ctx, query+" ORDER BY l.id"+t.lock(lock, " FOR UPDATE OF l"), a...)
+	return all(rows, err, app.ScanSeatLicense)
 }
 
 // RetireSigningKey implements app.SigningKeyTx.
@@ -129,15 +166,21 @@ func (t Tx) TouchActivation(ctx context.Context, id int64, at time.Time) error {
 func (t Tx) InsertActivation(ctx context.Context, a app.NewActivation) (int64, error) {
 	var id int64
 	err := t.queryRow(ctx, `INSERT INTO activations (license_id, machine, machine_folded, fingerprint, os, version, mode,
-			nonce, machine_key, activated_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
-		a.LicenseID, a.Machine, a.MachineFolded, a.Fingerprint, a.OS, a.Version, a.Mode, nullString(a.Nonce), nullBytes(a.MachineKey), a.At.Unix(), a.At.Unix()).Scan(&id)
+			nonce, machine_key, activated_at, last_seen_at, lease_seconds, lease_expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+		a.LicenseID, a.Machine, a.MachineFolded, a.Fingerprint, a.OS, a.Version, a.Mode, nullString(a.Nonce), nullBytes(a.MachineKey),
+		a.At.Unix(), a.At.Unix(), nullID(a.LeaseSeconds), unixOrNull(a.LeaseExpiresAt)).Scan(&id)
 	return id, err
 }
 
 // ListActivations implements app.ActivationTx.
-func (t Tx) ListActivations(ctx context.Context, acct int64, f licensing.ActivationFilter) ([]licensing.Activation, error) {
+func (t Tx) ListActivations(ctx context.Context, acct int64, f licensing.ActivationFilter, now time.Time) ([]licensing.Activation, error) {
 	var a args
 	where := " WHERE l.account_id = " + a.add(acct)
+	where += " AND (a.lease_expires_at IS NULL OR a.lease_expires_at > " + a.add(now.Unix()) + ")"
+	if f.Stale > 0 {
+		where += " AND a.last_seen_at <= " + a.add(now.Add(-f.Stale).Unix())
+	}
 	if f.LicenseKey != "" {
 		where += " AND l.key = " + a.add(f.LicenseKey)
 	}
@@ -156,9 +199,6 @@ func (t Tx) ListActivations(ctx context.Context, acct int64, f licensing.Activat
 // lock, so that transactions changing its seats queue up rather than all
 // fail at commit.
 func (t Tx) SeatLicense(ctx context.Context, acct int64, key string, lock app.Lock) (*app.SeatLicense, error) {
-	query := `SELECT l.id, l.key, l.product, l.kind, l.term, l.expires_at, l.maintenance_till,
-			l.created_at, l.allow_rm, l.seats, l.seats_used, l.suspended, p.edition, p.platforms
-		FROM licenses l JOIN products p ON p.sku = l.product WHERE l.account_id = $1 AND l.key = $2`
-	query += t.lock(lock, " FOR UPDATE OF l")
+	query := seatLicenseSelect + ` WHERE l.account_id = $1 AND l.key = $2` + t.lock(lock, " FOR UPDATE OF l")
 	return one(t, t.queryRow(ctx, query, acct, key), app.ScanSeatLicense)
 }

@@ -63,6 +63,8 @@ type Services struct {
 	FindPurchaseFn        func(ctx context.Context, purchaseID string) (*licensing.PurchaseOwner, error)
 	SetAccountDisabledFn  func(ctx context.Context, email string, disabled bool) (*licensing.Account, error)
 	RevokeOperatorTokenFn func(ctx context.Context, prefix string) error
+	HeartbeatFn           func(ctx context.Context, id int64) (*licensing.Activation, error)
+	ReleaseStaleFn        func(ctx context.Context, stale time.Duration, dryRun bool) ([]licensing.Activation, error)
 	ValidateLicenseFn     func(ctx context.Context, key string, fingerprint string, version string) (*licensing.Validation, error)
 }
 
@@ -390,4 +392,18 @@ func (s *Services) RevokeOperatorToken(ctx context.Context, prefix string) error
 		return unexpected("RevokeOperatorToken")
 	}
 	return s.RevokeOperatorTokenFn(ctx, prefix)
+}
+
+func (s *Services) Heartbeat(ctx context.Context, id int64) (*licensing.Activation, error) {
+	if s.HeartbeatFn == nil {
+		return nil, unexpected("Heartbeat")
+	}
+	return s.HeartbeatFn(ctx, id)
+}
+
+func (s *Services) ReleaseStale(ctx context.Context, stale time.Duration, dryRun bool) ([]licensing.Activation, error) {
+	if s.ReleaseStaleFn == nil {
+		return nil, unexpected("ReleaseStale")
+	}
+	return s.ReleaseStaleFn(ctx, stale, dryRun)
 }
