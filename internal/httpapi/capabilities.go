@@ -77,7 +77,7 @@ type (
 		Key string `json:"key"`
 	}
 	renewalRunBody struct {
-		AsOf   string `json:"as_of,omitempty"`
+		AsOf   *string `json:"as_of,omitempty"` // absent: now; present, an RFC 3339 time
 		DryRun bool   `json:"dry_run,omitempty"` // a preview: any as_of, nothing changes
 	}
 	// deactivateBody is DeactivateRequest on the wire.
@@ -163,9 +163,13 @@ func (s *Server) capabilityRoutes() []route {
 		// operator's schedule.
 		{"POST /v1/renewal-runs", either(licensing.ScopePurchasesWrite, licensing.ScopeRenewalsRun), withOptionalBody(s, http.StatusOK,
 			func(ctx context.Context, svc Backend, req renewalRunBody, _ *http.Request) (*licensing.RenewalRun, error) {
-				asOf, err := timeParam(req.AsOf, s.clock.Now())
-				if err != nil {
-					return nil, err
+				asOf := s.clock.Now()
+				if req.AsOf != nil {
+					t, err := time.Parse(time.RFC3339, *req.AsOf)
+					if err != nil {
+						return nil, licensing.Errorf(licensing.EINVALID, "invalid as_of %q: want RFC 3339", licensing.ClipArg(*req.AsOf))
+					}
+					asOf = t.UTC()
 				}
 				if req.DryRun {
 					asOf = asOf.Truncate(time.Second)

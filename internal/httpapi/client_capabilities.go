@@ -105,7 +105,7 @@ func (c *Client) UpdateMaintenance(ctx context.Context, id string, u licensing.M
 // RunRenewals implements licensing.RenewalService for the token's account,
 // up to the server's clock.
 func (c *Client) RunRenewals(ctx context.Context, asOf time.Time) (*licensing.RenewalRun, error) {
-	return post[licensing.RenewalRun](c, ctx, "/v1/renewal-runs", renewalRunBody{AsOf: asOf.UTC().Format(time.RFC3339)}, "")
+	return post[licensing.RenewalRun](c, ctx, "/v1/renewal-runs", renewalRunBody{AsOf: new(asOf.UTC().Format(time.RFC3339))}, "")
 }
 
 // DueRenewals implements licensing.RenewalService.
