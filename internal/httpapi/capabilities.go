@@ -77,8 +77,8 @@ type (
 		Key string `json:"key"`
 	}
 	renewalRunBody struct {
-		AsOf   *string `json:"as_of,omitempty"` // absent: now; present, an RFC 3339 time
-		DryRun bool   `json:"dry_run,omitempty"` // a preview: any as_of, nothing changes
+		AsOf   *string `json:"as_of,omitempty"`   // absent: now; present, an RFC 3339 time
+		DryRun bool    `json:"dry_run,omitempty"` // a preview: any as_of, nothing changes
 	}
 	// deactivateBody is DeactivateRequest on the wire.
 	deactivateBody struct {
