@@ -322,6 +322,18 @@ func exactArgs(n int, what string) cobra.PositionalArgs {
 	}
 }
 
+// maxArgs is exactArgs for up to n arguments.
+func maxArgs(n int, what string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) > n {
+			return &licensing.Error{Code: licensing.EINVALID,
+				Message: fmt.Sprintf("%s expects %s, got %d argument(s)", c.CommandPath(), what, len(args)),
+				Hint:    fmt.Sprintf("usage: %s", c.UseLine())}
+		}
+		return nil
+	}
+}
+
 func noArgs(c *cobra.Command, args []string) error {
 	if len(args) > 0 {
 		return &licensing.Error{Code: licensing.EINVALID,
