@@ -40,7 +40,7 @@ func newActivationsCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "activations", Aliases: []string{"activation"},
 		Short: "Activate and release machines, online and offline"}
 	cmd.AddCommand(newActivationsListCmd(f, nil), newActivateCmd(f, nil), newDeactivateCmd(f, nil),
-		newHeartbeatCmd(f, nil), newActivationsReleaseCmd(f, nil), newOfflineCmd(f))
+		newHeartbeatCmd(f, nil), newActivationsReleaseCmd(f, nil), newActivationsRunCmd(f, nil), newOfflineCmd(f))
 	return cmd
 }
 

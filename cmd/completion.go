@@ -27,6 +27,7 @@ func registerCompletions(f *Factory, root *cobra.Command) {
 		"licenses download":    {completeLicenseKeys},
 		"maintenance buy":      {completeLicenseKeys},
 		"activations activate": {completeLicenseKeys},
+		"activations run":      {completeLicenseKeys},
 		"maintenance assign":   {completeMaintenanceIDs(true), completeLicenseKeys},
 		"maintenance set":      {completeMaintenanceIDs(false)},
 	}
@@ -59,6 +60,9 @@ func registerCompletions(f *Factory, root *cobra.Command) {
 
 func (f *Factory) completeArgs(cs []completer) cobra.CompletionFunc {
 	return func(c *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if c.ArgsLenAtDash() >= 0 {
+			return nil, cobra.ShellCompDirectiveDefault // after --: a command and its arguments (activations run)
+		}
 		if len(args) >= len(cs) {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
