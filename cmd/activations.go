@@ -236,7 +236,7 @@ type seatFlags struct {
 func (s *seatFlags) add(c *cobra.Command, r *licensing.ActivationRequest, leaseUsage string) {
 	fl := c.Flags()
 	fl.StringVar(&r.Product, "product", "", "instead of a KEY: a free seat of any license of this product `SKU` (a floating pool)")
-	fl.StringVar(&r.Company, "company", "", "with --product: the pool of this company's licenses (default: the global pool)")
+	fl.StringVar(&r.Company, "company", "", "with --product: the pool of company `C` (default: the global pool)")
 	fl.StringVar(&s.lease, "lease", "", leaseUsage)
 }
 

@@ -121,7 +121,7 @@ takes the seat and when it releases it (none with -q); errors always.`,
 		},
 	}
 	machineFlags(c, r)
-	o.seat.add(c, r, "the lease's `DURATION` (30s to 720h), e.g. 10m: a heartbeat renews it while COMMAND runs (required)")
+	o.seat.add(c, r, "the lease's length `DURATION` (30s to 720h), e.g. 10m; heartbeats renew it while COMMAND runs (required)")
 	fl := c.Flags()
 	fl.StringVar(&o.wait, "wait", "", "when no seat is free, keep trying for up to `DURATION`, e.g. 15m (default: give up at once)")
 	fl.BoolVar(&o.KeepRunning, "keep-running", false, "when the lease is lost, only say so on stderr instead of stopping COMMAND")
