@@ -27,7 +27,6 @@ func registerCompletions(f *Factory, root *cobra.Command) {
 		"licenses download":    {completeLicenseKeys},
 		"maintenance buy":      {completeLicenseKeys},
 		"activations activate": {completeLicenseKeys},
-		"activations run":      {completeLicenseKeys},
 		"maintenance assign":   {completeMaintenanceIDs(true), completeLicenseKeys},
 		"maintenance set":      {completeMaintenanceIDs(false)},
 	}
@@ -48,6 +47,16 @@ func registerCompletions(f *Factory, root *cobra.Command) {
 				_ = c.RegisterFlagCompletionFunc(name, f.completeFlag(comp))
 			}
 		}
+		if path == "activations run" {
+			// KEY, then (after --) a command and its arguments: the shell's own.
+			keys := f.completeArgs([]completer{completeLicenseKeys})
+			c.ValidArgsFunction = func(c *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+				if len(args) > 0 {
+					return nil, cobra.ShellCompDirectiveDefault
+				}
+				return keys(c, args, toComplete)
+			}
+		}
 		if path == "activations offline request" {
 			_ = c.RegisterFlagCompletionFunc("key", f.completeFlag(completeLicenseKeys))
 		}
@@ -60,9 +69,6 @@ func registerCompletions(f *Factory, root *cobra.Command) {
 
 func (f *Factory) completeArgs(cs []completer) cobra.CompletionFunc {
 	return func(c *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		if c.ArgsLenAtDash() >= 0 {
-			return nil, cobra.ShellCompDirectiveDefault // after --: a command and its arguments (activations run)
-		}
 		if len(args) >= len(cs) {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
