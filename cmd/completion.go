@@ -47,6 +47,16 @@ func registerCompletions(f *Factory, root *cobra.Command) {
 				_ = c.RegisterFlagCompletionFunc(name, f.completeFlag(comp))
 			}
 		}
+		if path == "activations run" {
+			// KEY, then (after --) a command and its arguments: the shell's own.
+			keys := f.completeArgs([]completer{completeLicenseKeys})
+			c.ValidArgsFunction = func(c *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+				if len(args) > 0 {
+					return nil, cobra.ShellCompDirectiveDefault
+				}
+				return keys(c, args, toComplete)
+			}
+		}
 		if path == "activations offline request" {
 			_ = c.RegisterFlagCompletionFunc("key", f.completeFlag(completeLicenseKeys))
 		}

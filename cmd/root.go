@@ -124,13 +124,16 @@ func Execute(ctx context.Context, build BuildInfo, clock licensing.Clock, args [
 		return ExitOK
 	}
 	code := exitCode(err, f.preRan)
+	var reported interface{ Silent() bool }
+	silent := errors.As(err, &reported) && reported.Silent()
+	if silent {
+		// Reported already, with its own exit code, even when a signal
+		// came: `activations run` exits with its command's status.
+		return code
+	}
 	if ctx.Err() != nil {
 		code = ExitInterrupted
 		err = errors.New("interrupted")
-	}
-	var reported interface{ Silent() bool }
-	if errors.As(err, &reported) && reported.Silent() {
-		return code
 	}
 	for _, msg := range errorMessages(err) {
 		fmt.Fprintf(io.ErrOut, "error: %s\n", msg)
@@ -314,6 +317,18 @@ func NewRootCmd(f *Factory) *cobra.Command {
 func exactArgs(n int, what string) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {
 		if len(args) != n {
+			return &licensing.Error{Code: licensing.EINVALID,
+				Message: fmt.Sprintf("%s expects %s, got %d argument(s)", c.CommandPath(), what, len(args)),
+				Hint:    fmt.Sprintf("usage: %s", c.UseLine())}
+		}
+		return nil
+	}
+}
+
+// maxArgs is exactArgs for up to n arguments.
+func maxArgs(n int, what string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) > n {
 			return &licensing.Error{Code: licensing.EINVALID,
 				Message: fmt.Sprintf("%s expects %s, got %d argument(s)", c.CommandPath(), what, len(args)),
 				Hint:    fmt.Sprintf("usage: %s", c.UseLine())}
