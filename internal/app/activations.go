@@ -285,6 +285,12 @@ func activate(ctx context.Context, tx Tx, now time.Time, acct account, l *SeatLi
 		if err := licensing.CheckActivation(seat, r.OS, now); err != nil {
 			return nil, err
 		}
+		if existing.Mode == licensing.ModeOffline && row.LeaseExpiresAt != nil {
+			// A lease that ran out would free the seat of a machine that
+			// still holds its certificate.
+			return nil, licensing.Errorf(licensing.EINVALID, "activation %d of this machine is offline: it cannot be leased", existing.ID).
+				WithHint("activate without --lease, or release it with its deactivation proof first")
+		}
 		if err := tx.RefreshActivation(ctx, existing.ID, row); err != nil {
 			return nil, err
 		}

@@ -32,6 +32,7 @@ func activationTests() []struct {
 		{"OfflineRoundTrip", testOfflineRoundTrip},
 		{"OfflineProofChecks", testOfflineProofChecks},
 		{"SigningKeyRotation", testSigningKeyRotation},
+		{"OfflineNotLeased", testOfflineNotLeased},
 	}
 }
 

@@ -40,6 +40,16 @@ func bodyHandler[Req, Resp any](s *Server, status int, optional bool, call func(
 	}
 }
 
+// seconds reads a count of seconds from a request as a duration; one
+// longer than a time.Duration holds (maxExpiresIn) is refused rather than
+// wrapped around to a short or negative one.
+func seconds(name string, n int64) (time.Duration, error) {
+	if n > maxExpiresIn {
+		return 0, licensing.Errorf(licensing.EINVALID, "%s: %d seconds is too long: at most %d", name, n, maxExpiresIn)
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
 // withQuery makes the handler of a GET endpoint.
 func withQuery[Resp any](s *Server, call func(ctx context.Context, svc Backend, r *http.Request) (Resp, error)) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
@@ -205,7 +215,9 @@ func (s *Server) capabilityRoutes() []route {
 			if err != nil {
 				return nil, err
 			}
-			f.Stale = time.Duration(stale) * time.Second
+			if f.Stale, err = seconds("query parameter stale", int64(stale)); err != nil {
+				return nil, err
+			}
 			return svc.ListActivations(ctx, f)
 		}), false},
 		{"POST /v1/activations/{id}/heartbeat", acct(licensing.ScopeActivationsWrite), withOptionalBody(s, http.StatusOK,
@@ -218,7 +230,11 @@ func (s *Server) capabilityRoutes() []route {
 			}), false},
 		{"POST /v1/activation-releases", acct(licensing.ScopeActivationsWrite), withBody(s, http.StatusOK,
 			func(ctx context.Context, svc Backend, b staleReleaseBody, _ *http.Request) ([]licensing.Activation, error) {
-				return svc.ReleaseStale(ctx, time.Duration(b.StaleSeconds)*time.Second, b.DryRun)
+				stale, err := seconds("stale_seconds", b.StaleSeconds)
+				if err != nil {
+					return nil, err
+				}
+				return svc.ReleaseStale(ctx, stale, b.DryRun)
 			}), true},
 		{"POST /v1/deactivations", acct(licensing.ScopeActivationsWrite), withBody(s, http.StatusOK,
 			func(ctx context.Context, svc Backend, b deactivateBody, _ *http.Request) (*licensing.Activation, error) {

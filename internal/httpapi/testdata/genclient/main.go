@@ -144,7 +144,7 @@ func run(ctx context.Context, url, tokenA, tokenB, gift string) error {
 	fmt.Println("list:", len(*list.JSON200), "commercial, not activated")
 
 	act, err := a.CreateActivationWithResponse(ctx, &CreateActivationParams{IdempotencyKey: ptr("genclient-act-1")},
-		ActivationRequest{LicenseKey: keys[0], Machine: "build-01", Fingerprint: "fp-build-01", Os: OSLinux, Version: "5.3"})
+		ActivationRequest{LicenseKey: &keys[0], Machine: "build-01", Fingerprint: "fp-build-01", Os: OSLinux, Version: "5.3"})
 	if err != nil {
 		return err
 	}
@@ -214,7 +214,7 @@ func run(ctx context.Context, url, tokenA, tokenB, gift string) error {
 
 	// A refusal is the problem document the spec describes.
 	bad, err := a.CreateActivationWithResponse(ctx, nil,
-		ActivationRequest{LicenseKey: keys[0], Machine: "m", Fingerprint: "f", Os: OS("beos"), Version: "5.3"})
+		ActivationRequest{LicenseKey: &keys[0], Machine: "m", Fingerprint: "f", Os: OS("beos"), Version: "5.3"})
 	if err != nil {
 		return err
 	}
