@@ -140,8 +140,11 @@ func (c *Client) ListActivations(ctx context.Context, f licensing.ActivationFilt
 	if f.Offline {
 		q.Set("offline", strconv.FormatBool(true))
 	}
-	if f.Stale > 0 {
+	switch {
+	case f.Stale > 0:
 		q.Set("stale", strconv.FormatInt(int64(max(f.Stale/time.Second, 1)), 10))
+	case f.Stale < 0:
+		q.Set("stale", strconv.FormatInt(int64(min(f.Stale/time.Second, -1)), 10)) // the server says why not
 	}
 	out, err := get[[]licensing.Activation](c, ctx, "/v1/activations", q)
 	if err != nil {
