@@ -26,8 +26,11 @@ import (
 const (
 	// Waiting for a free seat polls with exponential backoff and full
 	// jitter: from seatPollFirst, times 1.5 each time, at most seatPollMax.
+	// The cap is low: a job that has waited long must not poll less often
+	// than one that just arrived, or it keeps losing freed seats to newer
+	// jobs (bench/leases showed one job waiting a whole minute with 10 s).
 	seatPollFirst = 500 * time.Millisecond
-	seatPollMax   = 10 * time.Second
+	seatPollMax   = 2 * time.Second
 	// A failed heartbeat is retried this often (or every sixth of a short
 	// lease) until the lease expires.
 	heartbeatRetry = 2 * time.Second
