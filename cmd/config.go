@@ -44,6 +44,16 @@ type Config struct {
 	// Warnings are about the config file: keys it has that nothing reads.
 	Warnings []string
 	HTTP     HTTPConfig
+	Money    MoneyConfig
+}
+
+// MoneyConfig is the `refunds.*` and `receipts.*` keys.
+type MoneyConfig struct {
+	// RefundWindow is how long after a purchase its buyer may refund it
+	// (refunds.window, default 30 days).
+	RefundWindow time.Duration
+	// Seller is who receipts name as the seller (receipts.seller).
+	Seller string
 }
 
 // HTTPConfig is the `http.*` section: how the http backend talks to the
@@ -116,6 +126,9 @@ func configKeys() map[string]string {
 		"mail.from":          "",
 		"mail.outbox":        "",
 		"http.retry_for":     "",
+		// Money: the refund window and the seller receipts name.
+		"refunds.window":  "",
+		"receipts.seller": "",
 	}
 }
 
@@ -186,6 +199,9 @@ func loadConfig(flags *pflag.FlagSet) (*Config, error) {
 	}
 	c.Mail = mc
 	if c.HTTP, err = httpConfig(v); err != nil {
+		return nil, err
+	}
+	if c.Money, err = moneyConfig(v); err != nil {
 		return nil, err
 	}
 	if os.Getenv("NO_COLOR") != "" {
@@ -278,6 +294,31 @@ func httpConfig(v *viper.Viper) (HTTPConfig, error) {
 		h.RetryFor = d
 	}
 	return h, nil
+}
+
+func moneyConfig(v *viper.Viper) (MoneyConfig, error) {
+	m := MoneyConfig{RefundWindow: licensing.DefaultRefundWindow, Seller: strings.TrimSpace(v.GetString("receipts.seller"))}
+	if s := strings.TrimSpace(v.GetString("refunds.window")); s != "" {
+		d, err := parseDays(s)
+		if err != nil || d <= 0 {
+			return m, licensing.Errorf(licensing.EINVALID, "refunds.window: invalid duration %q", s).
+				WithHint("use days such as 30d, or a duration such as 720h")
+		}
+		m.RefundWindow = d
+	}
+	return m, nil
+}
+
+// parseDays reads a duration that may be whole days ("30d").
+func parseDays(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 0 || days > 36500 {
+			return 0, fmt.Errorf("invalid days %q", s)
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
 }
 
 func parseBool(s string) (bool, error) {

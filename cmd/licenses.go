@@ -17,6 +17,7 @@ import (
 func newLicensesCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "licenses", Aliases: []string{"license", "lic"}, Short: "Buy, list, show and change licenses"}
 	cmd.AddCommand(newLicensesListCmd(f, nil), newLicensesShowCmd(f, nil), newLicensesBuyCmd(f, nil), newLicensesSetCmd(f, nil),
+		newLicensesCancelCmd(f, nil),
 		newLicensesAttachCmd(f, nil), newLicensesValidateCmd(f, nil), newLicensesDownloadCmd(f, nil),
 		newLicensesFindCmd(f, nil))
 	return cmd
@@ -75,6 +76,7 @@ memory.`,
 	fl.StringVar(&o.Filter.Status, "status", "", "activated, not_activated or all")
 	fl.StringVar(&o.Filter.Maintenance, "maintenance", "", "active, expired, none or all")
 	fl.BoolVar(&o.Filter.AutoRenew, "auto-renew", false, "only licenses with auto-renew on")
+	fl.BoolVar(&o.Filter.IncludeRevoked, "include-revoked", false, "list refunded (revoked) licenses too")
 	fl.StringVar(&o.Filter.Product, "product", "", "only this license type (SKU)")
 	fl.StringVar(&o.Filter.Search, "search", "", "free text over key, product, company and purchase id")
 	fl.StringVar(&o.Sort, "sort", "", "sort by "+strings.Join(licensing.LicenseSortFields(), ", ")+"; -field for descending (any case)")

@@ -117,6 +117,7 @@ func licensesBuyRun(ctx context.Context, o *licensesBuyOptions) error {
 	if err != nil {
 		return err
 	}
+	warnReceipt(o.env, p)
 	if o.quiet() {
 		return nil
 	}

@@ -24,7 +24,8 @@ A plan runs one year from its assignment and renews every year while its
 auto-renew is on (see ` + "`licensectl renewals`" + `). Subscriptions (Managed
 Backup) need no maintenance.`,
 	}
-	cmd.AddCommand(newMaintenanceBuyCmd(f, nil), newMaintenanceListCmd(f, nil), newMaintenanceAssignCmd(f, nil), newMaintenanceSetCmd(f, nil))
+	cmd.AddCommand(newMaintenanceBuyCmd(f, nil), newMaintenanceListCmd(f, nil), newMaintenanceAssignCmd(f, nil), newMaintenanceSetCmd(f, nil),
+		newMaintenanceCancelCmd(f, nil))
 	return cmd
 }
 

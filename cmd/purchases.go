@@ -13,8 +13,8 @@ import (
 )
 
 func newPurchasesCmd(f *Factory) *cobra.Command {
-	cmd := &cobra.Command{Use: "purchases", Aliases: []string{"purchase"}, Short: "Find purchases across accounts (operators)"}
-	cmd.AddCommand(newPurchasesFindCmd(f, nil))
+	cmd := &cobra.Command{Use: "purchases", Aliases: []string{"purchase"}, Short: "List, show and refund purchases; find them across accounts (operators)"}
+	cmd.AddCommand(newPurchasesListCmd(f, nil), newPurchasesShowCmd(f, nil), newPurchasesRefundCmd(f, nil), newPurchasesFindCmd(f, nil))
 	return cmd
 }
 

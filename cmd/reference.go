@@ -79,6 +79,10 @@ func mailKeyUsage(key string) string {
 		return "directory of .eml files, one per message (default: `outbox` beside the store)"
 	case "pager":
 		return "command that long tables at a terminal go through (default: $PAGER, else `less -FRX`); empty, `cat` or `false`: none"
+	case "refunds.window":
+		return "how long after a purchase its buyer may refund it (default 30d; operators refund later with --force)"
+	case "receipts.seller":
+		return "the seller receipts name (default licensectl)"
 	case "http.retry_for":
 		return "backend http: how long requests that may safely be repeated are retried while the server is unavailable (default 15s; 0: no retries)"
 	}

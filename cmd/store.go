@@ -65,7 +65,12 @@ func openObservedStore(ctx context.Context, f *Factory, create bool, obs app.Obs
 	if err != nil {
 		return localStore{}, err
 	}
-	return localStore{App: app.New(h, app.Options{Clock: f.Clock, Observer: obs}), h: h}, nil
+	// Receipts go out with the configured mail, when there is one; a mail
+	// setting that does not work fails attach with its reason, never a
+	// purchase.
+	mailer, _ := f.mailer()
+	return localStore{App: app.New(h, app.Options{Clock: f.Clock, Observer: obs, Mailer: mailer,
+		Seller: f.cfg.Money.Seller, RefundWindow: f.cfg.Money.RefundWindow}), h: h}, nil
 }
 
 // storeDir readies the directory of a SQLite store about to be created: the

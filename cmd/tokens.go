@@ -182,6 +182,7 @@ var scopeMeanings = map[licensing.Scope]string{
 	licensing.ScopeRenewalsRun:      "preview and run renewals for every account",
 	licensing.ScopeLookup:           "find the account of a key or purchase, list accounts",
 	licensing.ScopeImpersonate:      "act on behalf of an account (--account EMAIL)",
+	licensing.ScopeRefundsOverride:  "refund past the refund window, and activated licenses (purchases refund --force)",
 }
 
 type tokenListOptions struct{ env }

@@ -47,11 +47,11 @@ func TestEveryGroupRefusesUnknownSubcommands(t *testing.T) {
 		args := pathArgs(c)
 
 		io, _, out, errOut := TestIO()
-		code := run(t, context.Background(), io, append(args, "refund", "X")...)
-		wantErr := `error: unknown command "refund" for "` + path + `"` + "\n"
+		code := run(t, context.Background(), io, append(args, "rebate", "X")...)
+		wantErr := `error: unknown command "rebate" for "` + path + `"` + "\n"
 		wantHint := "hint: run `" + path + " --help` for usage\n"
 		if code != ExitUsage || !strings.HasPrefix(errOut.String(), wantErr) || !strings.HasSuffix(errOut.String(), wantHint) || out.Len() != 0 {
-			t.Errorf("%s refund X: exit %d, stdout %q, stderr %q; want exit 2 and %q ... %q", path, code, out, errOut, wantErr, wantHint)
+			t.Errorf("%s rebate X: exit %d, stdout %q, stderr %q; want exit 2 and %q ... %q", path, code, out, errOut, wantErr, wantHint)
 		}
 
 		// A subcommand with one letter swapped is suggested, on its own line.
@@ -72,9 +72,9 @@ func TestEveryGroupRefusesUnknownSubcommands(t *testing.T) {
 
 		// Flags of the subcommand that was meant do not hide the typo.
 		io, _, _, errOut = TestIO()
-		code = run(t, context.Background(), io, append(args, "refund", "--all", "--yes")...)
+		code = run(t, context.Background(), io, append(args, "rebate", "--all", "--yes")...)
 		if code != ExitUsage || !strings.HasPrefix(errOut.String(), wantErr) {
-			t.Errorf("%s refund --all --yes: exit %d, stderr %q; want %q", path, code, errOut, wantErr)
+			t.Errorf("%s rebate --all --yes: exit %d, stderr %q; want %q", path, code, errOut, wantErr)
 		}
 
 		// Bare: its help on stdout, exit 0.

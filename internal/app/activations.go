@@ -236,7 +236,9 @@ func SplitList(s string) []string {
 func seatLicense(ctx context.Context, tx Tx, acct int64, key string, lock Lock) (*SeatLicense, error) {
 	l, err := tx.SeatLicense(ctx, acct, key, lock)
 	if err == nil && l == nil {
-		err = licenseNotFound(key)
+		if err = revokedError(ctx, tx, acct, key); err == nil {
+			err = licenseNotFound(key)
+		}
 	}
 	return l, err
 }
@@ -717,7 +719,14 @@ func (a *App) ValidateLicense(ctx context.Context, key, fingerprint, version str
 			return nil, err
 		}
 		if l == nil {
+			r, err := tx.Revocation(ctx, acct.id, key)
+			if err != nil {
+				return nil, err
+			}
 			v.Code, v.Message = licensing.ValidNotFound, fmt.Sprintf("license %s not found", key)
+			if r != nil {
+				v.Code, v.Message = licensing.ValidRevoked, fmt.Sprintf("license %s was revoked on %s (refunded)", key, r.RevokedAt.Format("2006-01-02"))
+			}
 			return v, nil
 		}
 		return v, v.Decide(&l.License, l.Suspended, now, licensing.ValidationLookup{

@@ -35,6 +35,14 @@ type Options struct {
 	// Observer is told how transactions and renewals runs went (a server's
 	// metrics); nil tells no one.
 	Observer Observer
+	// Mailer sends receipts after a purchase or refund commits; nil sends
+	// none.
+	Mailer licensing.Mailer
+	// Seller is who receipts name as the seller ("" : licensectl).
+	Seller string
+	// RefundWindow is how long after a purchase its buyer may refund it;
+	// 0 means licensing.DefaultRefundWindow.
+	RefundWindow time.Duration
 }
 
 // Observer is told what the use cases did, for a server's metrics.
@@ -51,9 +59,12 @@ type Observer interface {
 
 // App implements the licensing services over a Store.
 type App struct {
-	store Backend
-	clock licensing.Clock
-	obs   Observer
+	store        Backend
+	clock        licensing.Clock
+	obs          Observer
+	mailer       licensing.Mailer
+	seller       string
+	refundWindow time.Duration
 }
 
 // New returns the use cases over a store.
@@ -62,7 +73,15 @@ func New(b Backend, opt Options) *App {
 	if clock == nil {
 		clock = licensing.SystemClock{}
 	}
-	return &App{store: b, clock: clock, obs: opt.Observer}
+	window := opt.RefundWindow
+	if window <= 0 {
+		window = licensing.DefaultRefundWindow
+	}
+	seller := opt.Seller
+	if seller == "" {
+		seller = "licensectl"
+	}
+	return &App{store: b, clock: clock, obs: opt.Observer, mailer: opt.Mailer, seller: seller, refundWindow: window}
 }
 
 // Close closes the store.

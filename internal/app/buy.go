@@ -36,6 +36,31 @@ type NewPurchase struct {
 	Trial          bool
 	CreatedAt      time.Time
 	Items          []licensing.LineItem
+	// Kind is licensing.PurchaseKind*; "" is a purchase.
+	Kind string
+	// PaymentStatus is licensing.Payment*; "" is paid.
+	PaymentStatus string
+	PaymentRef    string
+	ReceiptURL    string
+	RefundOf      string // a refund's purchase
+	Reason        string
+}
+
+// Columns are the values of the purchase's kind, payment_status,
+// payment_ref, receipt_url, refund_of and reason columns, defaults filled.
+func (p NewPurchase) Columns() []any {
+	kind, status := p.Kind, p.PaymentStatus
+	if kind == "" {
+		kind = licensing.PurchaseKindPurchase
+	}
+	if status == "" {
+		status = licensing.PaymentPaid
+	}
+	var refundOf any
+	if p.RefundOf != "" {
+		refundOf = p.RefundOf
+	}
+	return []any{kind, status, p.PaymentRef, p.ReceiptURL, refundOf, p.Reason}
 }
 
 // NewLicense is one license to insert.
@@ -59,9 +84,6 @@ type PurchaseTx interface {
 	// PurchaseByKey returns the account's purchase made with an idempotency
 	// key, or nil.
 	PurchaseByKey(ctx context.Context, acct int64, key string) (*PriorPurchase, error)
-	// Purchase reads a stored purchase without its items and licenses (and
-	// without Account), or nil.
-	Purchase(ctx context.Context, id string) (*licensing.Purchase, error)
 	// PurchaseItems lists a purchase's line items in order.
 	PurchaseItems(ctx context.Context, id string) ([]licensing.LineItem, error)
 	// PurchaseKeys lists the keys of a purchase's licenses in insertion order.
@@ -85,14 +107,20 @@ type PurchaseTx interface {
 }
 
 // PurchaseColumns are the purchases columns ScanPurchase reads, in its order.
-const PurchaseColumns = `id, purchase_email, idempotency_key, total_cents, currency, billing, trial, created_at`
+const PurchaseColumns = `id, purchase_email, idempotency_key, total_cents, currency, billing, trial, created_at,
+	kind, payment_status, refunded_cents, receipt_url, payment_ref, refund_of, reason, account_id`
 
 // ScanPurchase reads a row of PurchaseColumns.
-func ScanPurchase(sc Scanner) (*licensing.Purchase, error) {
-	var p licensing.Purchase
+func ScanPurchase(sc Scanner) (*StoredPurchase, error) {
+	var p StoredPurchase
 	var created int64
-	if err := sc.Scan(&p.ID, &p.PurchaseEmail, &p.IdempotencyKey, &p.TotalCents, &p.Currency, &p.Billing, &p.Trial, &created); err != nil {
+	var receipt string
+	if err := sc.Scan(&p.ID, &p.PurchaseEmail, &p.IdempotencyKey, &p.TotalCents, &p.Currency, &p.Billing, &p.Trial, &created,
+		&p.Kind, &p.PaymentStatus, &p.RefundedCents, &receipt, &p.PaymentRef, &p.RefundOf, &p.Reason, &p.AccountID); err != nil {
 		return nil, err
+	}
+	if receipt != "" {
+		p.ReceiptURL = &receipt
 	}
 	p.CreatedAt = Unix(created)
 	return &p, nil
@@ -207,7 +235,7 @@ func (a *App) Buy(ctx context.Context, req licensing.BuyRequest, progress func(d
 	}
 	key := req.IdempotencyKey
 	req.IdempotencyKey = ""
-	return write(ctx, a, func(tx Tx, now time.Time) (*licensing.Purchase, error) {
+	p, err := write(ctx, a, func(tx Tx, now time.Time) (*licensing.Purchase, error) {
 		buyer, err := actingAccount(ctx, tx)
 		if err != nil {
 			return nil, err
@@ -240,6 +268,10 @@ func (a *App) Buy(ctx context.Context, req licensing.BuyRequest, progress func(d
 		}
 		return writePurchase(ctx, tx, o, k, hash, now, progress)
 	})
+	if err == nil && !p.Replayed {
+		a.sendReceipt(ctx, p)
+	}
+	return p, err
 }
 
 // idempotency returns the key a purchase is stored under (one is made up
@@ -349,9 +381,13 @@ func preparePurchase(ctx context.Context, tx Tx, req licensing.BuyRequest, buyer
 }
 
 func (o *order) purchase(id, key string, now time.Time) *licensing.Purchase {
-	return &licensing.Purchase{ID: id, Account: o.buyer, PurchaseEmail: o.purchaseEmail, IdempotencyKey: key,
+	kind := licensing.PurchaseKindPurchase
+	if o.renewal {
+		kind = licensing.PurchaseKindRenewal
+	}
+	return &licensing.Purchase{ID: id, Kind: kind, Account: o.buyer, PurchaseEmail: o.purchaseEmail, IdempotencyKey: key,
 		Items: o.items, TotalCents: o.total, Currency: o.currency, Billing: licensing.PurchaseBilling(o.items),
-		Trial: o.trial, Licenses: []string{}, CreatedAt: now}
+		Trial: o.trial, Licenses: []string{}, CreatedAt: now, PaymentStatus: licensing.PaymentPaid}
 }
 
 // writePurchase writes a prepared order: the purchase and its items, the
@@ -360,7 +396,7 @@ func writePurchase(ctx context.Context, tx Tx, o *order, key, hash string, now t
 	out := o.purchase(NewPurchaseID(), key, now)
 	if err := tx.InsertPurchase(ctx, NewPurchase{ID: out.ID, AccountID: o.buyerID, PurchaseEmail: o.purchaseEmail,
 		IdempotencyKey: key, RequestHash: hash, TotalCents: o.total, Currency: o.currency, Billing: out.Billing,
-		Trial: o.trial, CreatedAt: now, Items: o.items}); err != nil {
+		Trial: o.trial, CreatedAt: now, Items: o.items, Kind: out.Kind, PaymentStatus: out.PaymentStatus}); err != nil {
 		return nil, err
 	}
 	for _, it := range o.items {
@@ -500,13 +536,14 @@ func (r *LicenseRows) Err() error { return r.err }
 
 // loadPurchase reads a stored purchase with its items and license keys.
 func loadPurchase(ctx context.Context, tx Tx, id, buyer string) (*licensing.Purchase, error) {
-	p, err := tx.Purchase(ctx, id)
+	rec, err := tx.PurchaseRecord(ctx, id, NoLock)
 	if err != nil {
 		return nil, err
 	}
-	if p == nil {
+	if rec == nil {
 		return nil, fmt.Errorf("purchase %s is gone", id)
 	}
+	p := &rec.Purchase
 	p.Account = buyer
 	if p.Items, err = tx.PurchaseItems(ctx, id); err != nil {
 		return nil, err

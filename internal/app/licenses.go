@@ -33,6 +33,9 @@ const (
 	// purchase id or the folded name of a machine activated on it; ASCII case
 	// is ignored.
 	LicenseMatches
+	// LicenseOfAccountOrRevoked: owned by the account (an id), or revoked
+	// from it by a refund (licenses list --include-revoked).
+	LicenseOfAccountOrRevoked
 	LicenseConds // the number of conditions
 )
 
@@ -132,7 +135,11 @@ func licenseQuery(ctx context.Context, tx Tx, acct int64, f *licensing.LicenseFi
 	// queryLooksUp must name every look-up below.
 	q := &LicenseQuery{Now: now, Limit: f.Limit, Offset: f.Offset}
 	add := func(c LicenseCond, args ...any) { q.Where = append(q.Where, Where[LicenseCond]{c, args}) }
-	add(LicenseOfAccount, acct)
+	if f.IncludeRevoked {
+		add(LicenseOfAccountOrRevoked, acct)
+	} else {
+		add(LicenseOfAccount, acct)
+	}
 	switch {
 	case f.Company != "":
 		name, err := licensing.NormalizeCompanyName(f.Company)

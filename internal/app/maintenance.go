@@ -373,7 +373,7 @@ func (a *App) BuyMaintenance(ctx context.Context, req licensing.MaintenanceBuyRe
 	if err := req.Normalize(); err != nil {
 		return nil, err
 	}
-	return write(ctx, a, func(tx Tx, now time.Time) (*licensing.MaintenancePurchase, error) {
+	mp, err := write(ctx, a, func(tx Tx, now time.Time) (*licensing.MaintenancePurchase, error) {
 		buyer, err := actingAccount(ctx, tx)
 		if err != nil {
 			return nil, err
@@ -410,6 +410,10 @@ func (a *App) BuyMaintenance(ctx context.Context, req licensing.MaintenanceBuyRe
 		out := o.result(p.ID, key, now)
 		return out, writePlans(ctx, tx, o, out, progress)
 	})
+	if err == nil && !mp.Replayed && mp.ID != "" {
+		a.sendReceipt(ctx, &mp.Purchase)
+	}
+	return mp, err
 }
 
 // writePlans inserts the order's plans (filling their ids into out) and

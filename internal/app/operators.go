@@ -253,7 +253,7 @@ func (a *App) FindPurchase(ctx context.Context, purchaseID string) (*licensing.P
 		return nil, err
 	}
 	return read(ctx, a, func(tx Tx, _ time.Time) (*licensing.PurchaseOwner, error) {
-		p, err := tx.Purchase(ctx, id)
+		p, err := tx.PurchaseRecord(ctx, id, NoLock)
 		if err != nil {
 			return nil, err
 		}

@@ -71,6 +71,7 @@ type Tx interface {
 	IdempotencyTx
 	OperatorTx
 	LookupTx
+	MoneyTx
 }
 
 // Lock says whether a look-up takes the write locks of the rows it reads.

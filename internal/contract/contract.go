@@ -87,6 +87,7 @@ func Run(t *testing.T, open Opener) {
 	tests = append(tests, activationTests()...)
 	tests = append(tests, operatorTests()...)
 	tests = append(tests, leaseTests()...)
+	tests = append(tests, moneyTests()...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel() // each subtest has a backend and a clock of its own

@@ -482,6 +482,9 @@ func FilterQuery(f licensing.LicenseFilter) url.Values {
 	if f.AutoRenew {
 		q.Set("auto_renew", "true")
 	}
+	if f.IncludeRevoked {
+		q.Set("include_revoked", "true")
+	}
 	var sorts []string
 	for _, s := range f.Sort {
 		if s.Desc {

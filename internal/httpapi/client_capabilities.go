@@ -277,3 +277,60 @@ func (c *Client) ReleaseStale(ctx context.Context, stale time.Duration, dryRun b
 	}
 	return *out, nil
 }
+
+// ListPurchases implements licensing.MoneyService.
+func (c *Client) ListPurchases(ctx context.Context, f licensing.PurchaseFilter) ([]licensing.PurchaseRow, error) {
+	q := url.Values{}
+	if f.Kind != "" {
+		q.Set("kind", f.Kind)
+	}
+	if f.Company != "" {
+		q.Set("company", f.Company)
+	}
+	if f.Since != nil {
+		q.Set("since", f.Since.UTC().Format(time.RFC3339))
+	}
+	if f.Limit > 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	out, err := get[[]licensing.PurchaseRow](c, ctx, "/v1/purchases", q)
+	if err != nil {
+		return nil, err
+	}
+	return *out, nil
+}
+
+// GetPurchase implements licensing.MoneyService.
+func (c *Client) GetPurchase(ctx context.Context, id string) (*licensing.PurchaseDetail, error) {
+	id, err := licensing.NormalizePurchaseID(id)
+	if err != nil {
+		return nil, err
+	}
+	return get[licensing.PurchaseDetail](c, ctx, "/v1/purchases/"+pathEscape(id), nil)
+}
+
+// RefundPurchase implements licensing.MoneyService.
+func (c *Client) RefundPurchase(ctx context.Context, req licensing.RefundRequest) (*licensing.Purchase, error) {
+	id, err := licensing.NormalizePurchaseID(req.PurchaseID)
+	if err != nil {
+		return nil, err
+	}
+	return post[licensing.Purchase](c, ctx, "/v1/purchases/"+pathEscape(id)+"/refunds",
+		refundBody{Licenses: req.Licenses, Reason: req.Reason, DryRun: req.DryRun, Force: req.Force}, "")
+}
+
+// CancelLicense implements licensing.MoneyService.
+func (c *Client) CancelLicense(ctx context.Context, key string, undo bool) (*licensing.License, error) {
+	if _, err := keyPath(key); err != nil {
+		return nil, err
+	}
+	return post[licensing.License](c, ctx, "/v1/licenses/"+pathEscape(key)+"/cancellation", cancelBody{Undo: undo}, "")
+}
+
+// CancelMaintenance implements licensing.MoneyService.
+func (c *Client) CancelMaintenance(ctx context.Context, id string, undo bool) (*licensing.MaintenancePlan, error) {
+	if strings.TrimSpace(id) == "" {
+		return nil, licensing.Errorf(licensing.EINVALID, "malformed maintenance plan ID %q", id)
+	}
+	return post[licensing.MaintenancePlan](c, ctx, "/v1/maintenance/"+pathEscape(strings.TrimSpace(id))+"/cancellation", cancelBody{Undo: undo}, "")
+}

@@ -123,6 +123,9 @@ func filterFrom(q url.Values) (licensing.LicenseFilter, error) {
 	if f.AutoRenew, err = boolParam(q, "auto_renew"); err != nil {
 		return f, err
 	}
+	if f.IncludeRevoked, err = boolParam(q, "include_revoked"); err != nil {
+		return f, err
+	}
 	if f.Sort, err = licensing.ParseSort(q.Get("sort")); err != nil {
 		return f, err
 	}

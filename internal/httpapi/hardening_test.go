@@ -353,7 +353,7 @@ func TestWrongMethodIs405(t *testing.T) {
 	for _, c := range []struct{ method, path, allow string }{
 		{"DELETE", "/v1/licenses", "GET, HEAD"},
 		{"PUT", "/v1/companies", "GET, HEAD, POST"},
-		{"GET", "/v1/purchases", "POST"},
+		{"DELETE", "/v1/purchases", "GET, HEAD, POST"},
 		{"POST", "/v1/licenses/" + fx.key, "GET, HEAD, PATCH"},
 		{"GET", "/v1/tokens/lct_abcdefgh", "DELETE"},
 		{"POST", "/healthz", "GET, HEAD"},

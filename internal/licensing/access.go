@@ -36,6 +36,7 @@ const (
 	ScopeRenewalsRun     Scope = "renewals:run"     // preview and run renewals for every account
 	ScopeLookup          Scope = "lookup"           // find the owner of a key or purchase across accounts
 	ScopeImpersonate     Scope = "impersonate"      // act on behalf of an account (--account EMAIL)
+	ScopeRefundsOverride Scope = "refunds:override" // refund past the refund window, and activated licenses (--force)
 )
 
 // AccountScopes are every account scope, in the order docs list them: what
@@ -49,7 +50,7 @@ func AccountScopes() []Scope {
 // unless it asks for fewer.
 func OperatorScopes() []Scope {
 	return []Scope{ScopeOperatorsWrite, ScopeAccountsWrite, ScopeCatalogWrite, ScopeLicensesSuspend,
-		ScopeKeysWrite, ScopeRenewalsRun, ScopeLookup, ScopeImpersonate}
+		ScopeKeysWrite, ScopeRenewalsRun, ScopeLookup, ScopeImpersonate, ScopeRefundsOverride}
 }
 
 // PrincipalKind tells an account's token from an operator's.

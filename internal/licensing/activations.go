@@ -213,6 +213,7 @@ const (
 	ValidFingerprintMismatch = "FINGERPRINT_MISMATCH"
 	ValidTooManyMachines     = "TOO_MANY_MACHINES"
 	ValidMaintenanceExpired  = "MAINTENANCE_EXPIRED"
+	// ValidRevoked (money.go): a refund revoked the license.
 )
 
 // ValidationErrorCode maps a reason to the error code (and so the exit code)

@@ -87,6 +87,7 @@ type Services interface {
 	AttachService
 	MaintenanceService
 	RenewalService
+	MoneyService
 	Close() error
 }
 

@@ -116,6 +116,20 @@ type Purchase struct {
 	Trial          bool       `json:"trial"`
 	Licenses       []string   `json:"licenses"`
 	CreatedAt      time.Time  `json:"created_at"`
+	// Kind is purchase, renewal or refund.
+	Kind          string `json:"kind"`
+	PaymentStatus string `json:"payment_status"`
+	RefundedCents int64  `json:"refunded_cents"`
+	// ReceiptURL is the payment provider's receipt; nil without one.
+	ReceiptURL *string `json:"receipt_url"`
+	// PaymentRef is the payment provider's reference; "" without one.
+	PaymentRef string `json:"payment_ref,omitempty"`
+	// RefundOf is the purchase a refund refunds; nil for others.
+	RefundOf *string `json:"refund_of,omitempty"`
+	Reason   string  `json:"reason,omitempty"`
+	// ReceiptError says why the receipt could not be emailed ("" when it
+	// was, or when no mail is configured); never part of the API.
+	ReceiptError string `json:"-"`
 	// Replayed is true when an idempotency key returned an earlier purchase.
 	Replayed bool `json:"replayed"`
 	// DryRun is true for a quote: nothing was bought.
@@ -163,6 +177,8 @@ type License struct {
 	Seats           int        `json:"seats"`
 	SeatsUsed       int        `json:"seats_used"`
 	CreatedAt       time.Time  `json:"created_at"`
+	// RevokedAt is when a refund revoked the license; omitted while it is not.
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 }
 
 // Derive fills the computed fields (status, validity, usage, maintenance) from
@@ -173,7 +189,9 @@ func (l *License) Derive(now time.Time) {
 	} else {
 		l.Status, l.Usage = StatusNotActivated, UsageUnused
 	}
-	if l.ExpiresAt != nil && !l.ExpiresAt.After(now) {
+	if l.RevokedAt != nil {
+		l.Validity = ValidityRevoked
+	} else if l.ExpiresAt != nil && !l.ExpiresAt.After(now) {
 		l.Validity = ValidityExpired
 	} else {
 		l.Validity = ValidityValid
@@ -215,6 +233,8 @@ type LicenseFilter struct {
 	Sort        []SortField
 	Limit       int
 	Offset      int
+	// IncludeRevoked lists refunded (revoked) licenses too.
+	IncludeRevoked bool
 }
 
 // SortField orders by one attribute.

@@ -65,6 +65,12 @@ func AppendLicenseJSON(b []byte, l *licensing.License) ([]byte, error) {
 	if b, err = appendJSONTime(b, l.CreatedAt); err != nil {
 		return nil, err
 	}
+	if l.RevokedAt != nil { // omitempty
+		b = append(b, `,"revoked_at":`...)
+		if b, err = appendJSONTime(b, *l.RevokedAt); err != nil {
+			return nil, err
+		}
+	}
 	return append(b, '}'), nil
 }
 

@@ -54,6 +54,10 @@ func randomLicense(r *rand.Rand) *licensing.License {
 		t := randomTime(r)
 		l.MaintenanceTill = &t
 	}
+	if r.IntN(2) == 0 {
+		t := randomTime(r)
+		l.RevokedAt = &t
+	}
 	return l
 }
 

@@ -16,9 +16,10 @@ const copyThreshold = 32
 func (t *tx) InsertPurchase(ctx context.Context, p app.NewPurchase) error {
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO purchases (id, account_id, purchase_email, idempotency_key, request_hash,
-			total_cents, currency, billing, trial, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		p.ID, p.AccountID, p.PurchaseEmail, p.IdempotencyKey, p.RequestHash, p.TotalCents, p.Currency, p.Billing,
-		p.Trial, p.CreatedAt.Unix())
+			total_cents, currency, billing, trial, created_at, kind, payment_status, payment_ref, receipt_url, refund_of, reason)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		append([]any{p.ID, p.AccountID, p.PurchaseEmail, p.IdempotencyKey, p.RequestHash, p.TotalCents, p.Currency, p.Billing,
+			p.Trial, p.CreatedAt.Unix()}, p.Columns()...)...)
 	for i, it := range p.Items {
 		b.Queue(`INSERT INTO purchase_items (purchase_id, line_no, sku, description, quantity,
 				unit_price_cents, amount_cents, company, billing) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,

@@ -10,7 +10,7 @@ import (
 )
 
 const licenseColumns = `l.key, l.product, p.name, l.kind, l.term, c.name, l.purchase_id, l.purchase_email,
-	l.allow_rm, l.auto_renew, l.expires_at, l.maintenance_till, l.seats, l.seats_used, l.created_at`
+	l.allow_rm, l.auto_renew, l.expires_at, l.maintenance_till, l.seats, l.seats_used, l.created_at, l.revoked_at`
 
 const licenseFrom = sqlq.LicenseFrom
 
@@ -20,14 +20,16 @@ func scanLicense(row app.Scanner, extra ...any) (*licensing.License, error) {
 	var (
 		l                 licensing.License
 		expires, maintain *int64
+		revoked           *int64
 		created           int64
 	)
 	dest := append([]any{&l.Key, &l.Product, &l.ProductName, &l.Kind, &l.Term, &l.Company, &l.PurchaseID, &l.PurchaseEmail,
-		&l.AllowRM, &l.AutoRenew, &expires, &maintain, &l.Seats, &l.SeatsUsed, &created}, extra...)
+		&l.AllowRM, &l.AutoRenew, &expires, &maintain, &l.Seats, &l.SeatsUsed, &created, &revoked}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
 	l.ExpiresAt, l.MaintenanceTill, l.CreatedAt = optionalUnix(expires), optionalUnix(maintain), unixTime(created)
+	l.RevokedAt = optionalUnix(revoked)
 	return &l, nil
 }
 

@@ -22,7 +22,7 @@ import (
 // names and emails are all validated free of control characters.
 const licenseRow = `concat_ws(char(31), l.key, l.product, p.name, l.kind, l.term, ifnull(c.name, ''),
 	l.purchase_id, l.purchase_email, l.allow_rm, l.auto_renew, ifnull(l.expires_at, ''),
-	ifnull(l.maintenance_till, ''), l.seats, l.seats_used, l.created_at)`
+	ifnull(l.maintenance_till, ''), l.seats, l.seats_used, l.created_at, ifnull(l.revoked_at, ''))`
 
 const licenseFrom = sqlq.LicenseFrom
 
@@ -76,9 +76,9 @@ func (f *rowFields) optionalTime(t *time.Time) *time.Time {
 // that a parsed row costs one allocation instead of up to four: lists make
 // a million of them.
 type parsedLicense struct {
-	l                  licensing.License
-	company            string
-	expires, maintTill time.Time
+	l                           licensing.License
+	company                     string
+	expires, maintTill, revoked time.Time
 }
 
 // licenseScanner reads licenseRow rows into one reused buffer.
@@ -110,6 +110,7 @@ func parseLicense(row string) (*licensing.License, error) {
 	l.ExpiresAt, l.MaintenanceTill = f.optionalTime(&p.expires), f.optionalTime(&p.maintTill)
 	l.Seats, l.SeatsUsed = int(f.int()), int(f.int())
 	l.CreatedAt = app.Unix(f.int())
+	l.RevokedAt = f.optionalTime(&p.revoked)
 	if f.more {
 		f.fail(errors.New("too many fields"))
 	}
@@ -128,7 +129,8 @@ var licenseConds = sqlq.LicenseConds(func(col string) string { return col + " = 
 // search's).
 func licenseWhere(q *app.LicenseQuery, args []any) (where string, _ []any, narrowed bool) {
 	for _, w := range q.Where {
-		narrowed = narrowed || (w.Cond != app.LicenseOfAccount && w.Cond != app.LicenseValid && w.Cond != app.LicenseMatches)
+		narrowed = narrowed || (w.Cond != app.LicenseOfAccount && w.Cond != app.LicenseOfAccountOrRevoked &&
+			w.Cond != app.LicenseValid && w.Cond != app.LicenseMatches)
 	}
 	where, args = app.RenderWhere(licenseConds[:], q.Where, args, mark)
 	return " WHERE " + where, args, narrowed

@@ -485,14 +485,18 @@ func TestDSNEscapesThePath(t *testing.T) {
 }
 
 func TestParseLicenseRow(t *testing.T) {
-	good := "K\x1fbackup-desktop\x1fBackup Desktop\x1fcommercial\x1fperpetual\x1f\x1fP-1\x1fa@b.c\x1f1\x1f0\x1f\x1f1700000000\x1f1\x1f0\x1f1600000000"
+	good := "K\x1fbackup-desktop\x1fBackup Desktop\x1fcommercial\x1fperpetual\x1f\x1fP-1\x1fa@b.c\x1f1\x1f0\x1f\x1f1700000000\x1f1\x1f0\x1f1600000000\x1f"
 	l, err := parseLicense(good)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if l.Company != nil || l.ExpiresAt != nil || l.MaintenanceTill == nil || l.MaintenanceTill.Unix() != 1700000000 ||
-		!l.AllowRM || l.AutoRenew || l.Seats != 1 || l.CreatedAt.Unix() != 1600000000 || l.ProductName != "Backup Desktop" {
+		!l.AllowRM || l.AutoRenew || l.Seats != 1 || l.CreatedAt.Unix() != 1600000000 || l.ProductName != "Backup Desktop" ||
+		l.RevokedAt != nil {
 		t.Errorf("parseLicense = %+v", l)
+	}
+	if r, err := parseLicense(good + "1700000001"); err != nil || r.RevokedAt == nil || r.RevokedAt.Unix() != 1700000001 {
+		t.Errorf("parseLicense(revoked) = %+v, %v", r, err)
 	}
 	for _, bad := range []string{"", "K\x1fbackup-desktop", good + "\x1fextra", strings.Replace(good, "\x1f1\x1f0\x1f", "\x1fyes\x1f0\x1f", 1)} {
 		if _, err := parseLicense(bad); err == nil {

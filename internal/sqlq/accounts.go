@@ -33,7 +33,7 @@ func (t Tx) InsertCompany(ctx context.Context, acct int64, name, folded string, 
 // email either commits first (and is claimed here) or sees the account;
 // SERIALIZABLE rules out the third case.
 func (t Tx) ClaimLicenses(ctx context.Context, acct int64, email string) (int, error) {
-	n, err := t.exec(ctx, "UPDATE licenses SET account_id = $1 WHERE account_id IS NULL AND purchase_email = $2", acct, email)
+	n, err := t.exec(ctx, "UPDATE licenses SET account_id = $1 WHERE account_id IS NULL AND revoked_at IS NULL AND purchase_email = $2", acct, email)
 	return int(n), err
 }
 

@@ -17,12 +17,12 @@ func (a *args) add(v any) string {
 }
 
 // attachWhere selects the licenses of an attach target that acct does not
-// own yet.
+// own yet (never a revoked one: a refund took it back).
 func attachWhere(t licensing.AttachTarget, a *args, acct int64) string {
 	if t.Key != "" {
-		return "key = " + a.add(t.Key) + " AND (account_id IS NULL OR account_id <> " + a.add(acct) + ")"
+		return "key = " + a.add(t.Key) + " AND (account_id IS NULL OR account_id <> " + a.add(acct) + ") AND revoked_at IS NULL"
 	}
-	return "purchase_id = " + a.add(t.PurchaseID) + " AND (account_id IS NULL OR account_id <> " + a.add(acct) + ")"
+	return "purchase_id = " + a.add(t.PurchaseID) + " AND (account_id IS NULL OR account_id <> " + a.add(acct) + ") AND revoked_at IS NULL"
 }
 
 // AddAttachAttempt implements app.AttachTx: an increment of the stored

@@ -27,11 +27,6 @@ func (t Tx) InsertTrial(ctx context.Context, acct int64, sku string, at time.Tim
 	return err
 }
 
-// Purchase implements app.PurchaseTx.
-func (t Tx) Purchase(ctx context.Context, id string) (*licensing.Purchase, error) {
-	return one(t, t.queryRow(ctx, "SELECT "+app.PurchaseColumns+" FROM purchases WHERE id = $1", id), app.ScanPurchase)
-}
-
 // PurchaseByKey implements app.PurchaseTx.
 func (t Tx) PurchaseByKey(ctx context.Context, acct int64, key string) (*app.PriorPurchase, error) {
 	return one(t, t.queryRow(ctx, "SELECT id, request_hash FROM purchases WHERE account_id = $1 AND idempotency_key = $2",

@@ -36,6 +36,7 @@ func LicenseConds(isTrue func(col string) string, like string) [app.LicenseConds
 	m := func(col string) string { return col + " " + like + " %[1]s ESCAPE '\\'" }
 	return [app.LicenseConds]string{
 		app.LicenseOfAccount:          "l.account_id = %[1]s",
+		app.LicenseOfAccountOrRevoked: "(l.account_id = %[1]s OR l.revoked_account_id = %[1]s)",
 		app.LicenseOfCompany:          "l.company_id = %[1]s",
 		app.LicenseInPool:             "l.company_id IS NULL",
 		app.LicenseOfKind:             "l.kind = %[1]s",

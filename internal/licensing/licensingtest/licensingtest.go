@@ -54,6 +54,11 @@ type Services struct {
 	SigningKeysFn         func(ctx context.Context) ([]licensing.SigningKey, error)
 	UpdateLicenseFn       func(ctx context.Context, key string, u licensing.LicenseUpdate) (*licensing.License, error)
 	UpdateMaintenanceFn   func(ctx context.Context, id string, u licensing.MaintenanceUpdate) (*licensing.MaintenancePlan, error)
+	ListPurchasesFn       func(ctx context.Context, f licensing.PurchaseFilter) ([]licensing.PurchaseRow, error)
+	GetPurchaseFn         func(ctx context.Context, id string) (*licensing.PurchaseDetail, error)
+	RefundPurchaseFn      func(ctx context.Context, req licensing.RefundRequest) (*licensing.Purchase, error)
+	CancelLicenseFn       func(ctx context.Context, key string, undo bool) (*licensing.License, error)
+	CancelMaintenanceFn   func(ctx context.Context, id string, undo bool) (*licensing.MaintenancePlan, error)
 	CreateOperatorFn      func(ctx context.Context, name string) (*licensing.Operator, error)
 	ListOperatorsFn       func(ctx context.Context) ([]licensing.Operator, error)
 	SetOperatorDisabledFn func(ctx context.Context, name string, disabled bool) (*licensing.Operator, error)
@@ -406,4 +411,39 @@ func (s *Services) ReleaseStale(ctx context.Context, stale time.Duration, dryRun
 		return nil, unexpected("ReleaseStale")
 	}
 	return s.ReleaseStaleFn(ctx, stale, dryRun)
+}
+
+func (s *Services) ListPurchases(ctx context.Context, f licensing.PurchaseFilter) ([]licensing.PurchaseRow, error) {
+	if s.ListPurchasesFn == nil {
+		return nil, unexpected("ListPurchases")
+	}
+	return s.ListPurchasesFn(ctx, f)
+}
+
+func (s *Services) GetPurchase(ctx context.Context, id string) (*licensing.PurchaseDetail, error) {
+	if s.GetPurchaseFn == nil {
+		return nil, unexpected("GetPurchase")
+	}
+	return s.GetPurchaseFn(ctx, id)
+}
+
+func (s *Services) RefundPurchase(ctx context.Context, req licensing.RefundRequest) (*licensing.Purchase, error) {
+	if s.RefundPurchaseFn == nil {
+		return nil, unexpected("RefundPurchase")
+	}
+	return s.RefundPurchaseFn(ctx, req)
+}
+
+func (s *Services) CancelLicense(ctx context.Context, key string, undo bool) (*licensing.License, error) {
+	if s.CancelLicenseFn == nil {
+		return nil, unexpected("CancelLicense")
+	}
+	return s.CancelLicenseFn(ctx, key, undo)
+}
+
+func (s *Services) CancelMaintenance(ctx context.Context, id string, undo bool) (*licensing.MaintenancePlan, error) {
+	if s.CancelMaintenanceFn == nil {
+		return nil, unexpected("CancelMaintenance")
+	}
+	return s.CancelMaintenanceFn(ctx, id, undo)
 }

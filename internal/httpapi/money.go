@@ -1,0 +1,73 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/licensectl/licensectl/internal/licensing"
+)
+
+// refundBody is the body of POST /v1/purchases/{id}/refunds.
+type refundBody struct {
+	Licenses []string `json:"licenses,omitempty"`
+	Reason   string   `json:"reason,omitempty"`
+	DryRun   bool     `json:"dry_run,omitempty"`
+	Force    bool     `json:"force,omitempty"`
+}
+
+// cancelBody is the body of the cancellation endpoints.
+type cancelBody struct {
+	Undo bool `json:"undo"`
+}
+
+// moneyRoutes are purchases, refunds and cancellations.
+func (s *Server) moneyRoutes() []route {
+	return []route{
+		{"GET /v1/purchases", acct(licensing.ScopeLicensesRead), withQuery(s, func(ctx context.Context, svc Backend, r *http.Request) ([]licensing.PurchaseRow, error) {
+			q := r.URL.Query()
+			f := licensing.PurchaseFilter{Kind: q.Get("kind"), Company: q.Get("company")}
+			if v := q.Get("since"); v != "" {
+				t, err := timeParam(v, time.Time{})
+				if err != nil {
+					return nil, err
+				}
+				f.Since = &t
+			}
+			var err error
+			if f.Limit, err = intParam(q, "limit"); err != nil {
+				return nil, err
+			}
+			return svc.ListPurchases(ctx, f)
+		}), false},
+		{"GET /v1/purchases/{id}", acct(licensing.ScopeLicensesRead), withQuery(s, func(ctx context.Context, svc Backend, r *http.Request) (*licensing.PurchaseDetail, error) {
+			return svc.GetPurchase(ctx, r.PathValue("id"))
+		}), false},
+		// The use case makes a refund idempotent itself (the same refund
+		// answers the first), inside the refund's transaction.
+		{"POST /v1/purchases/{id}/refunds", acct(licensing.ScopePurchasesWrite), func(w http.ResponseWriter, r *http.Request) error {
+			var b refundBody
+			if err := decodeBody(r, &b, true); err != nil {
+				return err
+			}
+			p, err := s.b.RefundPurchase(r.Context(), licensing.RefundRequest{PurchaseID: r.PathValue("id"), Licenses: b.Licenses,
+				Reason: b.Reason, DryRun: b.DryRun, Force: b.Force})
+			if err != nil {
+				return err
+			}
+			status := purchaseStatus(w, p.Replayed)
+			if p.DryRun {
+				status = http.StatusOK
+			}
+			return writeJSON(w, status, p)
+		}, false},
+		{"POST /v1/licenses/{key}/cancellation", acct(licensing.ScopeLicensesWrite), withOptionalBody(s, http.StatusOK,
+			func(ctx context.Context, svc Backend, b cancelBody, r *http.Request) (*licensing.License, error) {
+				return svc.CancelLicense(ctx, r.PathValue("key"), b.Undo)
+			}), true},
+		{"POST /v1/maintenance/{id}/cancellation", acct(licensing.ScopeLicensesWrite), withOptionalBody(s, http.StatusOK,
+			func(ctx context.Context, svc Backend, b cancelBody, r *http.Request) (*licensing.MaintenancePlan, error) {
+				return svc.CancelMaintenance(ctx, r.PathValue("id"), b.Undo)
+			}), true},
+	}
+}

@@ -1,0 +1,123 @@
+package sqlq
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/licensectl/licensectl/internal/app"
+	"github.com/licensectl/licensectl/internal/licensing"
+)
+
+// PurchaseRecord implements app.MoneyTx.
+func (t Tx) PurchaseRecord(ctx context.Context, id string, lock app.Lock) (*app.StoredPurchase, error) {
+	return one(t, t.queryRow(ctx, "SELECT "+app.PurchaseColumns+" FROM purchases WHERE id = $1"+t.lock(lock, " FOR UPDATE"), id),
+		app.ScanPurchase)
+}
+
+const purchaseRowFrom = " FROM purchases p JOIN accounts a ON a.id = p.account_id"
+
+// ListPurchases implements app.MoneyTx.
+func (t Tx) ListPurchases(ctx context.Context, acct int64, f licensing.PurchaseFilter) ([]licensing.PurchaseRow, error) {
+	where, args := []string{"p.account_id = $1"}, []any{acct}
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.ReplaceAll(cond, "?", mark(len(args))))
+	}
+	if f.Kind != "" {
+		add("p.kind = ?", f.Kind)
+	}
+	if f.Since != nil {
+		add("p.created_at >= ?", f.Since.Unix())
+	}
+	if f.Company != "" {
+		add("EXISTS (SELECT 1 FROM purchase_items i WHERE i.purchase_id = p.id AND i.company = ?)", f.Company)
+	}
+	query := "SELECT " + app.PurchaseRowColumns + purchaseRowFrom + " WHERE " + strings.Join(where, " AND ") +
+		" ORDER BY p.created_at DESC, p.id DESC"
+	if f.Limit > 0 {
+		args = append(args, f.Limit)
+		query += " LIMIT " + mark(len(args))
+	}
+	rows, err := t.query(ctx, query, args...)
+	return all(rows, err, app.ScanPurchaseRow)
+}
+
+// RefundsOf implements app.MoneyTx.
+func (t Tx) RefundsOf(ctx context.Context, id string) ([]licensing.PurchaseRow, error) {
+	rows, err := t.query(ctx, "SELECT "+app.PurchaseRowColumns+purchaseRowFrom+" WHERE p.refund_of = $1 ORDER BY p.created_at, p.id", id)
+	return all(rows, err, app.ScanPurchaseRow)
+}
+
+// RefundKeys implements app.MoneyTx.
+func (t Tx) RefundKeys(ctx context.Context, refundID string) ([]string, error) {
+	rows, err := t.query(ctx, "SELECT key FROM licenses WHERE refund_id = $1 ORDER BY id", refundID)
+	return all(rows, err, app.ScanString)
+}
+
+// RefundLicenses implements app.MoneyTx.
+func (t Tx) RefundLicenses(ctx context.Context, purchaseID string, lock app.Lock) ([]app.RefundLicense, error) {
+	rows, err := t.query(ctx, "SELECT id, key, coalesce(refund_id, ''), seats_used FROM licenses WHERE purchase_id = $1 ORDER BY id"+
+		t.lock(lock, " FOR UPDATE"), purchaseID)
+	return all(rows, err, app.ScanRefundLicense)
+}
+
+// RecordRefund implements app.MoneyTx.
+func (t Tx) RecordRefund(ctx context.Context, purchaseID string, refundedCents int64, status string) error {
+	_, err := t.exec(ctx, "UPDATE purchases SET refunded_cents = $2, payment_status = $3 WHERE id = $1", purchaseID, refundedCents, status)
+	return err
+}
+
+// idList is the placeholders $first, $first+1, ... of n arguments.
+func idList(first, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(mark(first + i))
+	}
+	return b.String()
+}
+
+func idArgs(head []any, ids []int64) []any {
+	args := append(make([]any, 0, len(head)+len(ids)), head...)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	return args
+}
+
+// RevokeLicenses implements app.MoneyTx. Each SET reads the row as it was,
+// so the account moves to revoked_account_id before account_id is cleared.
+func (t Tx) RevokeLicenses(ctx context.Context, ids []int64, refundID string, at time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := t.exec(ctx, `UPDATE maintenance_plans SET auto_renew = $2,
+			starts_at = CASE WHEN starts_at > $1 THEN $1 ELSE starts_at END,
+			ends_at = CASE WHEN ends_at > $1 THEN $1 ELSE ends_at END
+		WHERE license_id IN (`+idList(3, len(ids))+`)`, idArgs([]any{at.Unix(), false}, ids)...); err != nil {
+		return err
+	}
+	_, err := t.exec(ctx, `UPDATE licenses SET revoked_at = $1, revoked_account_id = account_id, account_id = NULL,
+			refund_id = $2, seats_used = 0, auto_renew = $3,
+			maintenance_till = CASE WHEN maintenance_till > $1 THEN $1 ELSE maintenance_till END
+		WHERE id IN (`+idList(4, len(ids))+`)`, idArgs([]any{at.Unix(), refundID, false}, ids)...)
+	return err
+}
+
+// DeleteLicenseActivations implements app.MoneyTx.
+func (t Tx) DeleteLicenseActivations(ctx context.Context, ids []int64) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	n, err := t.exec(ctx, "DELETE FROM activations WHERE license_id IN ("+idList(1, len(ids))+")", idArgs(nil, ids)...)
+	return int(n), err
+}
+
+// Revocation implements app.MoneyTx.
+func (t Tx) Revocation(ctx context.Context, acct int64, key string) (*app.Revocation, error) {
+	return one(t, t.queryRow(ctx, "SELECT refund_id, revoked_at FROM licenses WHERE key = $1 AND revoked_account_id = $2", key, acct),
+		app.ScanRevocation)
+}
