@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/licensectl/licensectl/cmd"
 	"github.com/licensectl/licensectl/internal/licensing"
+	"github.com/licensectl/licensectl/internal/payment/stripe/stripemock"
 	"github.com/licensectl/licensectl/internal/postgres/pgtest"
 )
 
@@ -70,13 +72,14 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exits":    exitsCmd,
-			"capture":  captureCmd,
-			"waitfile": waitfileCmd,
-			"pgschema": pgSchemaCmd,
-			"flipbyte": flipByteCmd,
-			"readme":   readmeCmd,
-			"httpget":  httpgetCmd,
+			"exits":      exitsCmd,
+			"capture":    captureCmd,
+			"waitfile":   waitfileCmd,
+			"pgschema":   pgSchemaCmd,
+			"flipbyte":   flipByteCmd,
+			"readme":     readmeCmd,
+			"httpget":    httpgetCmd,
+			"stripemock": stripeMockCmd,
 		},
 		RequireExplicitExec: true,
 		UpdateScripts:       os.Getenv("UPDATE_GOLDEN") != "",
@@ -130,4 +133,26 @@ func waitfileCmd(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 	ts.Fatalf("waitfile: %s did not appear", args[0])
+}
+
+// stripeMockCmd runs `stripemock`: it starts stripe-mock (the pinned
+// version, installed with go install) on a loopback port for the rest of
+// the script and sets $STRIPE_API_BASE to it. Where it cannot run the
+// script skips, except under CI=true.
+func stripeMockCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: stripemock")
+	}
+	url, stop, err := stripemock.Run()
+	if err != nil {
+		if stripemock.Required() {
+			ts.Fatalf("stripe-mock: %v", err)
+		}
+		if t, ok := ts.Value(scriptT{}).(testscript.T); ok {
+			t.Skip(fmt.Sprintf("SKIP: stripe-mock cannot run here (%v); with CI=true this fails", err))
+		}
+		ts.Fatalf("stripe-mock: %v", err)
+	}
+	ts.Defer(stop)
+	ts.Setenv("STRIPE_API_BASE", url)
 }

@@ -54,6 +54,14 @@ type MoneyConfig struct {
 	RefundWindow time.Duration
 	// Seller is who receipts name as the seller (receipts.seller).
 	Seller string
+	// Provider is payment.provider: none or stripe.
+	Provider string
+	Stripe   StripeConfig
+}
+
+// StripeConfig is the `payment.stripe.*` keys.
+type StripeConfig struct {
+	SecretKey, WebhookSecret, APIBase, SuccessURL string
 }
 
 // HTTPConfig is the `http.*` section: how the http backend talks to the
@@ -129,6 +137,12 @@ func configKeys() map[string]string {
 		// Money: the refund window and the seller receipts name.
 		"refunds.window":  "",
 		"receipts.seller": "",
+		// The payment provider: none (recorded as paid) or stripe.
+		"payment.provider":              "",
+		"payment.stripe.secret_key":     "",
+		"payment.stripe.webhook_secret": "",
+		"payment.stripe.api_base":       "",
+		"payment.stripe.success_url":    "",
 	}
 }
 
@@ -297,7 +311,20 @@ func httpConfig(v *viper.Viper) (HTTPConfig, error) {
 }
 
 func moneyConfig(v *viper.Viper) (MoneyConfig, error) {
-	m := MoneyConfig{RefundWindow: licensing.DefaultRefundWindow, Seller: strings.TrimSpace(v.GetString("receipts.seller"))}
+	m := MoneyConfig{RefundWindow: licensing.DefaultRefundWindow, Seller: strings.TrimSpace(v.GetString("receipts.seller")),
+		Stripe: StripeConfig{SecretKey: strings.TrimSpace(v.GetString("payment.stripe.secret_key")),
+			WebhookSecret: strings.TrimSpace(v.GetString("payment.stripe.webhook_secret")),
+			APIBase:       strings.TrimSpace(v.GetString("payment.stripe.api_base")),
+			SuccessURL:    strings.TrimSpace(v.GetString("payment.stripe.success_url"))}}
+	provider, err := (licensing.Enum{Name: "payment.provider", Values: []string{licensing.ProviderNone, licensing.ProviderStripe}}).
+		Parse(strings.TrimSpace(v.GetString("payment.provider")))
+	if err != nil {
+		return m, err
+	}
+	if provider == "" {
+		provider = licensing.ProviderNone
+	}
+	m.Provider = provider
 	if s := strings.TrimSpace(v.GetString("refunds.window")); s != "" {
 		d, err := parseDays(s)
 		if err != nil || d <= 0 {

@@ -14,11 +14,26 @@ import (
 	"github.com/licensectl/licensectl/internal/output"
 )
 
-// warnReceipt tells on stderr that a purchase's receipt could not be mailed.
+// warnReceipt tells on stderr that a purchase's receipt could not be
+// mailed, or that its payment waits for the card holder.
 func warnReceipt(e env, p *licensing.Purchase) {
-	if p != nil && p.ReceiptError != "" {
+	if p == nil {
+		return
+	}
+	if p.ReceiptError != "" {
 		fmt.Fprintf(e.IO.ErrOut, "warning: the purchase is made, but its receipt was not emailed: %s\n", p.ReceiptError)
 	}
+	if p.PaymentStatus == licensing.PaymentPending {
+		fmt.Fprintf(e.IO.ErrOut, "warning: %s is pending: the card holder must confirm the payment%s; its licenses are made when it completes\n",
+			p.ID, orURL(p.PaymentURL))
+	}
+}
+
+func orURL(u string) string {
+	if u == "" {
+		return ""
+	}
+	return " at " + u
 }
 
 type purchasesListOptions struct {

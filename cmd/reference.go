@@ -83,6 +83,16 @@ func mailKeyUsage(key string) string {
 		return "how long after a purchase its buyer may refund it (default 30d; operators refund later with --force)"
 	case "receipts.seller":
 		return "the seller receipts name (default licensectl)"
+	case "payment.provider":
+		return "none (default: purchases are recorded as paid) or stripe (card payments through Stripe)"
+	case "payment.stripe.secret_key":
+		return "Stripe secret key (sk_live_... or sk_test_...); keep it in the environment, not in a file others read"
+	case "payment.stripe.webhook_secret":
+		return "signing secret of the webhook endpoint POST /v1/webhooks/stripe (whsec_...)"
+	case "payment.stripe.api_base":
+		return "Stripe API base URL (default https://api.stripe.com; tests point it at stripe-mock)"
+	case "payment.stripe.success_url":
+		return "where Stripe Checkout sends the customer after `billing setup` saved a card"
 	case "http.retry_for":
 		return "backend http: how long requests that may safely be repeated are retried while the server is unavailable (default 15s; 0: no retries)"
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/licensectl/licensectl/internal/app"
 	"github.com/licensectl/licensectl/internal/httpapi"
 	"github.com/licensectl/licensectl/internal/licensing"
+	stripepay "github.com/licensectl/licensectl/internal/payment/stripe"
 	"github.com/licensectl/licensectl/internal/postgres"
 	"github.com/licensectl/licensectl/internal/sqlite"
 )
@@ -69,8 +70,23 @@ func openObservedStore(ctx context.Context, f *Factory, create bool, obs app.Obs
 	// setting that does not work fails attach with its reason, never a
 	// purchase.
 	mailer, _ := f.mailer()
+	pay, err := f.payments()
+	if err != nil {
+		h.Close()
+		return localStore{}, err
+	}
 	return localStore{App: app.New(h, app.Options{Clock: f.Clock, Observer: obs, Mailer: mailer,
-		Seller: f.cfg.Money.Seller, RefundWindow: f.cfg.Money.RefundWindow}), h: h}, nil
+		Seller: f.cfg.Money.Seller, RefundWindow: f.cfg.Money.RefundWindow, Payments: pay}), h: h}, nil
+}
+
+// payments builds the configured payment provider; nil for none.
+func (f *Factory) payments() (app.Payments, error) {
+	m := f.cfg.Money
+	if m.Provider != licensing.ProviderStripe {
+		return nil, nil
+	}
+	return stripepay.New(stripepay.Config{SecretKey: m.Stripe.SecretKey, WebhookSecret: m.Stripe.WebhookSecret,
+		APIBase: m.Stripe.APIBase, SuccessURL: m.Stripe.SuccessURL})
 }
 
 // storeDir readies the directory of a SQLite store about to be created: the

@@ -43,6 +43,8 @@ type Options struct {
 	// RefundWindow is how long after a purchase its buyer may refund it;
 	// 0 means licensing.DefaultRefundWindow.
 	RefundWindow time.Duration
+	// Payments is the payment provider; nil records purchases as paid.
+	Payments Payments
 }
 
 // Observer is told what the use cases did, for a server's metrics.
@@ -65,6 +67,7 @@ type App struct {
 	mailer       licensing.Mailer
 	seller       string
 	refundWindow time.Duration
+	pay          Payments
 }
 
 // New returns the use cases over a store.
@@ -81,7 +84,8 @@ func New(b Backend, opt Options) *App {
 	if seller == "" {
 		seller = "licensectl"
 	}
-	return &App{store: b, clock: clock, obs: opt.Observer, mailer: opt.Mailer, seller: seller, refundWindow: window}
+	return &App{store: b, clock: clock, obs: opt.Observer, mailer: opt.Mailer, seller: seller, refundWindow: window,
+		pay: opt.Payments}
 }
 
 // Close closes the store.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -44,10 +45,14 @@ type NewPurchase struct {
 	ReceiptURL    string
 	RefundOf      string // a refund's purchase
 	Reason        string
+	// PendingRequest is what a pending purchase makes when its payment
+	// completes, as JSON.
+	PendingRequest string
 }
 
 // Columns are the values of the purchase's kind, payment_status,
-// payment_ref, receipt_url, refund_of and reason columns, defaults filled.
+// payment_ref, receipt_url, refund_of, reason and pending_request columns,
+// defaults filled.
 func (p NewPurchase) Columns() []any {
 	kind, status := p.Kind, p.PaymentStatus
 	if kind == "" {
@@ -60,7 +65,7 @@ func (p NewPurchase) Columns() []any {
 	if p.RefundOf != "" {
 		refundOf = p.RefundOf
 	}
-	return []any{kind, status, p.PaymentRef, p.ReceiptURL, refundOf, p.Reason}
+	return []any{kind, status, p.PaymentRef, p.ReceiptURL, refundOf, p.Reason, p.PendingRequest}
 }
 
 // NewLicense is one license to insert.
@@ -177,6 +182,19 @@ type order struct {
 	// the account fixed the other mode (a license attached from another
 	// buyer), and leaves that mode alone.
 	renewal bool
+	// pay is how the provider took the money; zero: recorded as paid,
+	// without a provider.
+	pay payment
+}
+
+// payment is a provider's charge as a purchase records it.
+type payment struct {
+	ref, receiptURL string
+	// pending: the charge waits for the customer; the purchase is written
+	// without its licenses, which completePending makes on success.
+	pending bool
+	request string // pending: the request to complete, as JSON
+	url     string // pending: where the customer completes it
 }
 
 // orderLine is one request line: the licenses it creates.
@@ -235,43 +253,102 @@ func (a *App) Buy(ctx context.Context, req licensing.BuyRequest, progress func(d
 	}
 	key := req.IdempotencyKey
 	req.IdempotencyKey = ""
-	p, err := write(ctx, a, func(tx Tx, now time.Time) (*licensing.Purchase, error) {
-		buyer, err := actingAccount(ctx, tx)
+	var pay payment
+	var charged int64
+	if a.pay != nil && !req.Trial {
+		// The money first, outside the store's transaction (a slow
+		// provider must not hold the writer); the licenses only once it
+		// is taken. The charge's key is the purchase's, so the retry of a
+		// purchase that crashed after the charge finds the same charge.
+		if key == "" {
+			key = "auto-" + randomHex(16)
+		}
+		plan, err := read(ctx, a, func(tx Tx, _ time.Time) (*buyPlan, error) { return startBuy(ctx, tx, req, key) })
 		if err != nil {
 			return nil, err
 		}
-		r := req
-		if r.PurchaseEmail == "" {
-			r.PurchaseEmail = buyer.email
+		if plan.prior != nil {
+			return plan.prior, nil
 		}
-		hash, err := licensing.RequestHash(r)
-		if err != nil {
-			return nil, err
-		}
-		// Checked before the rules: a replayed trial must answer the
-		// original purchase, not "you already requested a trial".
-		k, prior, err := idempotency(ctx, tx, buyer.id, key, hash)
-		if err != nil {
-			return nil, err
-		}
-		if prior != "" {
-			p, err := loadPurchase(ctx, tx, prior, buyer.email)
+		if charged = plan.o.total; charged > 0 {
+			pending, err := json.Marshal(pendingBuy{Request: plan.req, Key: key})
 			if err != nil {
 				return nil, err
 			}
-			p.Replayed = true
-			return p, nil
+			if pay, err = a.charge(ctx, plan.buyer, plan.o.total, plan.o.currency, "purchase", key, plan.hash, pending); err != nil {
+				return nil, err
+			}
 		}
-		o, err := preparePurchase(ctx, tx, r, buyer)
-		if err != nil {
-			return nil, err
+	}
+	p, err := write(ctx, a, func(tx Tx, now time.Time) (*licensing.Purchase, error) {
+		plan, err := startBuy(ctx, tx, req, key)
+		if err != nil || plan.prior != nil {
+			return plan.priorOr(err)
 		}
-		return writePurchase(ctx, tx, o, k, hash, now, progress)
+		if pay.ref != "" && plan.o.total != charged {
+			return nil, licensing.Errorf(licensing.ECONFLICT, "the price changed while the payment was taken (%s, now %s)",
+				licensing.FormatCents(charged), licensing.FormatCents(plan.o.total)).WithHint("the charge is refunded; buy again")
+		}
+		plan.o.pay = pay
+		return writePurchase(ctx, tx, plan.o, plan.key, plan.hash, now, progress)
 	})
-	if err == nil && !p.Replayed {
+	if err != nil && pay.ref != "" && !pay.pending && !licensing.Temporary(err) {
+		a.undoCharge(ctx, pay, charged, key)
+	}
+	if err == nil && !p.Replayed && !pay.pending {
 		a.sendReceipt(ctx, p)
 	}
 	return p, err
+}
+
+// buyPlan is a purchase request checked and priced in a transaction, before
+// anything is written.
+type buyPlan struct {
+	buyer account
+	req   licensing.BuyRequest // with its purchase email
+	hash  string
+	key   string
+	prior *licensing.Purchase // the key's earlier purchase: a replay
+	o     *order
+}
+
+func (p *buyPlan) priorOr(err error) (*licensing.Purchase, error) {
+	if err != nil {
+		return nil, err
+	}
+	return p.prior, nil
+}
+
+// startBuy applies the idempotency key and every purchase rule to req.
+func startBuy(ctx context.Context, tx Tx, req licensing.BuyRequest, key string) (*buyPlan, error) {
+	buyer, err := actingAccount(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	r := req
+	if r.PurchaseEmail == "" {
+		r.PurchaseEmail = buyer.email
+	}
+	hash, err := licensing.RequestHash(r)
+	if err != nil {
+		return nil, err
+	}
+	// Checked before the rules: a replayed trial must answer the
+	// original purchase, not "you already requested a trial".
+	k, prior, err := idempotency(ctx, tx, buyer.id, key, hash)
+	if err != nil {
+		return nil, err
+	}
+	plan := &buyPlan{buyer: buyer, req: r, hash: hash, key: k}
+	if prior != "" {
+		if plan.prior, err = loadPurchase(ctx, tx, prior, buyer.email); err != nil {
+			return nil, err
+		}
+		plan.prior.Replayed = true
+		return plan, nil
+	}
+	plan.o, err = preparePurchase(ctx, tx, r, buyer)
+	return plan, err
 }
 
 // idempotency returns the key a purchase is stored under (one is made up
@@ -385,9 +462,18 @@ func (o *order) purchase(id, key string, now time.Time) *licensing.Purchase {
 	if o.renewal {
 		kind = licensing.PurchaseKindRenewal
 	}
-	return &licensing.Purchase{ID: id, Kind: kind, Account: o.buyer, PurchaseEmail: o.purchaseEmail, IdempotencyKey: key,
+	p := &licensing.Purchase{ID: id, Kind: kind, Account: o.buyer, PurchaseEmail: o.purchaseEmail, IdempotencyKey: key,
 		Items: o.items, TotalCents: o.total, Currency: o.currency, Billing: licensing.PurchaseBilling(o.items),
-		Trial: o.trial, Licenses: []string{}, CreatedAt: now, PaymentStatus: licensing.PaymentPaid}
+		Trial: o.trial, Licenses: []string{}, CreatedAt: now, PaymentStatus: licensing.PaymentPaid,
+		PaymentRef: o.pay.ref, PaymentURL: o.pay.url}
+	if o.pay.receiptURL != "" {
+		u := o.pay.receiptURL
+		p.ReceiptURL = &u
+	}
+	if o.pay.pending {
+		p.PaymentStatus = licensing.PaymentPending
+	}
+	return p
 }
 
 // writePurchase writes a prepared order: the purchase and its items, the
@@ -396,37 +482,51 @@ func writePurchase(ctx context.Context, tx Tx, o *order, key, hash string, now t
 	out := o.purchase(NewPurchaseID(), key, now)
 	if err := tx.InsertPurchase(ctx, NewPurchase{ID: out.ID, AccountID: o.buyerID, PurchaseEmail: o.purchaseEmail,
 		IdempotencyKey: key, RequestHash: hash, TotalCents: o.total, Currency: o.currency, Billing: out.Billing,
-		Trial: o.trial, CreatedAt: now, Items: o.items, Kind: out.Kind, PaymentStatus: out.PaymentStatus}); err != nil {
+		Trial: o.trial, CreatedAt: now, Items: o.items, Kind: out.Kind, PaymentStatus: out.PaymentStatus,
+		PaymentRef: o.pay.ref, ReceiptURL: o.pay.receiptURL, PendingRequest: o.pay.request}); err != nil {
 		return nil, err
 	}
+	if o.pay.pending {
+		// Nothing is bought until the payment completes (completePending).
+		return out, audit(ctx, tx, o.buyerID, now, o.buyer, "purchase.pending", out.ID, map[string]any{
+			"total_cents": o.total, "currency": o.currency, "payment_ref": o.pay.ref})
+	}
+	return out, writeOrder(ctx, tx, o, out, now, progress)
+}
+
+// writeOrder writes what a paid purchase makes (out is written already):
+// the payment modes it fixes, its trials, its licenses and the audit event.
+func writeOrder(ctx context.Context, tx Tx, o *order, out *licensing.Purchase, now time.Time, progress func(int)) error {
 	for _, it := range o.items {
 		if err := fixBilling(ctx, tx, o, it); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if o.trial {
 		for _, l := range o.lines {
 			if err := tx.InsertTrial(ctx, o.buyerID, l.product.SKU, now); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
 	rows := newLicenseRows(ctx, o, out.ID, now, progress)
 	if rows.total > 0 {
 		if err := tx.InsertLicenses(ctx, rows); err != nil {
-			return nil, err
+			return err
 		}
 		if err := rows.Err(); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	out.Licenses = rows.keys
 	if n := len(out.Licenses); progress != nil && n > 0 && n != rows.reported {
 		progress(n)
 	}
-	err := audit(ctx, tx, o.buyerID, now, o.buyer, "purchase.create", out.ID, map[string]any{
-		"items": len(o.items), "licenses": len(out.Licenses), "total_cents": o.total, "currency": o.currency})
-	return out, err
+	details := map[string]any{"items": len(o.items), "licenses": len(out.Licenses), "total_cents": o.total, "currency": o.currency}
+	if o.pay.ref != "" {
+		details["payment_ref"] = o.pay.ref
+	}
+	return audit(ctx, tx, o.buyerID, now, o.buyer, "purchase.create", out.ID, details)
 }
 
 // fixBilling records the payment mode the first purchase of a subscription

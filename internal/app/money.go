@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -60,7 +61,7 @@ type MoneyTx interface {
 // PurchaseRowColumns are the columns ScanPurchaseRow reads, over purchases
 // p joined to the buyer's accounts a.
 const PurchaseRowColumns = `p.id, p.kind, a.email, p.purchase_email, p.idempotency_key, p.total_cents, p.currency,
-	p.billing, p.trial, p.payment_status, p.refunded_cents, p.receipt_url, p.refund_of, p.reason, p.created_at,
+	p.billing, p.trial, p.payment_status, p.refunded_cents, p.receipt_url, p.refund_of, p.reason, p.payment_ref, p.created_at,
 	CASE WHEN p.kind = 'refund' THEN (SELECT count(*) FROM licenses l WHERE l.refund_id = p.id)
 		ELSE (SELECT count(*) FROM licenses l WHERE l.purchase_id = p.id) END`
 
@@ -70,7 +71,7 @@ func ScanPurchaseRow(sc Scanner) (*licensing.PurchaseRow, error) {
 	var receipt string
 	var created int64
 	if err := sc.Scan(&r.ID, &r.Kind, &r.Account, &r.PurchaseEmail, &r.IdempotencyKey, &r.TotalCents, &r.Currency,
-		&r.Billing, &r.Trial, &r.PaymentStatus, &r.RefundedCents, &receipt, &r.RefundOf, &r.Reason, &created, &r.LicenseCount); err != nil {
+		&r.Billing, &r.Trial, &r.PaymentStatus, &r.RefundedCents, &receipt, &r.RefundOf, &r.Reason, &r.PaymentRef, &created, &r.LicenseCount); err != nil {
 		return nil, err
 	}
 	if receipt != "" {
@@ -213,12 +214,15 @@ func (a *App) RefundPurchase(ctx context.Context, req licensing.RefundRequest) (
 			return nil, err
 		}
 	}
+	if a.pay != nil && !req.DryRun {
+		return a.refundPaid(ctx, req)
+	}
 	run := a.store.Write
 	if req.DryRun {
 		run = a.store.Read
 	}
 	out, err := writeWith(ctx, a, run, func(tx Tx, now time.Time) (*licensing.Purchase, error) {
-		return a.refund(ctx, tx, req, now)
+		return a.refund(ctx, tx, req, now, "", nil)
 	})
 	if err == nil && !out.DryRun && !out.Replayed {
 		a.sendReceipt(ctx, out)
@@ -226,7 +230,47 @@ func (a *App) RefundPurchase(ctx context.Context, req licensing.RefundRequest) (
 	return out, err
 }
 
-func (a *App) refund(ctx context.Context, tx Tx, req licensing.RefundRequest, now time.Time) (*licensing.Purchase, error) {
+// refundPaid refunds a purchase the provider charged: the provider gives
+// the money back first (its key is the refund's, so a retry after a crash
+// finds the same Refund), then the refund is written.
+func (a *App) refundPaid(ctx context.Context, req licensing.RefundRequest) (*licensing.Purchase, error) {
+	q := req
+	q.DryRun = true
+	var charge string
+	preview, err := read(ctx, a, func(tx Tx, now time.Time) (*licensing.Purchase, error) {
+		return a.refund(ctx, tx, q, now, "", &charge)
+	})
+	if err != nil || preview.Replayed {
+		return preview, err
+	}
+	ref := ""
+	if charge != "" {
+		acct, err := read(ctx, a, func(tx Tx, _ time.Time) (account, error) { return actingAccount(ctx, tx) })
+		if err != nil {
+			return nil, err
+		}
+		if ref, err = a.pay.Refund(ctx, RefundCharge{PaymentRef: charge, AmountCents: -preview.TotalCents,
+			IdempotencyKey: fmt.Sprintf("licensectl-refund-%d-%s", acct.id, preview.IdempotencyKey), Reason: req.Reason}); err != nil {
+			return nil, err
+		}
+	}
+	out, err := write(ctx, a, func(tx Tx, now time.Time) (*licensing.Purchase, error) {
+		out, err := a.refund(ctx, tx, req, now, ref, nil)
+		if err == nil && !out.Replayed && out.TotalCents != preview.TotalCents {
+			return nil, licensing.Errorf(licensing.ECONFLICT, "the purchase changed while its refund was made (%s given back)", ref).
+				WithHint("run `licensectl payments reconcile`")
+		}
+		return out, err
+	})
+	if err == nil && !out.Replayed {
+		a.sendReceipt(ctx, out)
+	}
+	return out, err
+}
+
+// refund is the refund's transaction: providerRef is the provider's Refund
+// ("" without one); charge, when not nil, receives the purchase's charge.
+func (a *App) refund(ctx context.Context, tx Tx, req licensing.RefundRequest, now time.Time, providerRef string, charge *string) (*licensing.Purchase, error) {
 	buyer, err := actingAccount(ctx, tx)
 	if err != nil {
 		return nil, err
@@ -263,6 +307,9 @@ func (a *App) refund(ctx context.Context, tx Tx, req licensing.RefundRequest, no
 	}
 	if err := licensing.CheckRefundable(&p.Purchase, a.refundWindow, req.Force, now); err != nil {
 		return nil, err
+	}
+	if charge != nil {
+		*charge = p.PaymentRef
 	}
 	items, err := tx.PurchaseItems(ctx, p.ID)
 	if err != nil {
@@ -303,7 +350,7 @@ func (a *App) refund(ctx context.Context, tx Tx, req licensing.RefundRequest, no
 	out := &licensing.Purchase{ID: NewPurchaseID(), Kind: licensing.PurchaseKindRefund, Account: buyer.email,
 		PurchaseEmail: p.PurchaseEmail, IdempotencyKey: key, Items: plan.Items, TotalCents: plan.TotalCents,
 		Currency: p.Currency, Billing: p.Billing, Licenses: plan.Keys, CreatedAt: now, PaymentStatus: licensing.PaymentRefunded,
-		RefundOf: &refundOf, Reason: req.Reason}
+		RefundOf: &refundOf, Reason: req.Reason, PaymentRef: providerRef}
 	if req.DryRun {
 		out.ID, out.DryRun = "", true
 		return out, nil
@@ -311,7 +358,7 @@ func (a *App) refund(ctx context.Context, tx Tx, req licensing.RefundRequest, no
 	if err := tx.InsertPurchase(ctx, NewPurchase{ID: out.ID, AccountID: buyer.id, PurchaseEmail: out.PurchaseEmail,
 		IdempotencyKey: key, RequestHash: hash, TotalCents: out.TotalCents, Currency: out.Currency, Billing: out.Billing,
 		CreatedAt: now, Items: out.Items, Kind: out.Kind, RefundOf: refundOf, Reason: out.Reason,
-		PaymentStatus: out.PaymentStatus}); err != nil {
+		PaymentStatus: out.PaymentStatus, PaymentRef: providerRef}); err != nil {
 		return nil, err
 	}
 	refunded := p.RefundedCents - plan.TotalCents

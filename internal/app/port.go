@@ -72,6 +72,7 @@ type Tx interface {
 	OperatorTx
 	LookupTx
 	MoneyTx
+	PaymentTx
 }
 
 // Lock says whether a look-up takes the write locks of the rows it reads.

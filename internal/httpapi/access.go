@@ -179,6 +179,10 @@ func cliOf(route string) string {
 		"GET /v1/purchases/{id}":                 "licensectl purchases show",
 		"POST /v1/purchases/{id}/refunds":        "licensectl purchases refund",
 		"POST /v1/licenses/{key}/cancellation":   "licensectl licenses cancel",
+		"GET /v1/billing":                        "licensectl billing show",
+		"POST /v1/billing/setup":                 "licensectl billing setup",
+		"GET /v1/payments/reconciliation":        "licensectl payments reconcile",
+		"POST /v1/webhooks/stripe":               "(Stripe's webhooks)",
 		"POST /v1/maintenance/{id}/cancellation": "licensectl maintenance cancel",
 	}[route]
 }

@@ -334,3 +334,24 @@ func (c *Client) CancelMaintenance(ctx context.Context, id string, undo bool) (*
 	}
 	return post[licensing.MaintenancePlan](c, ctx, "/v1/maintenance/"+pathEscape(strings.TrimSpace(id))+"/cancellation", cancelBody{Undo: undo}, "")
 }
+
+// ShowBilling implements licensing.PaymentService.
+func (c *Client) ShowBilling(ctx context.Context) (*licensing.Billing, error) {
+	return get[licensing.Billing](c, ctx, "/v1/billing", nil)
+}
+
+// SetupBilling implements licensing.PaymentService.
+func (c *Client) SetupBilling(ctx context.Context) (*licensing.Billing, error) {
+	return post[licensing.Billing](c, ctx, "/v1/billing/setup", nil, "")
+}
+
+// ReconcilePayments implements licensing.PaymentService.
+func (c *Client) ReconcilePayments(ctx context.Context, since time.Time) (*licensing.Reconciliation, error) {
+	return get[licensing.Reconciliation](c, ctx, "/v1/payments/reconciliation", url.Values{"since": {since.UTC().Format(time.RFC3339)}})
+}
+
+// HandlePaymentEvent implements licensing.PaymentService: the provider
+// sends webhooks to the server itself, never through a client.
+func (c *Client) HandlePaymentEvent(context.Context, []byte, string) error {
+	return licensing.Errorf(licensing.EINVALID, "payment webhooks go to the server's POST /v1/webhooks/stripe")
+}

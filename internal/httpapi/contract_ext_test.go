@@ -11,6 +11,7 @@ import (
 	"github.com/licensectl/licensectl/internal/httpapi/httpapitest"
 	"github.com/licensectl/licensectl/internal/httpapi/openapicheck"
 	"github.com/licensectl/licensectl/internal/licensing"
+	"github.com/licensectl/licensectl/internal/payment/paymenttest"
 	"github.com/licensectl/licensectl/internal/sqlite"
 )
 
@@ -30,5 +31,27 @@ func TestContract(t *testing.T) {
 			t.Fatal(err)
 		}
 		return httpapitest.StartChecked(t, spec, svc, clock, httpapi.Options{Rate: 10000})
+	})
+}
+
+// The payments suite over HTTP: the provider's webhooks go to the server's
+// POST /v1/webhooks/stripe with their signature header.
+func TestPaymentsContract(t *testing.T) {
+	spec := openapicheck.LoadDoc(t)
+	contract.RunPayments(t, func(t *testing.T, clock licensing.Clock, pay *paymenttest.Double) contract.Paid {
+		ctx := context.Background()
+		store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "server.db"), sqlite.Options{Create: true, Clock: clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { store.Close() })
+		svc := app.New(store, app.Options{Clock: clock, Payments: pay})
+		if _, err := svc.Seed(ctx); err != nil {
+			t.Fatal(err)
+		}
+		r := httpapitest.StartChecked(t, spec, svc, clock, httpapi.Options{Rate: 10000})
+		return contract.Paid{Services: r, Operator: r.Op, Deliver: func(payload []byte, sig string) error {
+			return httpapitest.PostWebhook(r.URL, payload, sig)
+		}}
 	})
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"time"
 
@@ -15,6 +16,9 @@ type refundBody struct {
 	DryRun   bool     `json:"dry_run,omitempty"`
 	Force    bool     `json:"force,omitempty"`
 }
+
+// maxWebhookBody bounds a provider's webhook (Stripe's events are a few KB).
+const maxWebhookBody = 1 << 20
 
 // cancelBody is the body of the cancellation endpoints.
 type cancelBody struct {
@@ -60,6 +64,32 @@ func (s *Server) moneyRoutes() []route {
 				status = http.StatusOK
 			}
 			return writeJSON(w, status, p)
+		}, false},
+		{"GET /v1/billing", acct(licensing.ScopeLicensesRead), withQuery(s, func(ctx context.Context, svc Backend, _ *http.Request) (*licensing.Billing, error) {
+			return svc.ShowBilling(ctx)
+		}), false},
+		{"POST /v1/billing/setup", acct(licensing.ScopePurchasesWrite), withOptionalBody(s, http.StatusOK,
+			func(ctx context.Context, svc Backend, _ struct{}, _ *http.Request) (*licensing.Billing, error) {
+				return svc.SetupBilling(ctx)
+			}), false},
+		{"GET /v1/payments/reconciliation", op(licensing.ScopeLookup), withQuery(s, func(ctx context.Context, svc Backend, r *http.Request) (*licensing.Reconciliation, error) {
+			since, err := timeParam(r.URL.Query().Get("since"), s.clock.Now().Add(-30*24*time.Hour))
+			if err != nil {
+				return nil, err
+			}
+			return svc.ReconcilePayments(ctx, since)
+		}), false},
+		// The provider's own calls: the signature is their authentication.
+		{"POST /v1/webhooks/stripe", public(), func(w http.ResponseWriter, r *http.Request) error {
+			payload, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
+			if err != nil {
+				return licensing.Errorf(licensing.EINVALID, "the webhook body is larger than %d bytes", maxWebhookBody)
+			}
+			if err := s.b.HandlePaymentEvent(r.Context(), payload, r.Header.Get("Stripe-Signature")); err != nil {
+				return err
+			}
+			w.WriteHeader(http.StatusNoContent)
+			return nil
 		}, false},
 		{"POST /v1/licenses/{key}/cancellation", acct(licensing.ScopeLicensesWrite), withOptionalBody(s, http.StatusOK,
 			func(ctx context.Context, svc Backend, b cancelBody, r *http.Request) (*licensing.License, error) {

@@ -88,6 +88,7 @@ type Services interface {
 	MaintenanceService
 	RenewalService
 	MoneyService
+	PaymentService
 	Close() error
 }
 

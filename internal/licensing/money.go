@@ -56,6 +56,7 @@ type PurchaseRow struct {
 	ReceiptURL     *string    `json:"receipt_url"`
 	RefundOf       *string    `json:"refund_of"`
 	Reason         string     `json:"reason,omitempty"`
+	PaymentRef     string     `json:"payment_ref,omitempty"`
 	LicenseCount   int        `json:"license_count"`
 	CreatedAt      time.Time  `json:"created_at"`
 }

@@ -127,6 +127,8 @@ type Purchase struct {
 	// RefundOf is the purchase a refund refunds; nil for others.
 	RefundOf *string `json:"refund_of,omitempty"`
 	Reason   string  `json:"reason,omitempty"`
+	// PaymentURL is where the customer completes a pending payment.
+	PaymentURL string `json:"payment_url,omitempty"`
 	// ReceiptError says why the receipt could not be emailed ("" when it
 	// was, or when no mail is configured); never part of the API.
 	ReceiptError string `json:"-"`

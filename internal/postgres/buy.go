@@ -16,8 +16,9 @@ const copyThreshold = 32
 func (t *tx) InsertPurchase(ctx context.Context, p app.NewPurchase) error {
 	b := &pgx.Batch{}
 	b.Queue(`INSERT INTO purchases (id, account_id, purchase_email, idempotency_key, request_hash,
-			total_cents, currency, billing, trial, created_at, kind, payment_status, payment_ref, receipt_url, refund_of, reason)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+			total_cents, currency, billing, trial, created_at, kind, payment_status, payment_ref, receipt_url, refund_of, reason,
+			pending_request)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 		append([]any{p.ID, p.AccountID, p.PurchaseEmail, p.IdempotencyKey, p.RequestHash, p.TotalCents, p.Currency, p.Billing,
 			p.Trial, p.CreatedAt.Unix()}, p.Columns()...)...)
 	for i, it := range p.Items {

@@ -9,6 +9,7 @@ import (
 	"github.com/licensectl/licensectl/internal/app/storetest"
 	"github.com/licensectl/licensectl/internal/contract"
 	"github.com/licensectl/licensectl/internal/licensing"
+	"github.com/licensectl/licensectl/internal/payment/paymenttest"
 	"github.com/licensectl/licensectl/internal/postgres/pgtest"
 )
 
@@ -65,4 +66,14 @@ func TestContract(t *testing.T) {
 func TestReadOne(t *testing.T) {
 	s, _ := openSchema(t, nil)
 	storetest.ReadOne(t, s)
+}
+
+func TestPaymentsContract(t *testing.T) {
+	contract.RunPayments(t, func(t *testing.T, clock licensing.Clock, pay *paymenttest.Double) contract.Paid {
+		s, _ := openSchema(t, clock)
+		svc := app.New(s, app.Options{Clock: s.Clock(), Payments: pay})
+		return contract.Paid{Services: svc, Operator: svc, Deliver: func(payload []byte, sig string) error {
+			return svc.HandlePaymentEvent(context.Background(), payload, sig)
+		}}
+	})
 }

@@ -9,8 +9,9 @@ import (
 // InsertPurchase implements app.PurchaseTx.
 func (t *tx) InsertPurchase(ctx context.Context, p app.NewPurchase) error {
 	if _, err := t.exec(ctx, `INSERT INTO purchases (id, account_id, purchase_email, idempotency_key, request_hash,
-			total_cents, currency, billing, trial, created_at, kind, payment_status, payment_ref, receipt_url, refund_of, reason)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			total_cents, currency, billing, trial, created_at, kind, payment_status, payment_ref, receipt_url, refund_of, reason,
+			pending_request)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		append([]any{p.ID, p.AccountID, p.PurchaseEmail, p.IdempotencyKey, p.RequestHash, p.TotalCents, p.Currency, p.Billing,
 			boolInt(p.Trial), p.CreatedAt.Unix()}, p.Columns()...)...); err != nil {
 		return err

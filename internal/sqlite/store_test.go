@@ -16,6 +16,7 @@ import (
 	"github.com/licensectl/licensectl/internal/app/storetest"
 	"github.com/licensectl/licensectl/internal/contract"
 	"github.com/licensectl/licensectl/internal/licensing"
+	"github.com/licensectl/licensectl/internal/payment/paymenttest"
 )
 
 // openStore opens a new seeded store in a temporary directory.
@@ -506,3 +507,13 @@ func TestParseLicenseRow(t *testing.T) {
 }
 
 func TestReadOne(t *testing.T) { storetest.ReadOne(t, openStore(t, nil)) }
+
+func TestPaymentsContract(t *testing.T) {
+	contract.RunPayments(t, func(t *testing.T, clock licensing.Clock, pay *paymenttest.Double) contract.Paid {
+		s := openStore(t, clock)
+		svc := app.New(s, app.Options{Clock: s.Clock(), Payments: pay})
+		return contract.Paid{Services: svc, Operator: svc, Deliver: func(payload []byte, sig string) error {
+			return svc.HandlePaymentEvent(context.Background(), payload, sig)
+		}}
+	})
+}

@@ -4,7 +4,11 @@
 package httpapitest
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
@@ -35,6 +39,7 @@ type Remote struct {
 	Op     *httpapi.Client
 	Store  Store
 	Outbox string // where the server's mailer leaves attach codes
+	URL    string // the server's base URL
 }
 
 // harnessOperator is the operator whose token Remote.Op carries.
@@ -76,7 +81,7 @@ func StartChecked(t testing.TB, spec *openapicheck.Spec, store Store, clock lice
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Remote{Client: c, Op: op, Store: store, Outbox: outbox}
+	return &Remote{Client: c, Op: op, Store: store, Outbox: outbox, URL: srv.URL}
 }
 
 // TokenSource acts as whichever account ctx names: it issues that account a
@@ -215,4 +220,31 @@ func (r *Remote) UpdateLicense(ctx context.Context, key string, u licensing.Lice
 		return r.Op.UpdateLicense(ctx, key, u)
 	}
 	return r.Client.UpdateLicense(ctx, key, u)
+}
+
+// PostWebhook sends a payment provider's webhook to a server as Stripe
+// does, and answers the server's refusal as the domain error it carries.
+func PostWebhook(base string, payload []byte, signature string) error {
+	req, err := http.NewRequest(http.MethodPost, base+"/v1/webhooks/stripe", bytes.NewReader(payload))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Stripe-Signature", signature)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNoContent {
+		return nil
+	}
+	var p struct {
+		Code   string `json:"code"`
+		Detail string `json:"detail"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
+		return fmt.Errorf("webhook: %s", resp.Status)
+	}
+	return licensing.Errorf(p.Code, "%s", p.Detail)
 }

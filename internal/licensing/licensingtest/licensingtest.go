@@ -59,6 +59,10 @@ type Services struct {
 	RefundPurchaseFn      func(ctx context.Context, req licensing.RefundRequest) (*licensing.Purchase, error)
 	CancelLicenseFn       func(ctx context.Context, key string, undo bool) (*licensing.License, error)
 	CancelMaintenanceFn   func(ctx context.Context, id string, undo bool) (*licensing.MaintenancePlan, error)
+	ShowBillingFn         func(ctx context.Context) (*licensing.Billing, error)
+	SetupBillingFn        func(ctx context.Context) (*licensing.Billing, error)
+	ReconcilePaymentsFn   func(ctx context.Context, since time.Time) (*licensing.Reconciliation, error)
+	HandlePaymentEventFn  func(ctx context.Context, payload []byte, signature string) error
 	CreateOperatorFn      func(ctx context.Context, name string) (*licensing.Operator, error)
 	ListOperatorsFn       func(ctx context.Context) ([]licensing.Operator, error)
 	SetOperatorDisabledFn func(ctx context.Context, name string, disabled bool) (*licensing.Operator, error)
@@ -446,4 +450,32 @@ func (s *Services) CancelMaintenance(ctx context.Context, id string, undo bool) 
 		return nil, unexpected("CancelMaintenance")
 	}
 	return s.CancelMaintenanceFn(ctx, id, undo)
+}
+
+func (s *Services) ShowBilling(ctx context.Context) (*licensing.Billing, error) {
+	if s.ShowBillingFn == nil {
+		return nil, unexpected("ShowBilling")
+	}
+	return s.ShowBillingFn(ctx)
+}
+
+func (s *Services) SetupBilling(ctx context.Context) (*licensing.Billing, error) {
+	if s.SetupBillingFn == nil {
+		return nil, unexpected("SetupBilling")
+	}
+	return s.SetupBillingFn(ctx)
+}
+
+func (s *Services) ReconcilePayments(ctx context.Context, since time.Time) (*licensing.Reconciliation, error) {
+	if s.ReconcilePaymentsFn == nil {
+		return nil, unexpected("ReconcilePayments")
+	}
+	return s.ReconcilePaymentsFn(ctx, since)
+}
+
+func (s *Services) HandlePaymentEvent(ctx context.Context, payload []byte, signature string) error {
+	if s.HandlePaymentEventFn == nil {
+		return unexpected("HandlePaymentEvent")
+	}
+	return s.HandlePaymentEventFn(ctx, payload, signature)
 }
