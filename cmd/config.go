@@ -56,7 +56,10 @@ type MoneyConfig struct {
 	Seller string
 	// Provider is payment.provider: none or stripe.
 	Provider string
-	Stripe   StripeConfig
+	// Grace is how long a subscription whose renewal charge failed stays
+	// valid (payment.grace, default 7 days).
+	Grace  time.Duration
+	Stripe StripeConfig
 }
 
 // StripeConfig is the `payment.stripe.*` keys.
@@ -139,6 +142,7 @@ func configKeys() map[string]string {
 		"receipts.seller": "",
 		// The payment provider: none (recorded as paid) or stripe.
 		"payment.provider":              "",
+		"payment.grace":                 "",
 		"payment.stripe.secret_key":     "",
 		"payment.stripe.webhook_secret": "",
 		"payment.stripe.api_base":       "",
@@ -325,6 +329,15 @@ func moneyConfig(v *viper.Viper) (MoneyConfig, error) {
 		provider = licensing.ProviderNone
 	}
 	m.Provider = provider
+	m.Grace = licensing.DefaultGrace
+	if s := strings.TrimSpace(v.GetString("payment.grace")); s != "" {
+		d, err := parseDays(s)
+		if err != nil || d < 0 {
+			return m, licensing.Errorf(licensing.EINVALID, "payment.grace: invalid duration %q", s).
+				WithHint("use days such as 7d, or a duration such as 72h")
+		}
+		m.Grace = d
+	}
 	if s := strings.TrimSpace(v.GetString("refunds.window")); s != "" {
 		d, err := parseDays(s)
 		if err != nil || d <= 0 {

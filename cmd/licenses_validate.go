@@ -70,6 +70,9 @@ func licensesValidateRun(ctx context.Context, o *licensesValidateOptions) error 
 		return err
 	}
 	code := licensing.ValidationErrorCode(v.Code)
+	if v.Warning != "" {
+		fmt.Fprintf(o.IO.ErrOut, "warning: %s\n", v.Warning)
+	}
 	if o.quiet() {
 		if code != "" {
 			return licensing.Errorf(code, "%s: %s", v.Code, v.Message)

@@ -85,6 +85,8 @@ func mailKeyUsage(key string) string {
 		return "the seller receipts name (default licensectl)"
 	case "payment.provider":
 		return "none (default: purchases are recorded as paid) or stripe (card payments through Stripe)"
+	case "payment.grace":
+		return "how long a subscription whose renewal charge failed stays valid, past due (default 7d)"
 	case "payment.stripe.secret_key":
 		return "Stripe secret key (sk_live_... or sk_test_...); keep it in the environment, not in a file others read"
 	case "payment.stripe.webhook_secret":

@@ -24,6 +24,8 @@ type SeatLicense struct {
 	Suspended bool
 	Edition   string
 	Platforms []string
+	// PastDue is when its renewal charge first failed; nil when it did not.
+	PastDue *time.Time
 }
 
 func (l *SeatLicense) seat() licensing.Seat {
@@ -176,13 +178,15 @@ func ScanSeatLicense(sc Scanner) (*SeatLicense, error) {
 	var (
 		l                 SeatLicense
 		expires, maintain *int64
+		pastDue           *int64
 		created           int64
 		platforms         string
 	)
 	if err := sc.Scan(&l.ID, &l.License.Key, &l.License.Product, &l.License.Kind, &l.License.Term, &expires, &maintain,
-		&created, &l.License.AllowRM, &l.License.Seats, &l.License.SeatsUsed, &l.Suspended, &l.Edition, &platforms); err != nil {
+		&created, &l.License.AllowRM, &l.License.Seats, &l.License.SeatsUsed, &l.Suspended, &l.Edition, &platforms, &pastDue); err != nil {
 		return nil, err
 	}
+	l.PastDue = UnixOrNil(pastDue)
 	l.License.ExpiresAt, l.License.MaintenanceTill = UnixOrNil(expires), UnixOrNil(maintain)
 	l.License.CreatedAt = Unix(created)
 	l.Platforms = SplitList(platforms)
@@ -737,8 +741,9 @@ func (a *App) ValidateLicense(ctx context.Context, key, fingerprint, version str
 				}
 				return &r.Activation, nil
 			},
-			Seen:   func(act *licensing.Activation) error { return tx.TouchActivation(ctx, act.ID, now) },
-			Builds: func(product string) ([]licensing.Build, error) { return tx.Builds(ctx, product, "") },
+			Seen:         func(act *licensing.Activation) error { return tx.TouchActivation(ctx, act.ID, now) },
+			Builds:       func(product string) ([]licensing.Build, error) { return tx.Builds(ctx, product, "") },
+			PastDueUntil: a.pastDueUntil(l.PastDue),
 		})
 	})
 	if err != nil {

@@ -45,6 +45,9 @@ type Options struct {
 	RefundWindow time.Duration
 	// Payments is the payment provider; nil records purchases as paid.
 	Payments Payments
+	// Grace is how long a subscription whose renewal charge failed stays
+	// valid (past due); 0 means licensing.DefaultGrace.
+	Grace time.Duration
 }
 
 // Observer is told what the use cases did, for a server's metrics.
@@ -68,6 +71,7 @@ type App struct {
 	seller       string
 	refundWindow time.Duration
 	pay          Payments
+	grace        time.Duration
 }
 
 // New returns the use cases over a store.
@@ -84,8 +88,12 @@ func New(b Backend, opt Options) *App {
 	if seller == "" {
 		seller = "licensectl"
 	}
-	return &App{store: b, clock: clock, obs: opt.Observer, mailer: opt.Mailer, seller: seller, refundWindow: window,
-		pay: opt.Payments}
+	out := &App{store: b, clock: clock, obs: opt.Observer, mailer: opt.Mailer, seller: seller, refundWindow: window,
+		pay: opt.Payments, grace: opt.Grace}
+	if out.grace <= 0 {
+		out.grace = licensing.DefaultGrace
+	}
+	return out
 }
 
 // Close closes the store.

@@ -373,47 +373,103 @@ func (a *App) BuyMaintenance(ctx context.Context, req licensing.MaintenanceBuyRe
 	if err := req.Normalize(); err != nil {
 		return nil, err
 	}
+	key := req.IdempotencyKey
+	var pay payment
+	var charged int64
+	if a.pay != nil {
+		// As licenses buy: the money first (keyed by the purchase's key),
+		// the plans once it is taken.
+		if key == "" {
+			key = "auto-" + randomHex(16)
+		}
+		r := req
+		r.IdempotencyKey = key
+		st, err := read(ctx, a, func(tx Tx, now time.Time) (*maintenanceStart, error) { return startMaintenance(ctx, tx, r, now) })
+		if err != nil {
+			return nil, err
+		}
+		if st.prior != nil || len(st.o.plans) == 0 {
+			return st.result(), nil
+		}
+		charged = st.o.total
+		if pay, err = a.charge(ctx, st.buyer, st.o.total, st.o.currency, "maintenance", st.key, st.hash, nil); err != nil {
+			return nil, err
+		}
+		req.IdempotencyKey = key
+	}
 	mp, err := write(ctx, a, func(tx Tx, now time.Time) (*licensing.MaintenancePurchase, error) {
-		buyer, err := actingAccount(ctx, tx)
+		st, err := startMaintenance(ctx, tx, req, now)
 		if err != nil {
 			return nil, err
 		}
-		if err := licensing.CheckMaintenanceEmail(req.PurchaseEmail, buyer.email); err != nil {
-			return nil, err
+		if st.prior != nil || len(st.o.plans) == 0 {
+			return st.result(), nil
 		}
-		hashed := req
-		hashed.IdempotencyKey, hashed.PurchaseEmail = "", ""
-		hash, err := licensing.RequestHash(struct {
-			Maintenance licensing.MaintenanceBuyRequest `json:"maintenance"`
-		}{hashed})
+		if pay.ref != "" && st.o.total != charged {
+			return nil, licensing.Errorf(licensing.ECONFLICT, "the price changed while the payment was taken").WithHint("the charge is refunded; buy again")
+		}
+		st.o.pay = pay
+		p, err := writePurchase(ctx, tx, &st.o.order, st.key, st.hash, now, nil)
 		if err != nil {
 			return nil, err
 		}
-		key, prior, err := idempotency(ctx, tx, buyer.id, req.IdempotencyKey, hash)
-		if err != nil {
-			return nil, err
-		}
-		if prior != "" {
-			return loadMaintenancePurchase(ctx, tx, prior, buyer.email, now)
-		}
-		o, err := prepareMaintenance(ctx, tx, req, buyer, now)
-		if err != nil {
-			return nil, err
-		}
-		if len(o.plans) == 0 {
-			return o.result("", key, now), nil
-		}
-		p, err := writePurchase(ctx, tx, &o.order, key, hash, now, nil)
-		if err != nil {
-			return nil, err
-		}
-		out := o.result(p.ID, key, now)
-		return out, writePlans(ctx, tx, o, out, progress)
+		out := st.o.result(p.ID, st.key, now)
+		return out, writePlans(ctx, tx, st.o, out, progress)
 	})
+	if err != nil && pay.ref != "" && !licensing.Temporary(err) {
+		a.undoCharge(ctx, pay, charged, key)
+	}
 	if err == nil && !mp.Replayed && mp.ID != "" {
 		a.sendReceipt(ctx, &mp.Purchase)
 	}
 	return mp, err
+}
+
+// maintenanceStart is a maintenance purchase checked and priced, before
+// anything is written: the earlier purchase of its key, or its order.
+type maintenanceStart struct {
+	buyer     account
+	hash, key string
+	prior     *licensing.MaintenancePurchase
+	o         *maintenanceOrder
+	now       time.Time
+}
+
+func (st *maintenanceStart) result() *licensing.MaintenancePurchase {
+	if st.prior != nil {
+		return st.prior
+	}
+	return st.o.result("", st.key, st.now)
+}
+
+// startMaintenance applies the idempotency key and the rules to req.
+func startMaintenance(ctx context.Context, tx Tx, req licensing.MaintenanceBuyRequest, now time.Time) (*maintenanceStart, error) {
+	buyer, err := actingAccount(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	if err := licensing.CheckMaintenanceEmail(req.PurchaseEmail, buyer.email); err != nil {
+		return nil, err
+	}
+	hashed := req
+	hashed.IdempotencyKey, hashed.PurchaseEmail = "", ""
+	hash, err := licensing.RequestHash(struct {
+		Maintenance licensing.MaintenanceBuyRequest `json:"maintenance"`
+	}{hashed})
+	if err != nil {
+		return nil, err
+	}
+	key, prior, err := idempotency(ctx, tx, buyer.id, req.IdempotencyKey, hash)
+	if err != nil {
+		return nil, err
+	}
+	st := &maintenanceStart{buyer: buyer, hash: hash, key: key, now: now}
+	if prior != "" {
+		st.prior, err = loadMaintenancePurchase(ctx, tx, prior, buyer.email, now)
+		return st, err
+	}
+	st.o, err = prepareMaintenance(ctx, tx, req, buyer, now)
+	return st, err
 }
 
 // writePlans inserts the order's plans (filling their ids into out) and

@@ -351,3 +351,13 @@ func completePending(ctx context.Context, tx Tx, p *StoredPurchase, ev *PaymentE
 	}
 	return out, writeOrder(ctx, tx, o, out, now, nil)
 }
+
+// pastDueUntil is the end of the grace period of a renewal charge that
+// failed at since; nil for none.
+func (a *App) pastDueUntil(since *time.Time) *time.Time {
+	if since == nil {
+		return nil
+	}
+	t := since.Add(a.grace)
+	return &t
+}

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"sort"
 	"time"
@@ -30,6 +31,8 @@ type DueRow struct {
 	AutoRenew bool
 	Term      string // subscriptions: monthly or annual
 	Succeeded bool   // a maintenance plan that a later plan of its license follows
+	// PastDue is when a subscription's renewal charge first failed.
+	PastDue *time.Time
 }
 
 // RenewalRecord is one processed period or end, for the renewals table.
@@ -70,6 +73,9 @@ type RenewalTx interface {
 	// MoveEnds moves every end, in the order given and in bulk, each only
 	// from the value From: false when one of them had moved meanwhile.
 	MoveEnds(ctx context.Context, moves []EndMove) (bool, error)
+	// SetPastDue records when a subscription's renewal charge first failed
+	// (nil: it is paid again).
+	SetPastDue(ctx context.Context, licenseID int64, since *time.Time) error
 }
 
 // DuePlanColumns are the columns ScanDuePlan reads: over maintenance_plans
@@ -94,16 +100,18 @@ const DueLicenseKind = `(CASE l.kind WHEN 'trial' THEN 'trial' ELSE 'subscriptio
 
 // DueLicenseColumns are the columns ScanDueLicense reads, over licenses l
 // and accounts a.
-const DueLicenseColumns = `l.key, l.id, l.product, l.account_id, a.email, l.expires_at, l.auto_renew, l.term, ` + DueLicenseKind
+const DueLicenseColumns = `l.key, l.id, l.product, l.account_id, a.email, l.expires_at, l.auto_renew, l.term, ` + DueLicenseKind +
+	`, l.past_due_since`
 
 // ScanDueLicense reads a row of DueLicenseColumns.
 func ScanDueLicense(sc Scanner) (*DueRow, error) {
 	var r DueRow
 	var end int64
-	if err := sc.Scan(&r.Key, &r.LicenseID, &r.SKU, &r.AccountID, &r.Account, &end, &r.AutoRenew, &r.Term, &r.Kind); err != nil {
+	var pastDue *int64
+	if err := sc.Scan(&r.Key, &r.LicenseID, &r.SKU, &r.AccountID, &r.Account, &end, &r.AutoRenew, &r.Term, &r.Kind, &pastDue); err != nil {
 		return nil, err
 	}
-	r.Object, r.End = r.Key, Unix(end)
+	r.Object, r.End, r.PastDue = r.Key, Unix(end), UnixOrNil(pastDue)
 	return &r, nil
 }
 
@@ -192,7 +200,15 @@ func (a *App) renewalsRun(ctx context.Context, asOf time.Time) (*licensing.Renew
 	if err := licensing.CheckRunAsOf(asOf, a.now()); err != nil {
 		return nil, err
 	}
-	return write(ctx, a, func(tx Tx, now time.Time) (*licensing.RenewalRun, error) {
+	var charged map[string]renewalCharge
+	if a.pay != nil {
+		var err error
+		if charged, err = a.chargeRenewalsFirst(ctx, asOf); err != nil {
+			return nil, err
+		}
+	}
+	var failed []renewalCharge
+	run, err := write(ctx, a, func(tx Tx, now time.Time) (*licensing.RenewalRun, error) {
 		scope, err := renewalScope(ctx, tx)
 		if err != nil {
 			return nil, err
@@ -201,10 +217,12 @@ func (a *App) renewalsRun(ctx context.Context, asOf time.Time) (*licensing.Renew
 		if err != nil {
 			return nil, err
 		}
-		purchases, err := chargeRenewals(ctx, tx, asOf, now, steps)
+		purchases, kept, fails, err := a.chargeRenewals(ctx, tx, asOf, now, steps, charged)
 		if err != nil {
 			return nil, err
 		}
+		failed = fails
+		steps = kept
 		if err := applyRenewals(ctx, tx, now, steps); err != nil {
 			return nil, err
 		}
@@ -214,36 +232,188 @@ func (a *App) renewalsRun(ctx context.Context, asOf time.Time) (*licensing.Renew
 		}
 		run := licensing.SummarizeRenewals(asOf, rs)
 		run.Purchases = purchases
+		for _, f := range failed {
+			run.Failed += len(f.steps)
+		}
 		return run, nil
 	})
+	if err == nil {
+		for _, f := range failed {
+			a.mailRenewalFailed(ctx, f)
+		}
+	}
+	return run, err
+}
+
+// renewalCharge is one charge of a renewals run: an account's renewing
+// steps in one currency, and what the provider answered.
+type renewalCharge struct {
+	key      string
+	acct     account
+	total    int64
+	currency string
+	pay      payment
+	reason   string // the provider refused: why
+	steps    []int
+}
+
+// renewalKey is a charge's key: its periods (objects and due dates), so a
+// run that crashed after charging is charged the same on its rerun.
+func renewalKey(asOf time.Time, objects []string) string {
+	h, _ := licensing.RequestHash(objects)
+	return "renewal-" + asOf.Format(time.RFC3339) + "-" + h[:16]
+}
+
+// chargeRenewalsFirst charges every renewal charge of the run through the
+// provider, before the run's transaction (which must not wait on it), by
+// key. A refused card is a failed charge, not an error of the run.
+func (a *App) chargeRenewalsFirst(ctx context.Context, asOf time.Time) (map[string]renewalCharge, error) {
+	plan, err := read(ctx, a, func(tx Tx, _ time.Time) ([]renewalCharge, error) {
+		scope, err := renewalScope(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		steps, err := planRenewals(ctx, tx, scope, asOf)
+		if err != nil {
+			return nil, err
+		}
+		var out []renewalCharge
+		for _, c := range licensing.GroupRenewalCharges(steps, func(d *DueRow) string { return d.Term }) {
+			it := steps[c.Steps[0]].Item
+			out = append(out, renewalCharge{key: renewalKey(asOf, c.Objects), acct: account{id: it.AccountID, email: c.Account},
+				total: c.TotalCents, currency: c.Currency})
+		}
+		return out, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	done := map[string]renewalCharge{}
+	for _, c := range plan {
+		pay, err := a.charge(ctx, c.acct, c.total, c.currency, "renewal", c.key, c.key, nil)
+		switch {
+		case licensing.ErrorCode(err) == licensing.ECONFLICT:
+			c.reason = licensing.ErrorMessage(err)
+		case err != nil:
+			return nil, err // the provider is down: the run stops; the next one charges the same keys
+		default:
+			c.pay = pay
+		}
+		done[c.key] = c
+	}
+	return done, nil
 }
 
 // chargeRenewals writes one purchase per account and currency for the
 // renewing steps (licensing.GroupRenewalCharges), sets each step's purchase
-// id and returns the purchases' ids.
-func chargeRenewals(ctx context.Context, tx Tx, asOf, now time.Time, steps []renewalStep) ([]string, error) {
+// id and returns the purchases' ids with the steps to apply. With a
+// provider (charged not nil) only the charges it took are written; a refused
+// one is past due (its steps left out), and one it was not asked for (due
+// since the charges were taken) waits for the next run.
+func (a *App) chargeRenewals(ctx context.Context, tx Tx, asOf, now time.Time, steps []renewalStep,
+	charged map[string]renewalCharge) ([]string, []renewalStep, []renewalCharge, error) {
 	purchases := []string{}
+	skip := map[int]bool{}
+	var failed []renewalCharge
 	for _, c := range licensing.GroupRenewalCharges(steps, func(d *DueRow) string { return d.Term }) {
 		acct := steps[c.Steps[0]].Item.AccountID
+		key := renewalKey(asOf, c.Objects)
 		o := order{buyerID: acct, buyer: c.Account, purchaseEmail: c.Account, owner: acct, currency: c.Currency,
 			items: c.Items, total: c.TotalCents, fixed: map[string]string{}, renewal: true}
+		if charged != nil {
+			ch, ok := charged[key]
+			if !ok || ch.reason != "" || ch.total != c.TotalCents {
+				for _, i := range c.Steps {
+					skip[i] = true
+				}
+				if ok && ch.reason != "" {
+					ch.steps = c.Steps
+					if err := a.renewalFailed(ctx, tx, now, steps, ch); err != nil {
+						return nil, nil, nil, err
+					}
+					failed = append(failed, ch)
+				}
+				continue
+			}
+			o.pay = ch.pay
+		}
 		hash, err := licensing.RequestHash(struct {
 			Renewals []string `json:"renewals"`
 		}{c.Objects})
 		if err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
-		key := "renewal-" + asOf.Format(time.RFC3339) + "-" + randomHex(4)
 		p, err := writePurchase(ctx, tx, &o, key, hash, now, nil)
 		if err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
 		for _, i := range c.Steps {
 			steps[i].PurchaseID = p.ID
+			if d := steps[i].Item; d.PastDue != nil {
+				if err := tx.SetPastDue(ctx, d.LicenseID, nil); err != nil {
+					return nil, nil, nil, err
+				}
+				d.PastDue = nil
+			}
 		}
 		purchases = append(purchases, p.ID)
 	}
-	return purchases, nil
+	if len(skip) == 0 {
+		return purchases, steps, nil, nil
+	}
+	kept := make([]renewalStep, 0, len(steps))
+	for i, st := range steps {
+		if !skip[i] {
+			kept = append(kept, st)
+		}
+	}
+	return purchases, kept, failed, nil
+}
+
+// renewalFailed records a refused renewal charge: a subscription is past
+// due from its first failure and stops renewing once the grace period is
+// over (the next run ends it); a maintenance plan stops renewing at once.
+func (a *App) renewalFailed(ctx context.Context, tx Tx, now time.Time, steps []renewalStep, ch renewalCharge) error {
+	seen := map[*DueRow]bool{}
+	for _, i := range ch.steps {
+		d := steps[i].Item
+		if seen[d] {
+			continue
+		}
+		seen[d] = true
+		switch {
+		case d.Kind == licensing.RenewalMaintenance:
+			if err := tx.SetPlanAutoRenew(ctx, d.Object, false); err != nil {
+				return err
+			}
+		case d.PastDue == nil:
+			due := d.End
+			if err := tx.SetPastDue(ctx, d.LicenseID, &due); err != nil {
+				return err
+			}
+		case !now.Before(d.PastDue.Add(a.grace)):
+			off := false
+			if err := tx.UpdateLicense(ctx, d.LicenseID, LicenseChange{AutoRenew: &off}); err != nil {
+				return err
+			}
+		}
+		if err := audit(ctx, tx, d.AccountID, now, renewalActor, "renewal.failed", d.Object, map[string]any{
+			"kind": d.Kind, "license": d.Key, "due_at": d.End.Format(time.RFC3339), "reason": ch.reason}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mailRenewalFailed tells an account its renewal payment failed.
+func (a *App) mailRenewalFailed(ctx context.Context, ch renewalCharge) {
+	if a.mailer == nil {
+		return
+	}
+	body := fmt.Sprintf("The renewal charge of %s %s for your licenses failed: %s\n\n"+
+		"Your subscriptions stay valid for %s (past due). Save a card with\n\n  licensectl billing setup\n\n"+
+		"and the next renewals run charges it again.\n", licensing.FormatCents(ch.total), ch.currency, ch.reason, licensing.FormatWindow(a.grace))
+	a.mailer.Send(ctx, licensing.Mail{To: ch.acct.email, Subject: "Your licensectl renewal payment failed", Body: body})
 }
 
 // applyRenewals records every step in renewals and in the audit log,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/licensectl/licensectl/internal/app"
 	"github.com/licensectl/licensectl/internal/licensing"
@@ -44,6 +45,8 @@ func RunPayments(t *testing.T, open PaymentsOpener) {
 		{"CrashBetweenChargeAndCommit", testCrashBetweenChargeAndCommit},
 		{"PaidRefunds", testPaidRefunds},
 		{"Reconcile", testReconcile},
+		{"PaidMaintenance", testPaidMaintenance},
+		{"PaidRenewalsAndPastDue", testPaidRenewals},
 		{"ProviderMoneyInvariants", testProviderMoneyInvariants},
 	}
 	for _, tc := range tests {
@@ -286,5 +289,83 @@ func testProviderMoneyInvariants(t *testing.T, e *payEnv) {
 		if kept := e.pay.Net(emails[i], "USD"); kept != recorded {
 			t.Errorf("%s: purchases less refunds %d, the provider kept %d", emails[i], recorded, kept)
 		}
+	}
+}
+
+func testPaidMaintenance(t *testing.T, e *payEnv) {
+	a := e.account("a@example.com")
+	key := e.buy(a, req(line("backup-server", 1))).Licenses[0]
+	e.pay.Answer(app.ChargeDeclined)
+	_, err := e.svc.BuyMaintenance(a, forKey(key), nil)
+	wantCode(t, err, licensing.ECONFLICT, "maintenance with a declined card")
+	if plans := e.plans(a, licensing.MaintenanceFilter{}); len(plans) != 0 {
+		t.Fatalf("plans after a decline: %+v", plans)
+	}
+	m := e.buyMaintenance(a, forKey(key))
+	if m.PaymentRef == "" || m.PaymentStatus != licensing.PaymentPaid || len(m.Plans) != 1 {
+		t.Fatalf("paid maintenance %+v", m)
+	}
+	if net := e.pay.Net("a@example.com", "USD"); net != 11999+m.TotalCents {
+		t.Fatalf("net %d", net)
+	}
+}
+
+func testPaidRenewals(t *testing.T, e *payEnv) {
+	a := e.account("a@example.com")
+	sub := e.buy(a, req(billed(line("mbs-desktop", 1), licensing.BillingMonthly))).Licenses[0]
+	// A month on: the renewal is charged, and recorded with its charge.
+	run := e.runRenewals(a, Start().AddDate(0, 1, 0))
+	if run.Renewed != 1 || run.Failed != 0 || len(run.Purchases) != 1 {
+		t.Fatalf("first run = %+v", run)
+	}
+	d := e.purchase(a, run.Purchases[0])
+	if d.Kind != licensing.PurchaseKindRenewal || d.PaymentRef == "" || d.TotalCents != 299 {
+		t.Fatalf("renewal purchase %+v", d)
+	}
+	if net := e.pay.Net("a@example.com", "USD"); net != 2*299 {
+		t.Fatalf("net after a renewal: %d", net)
+	}
+	// The next month the card is refused: not renewed, past due, valid
+	// with a warning for the grace period (7 days), emailed.
+	e.pay.Answer(app.ChargeDeclined)
+	due := Start().AddDate(0, 2, 0)
+	e.clock.Set(due)
+	run = e.runRenewals(a, due)
+	if run.Renewed != 0 || run.Failed != 1 || len(run.Purchases) != 0 {
+		t.Fatalf("declined run = %+v", run)
+	}
+	e.clock.Set(due.Add(24 * time.Hour))
+	v, err := e.svc.ValidateLicense(a, sub, "", "")
+	if err != nil || v.Code != licensing.ValidValid || v.Warning == "" {
+		t.Fatalf("validate while past due = %+v, %v", v, err)
+	}
+	// Paid on the next run: renewed from its due date, no longer past due.
+	run = e.runRenewals(a, e.clock.Now())
+	if run.Renewed != 1 || run.Failed != 0 {
+		t.Fatalf("retry run = %+v", run)
+	}
+	if v, err := e.svc.ValidateLicense(a, sub, "", ""); err != nil || v.Code != licensing.ValidValid || v.Warning != "" ||
+		v.ExpiresAt == nil || !v.ExpiresAt.Equal(Start().AddDate(0, 3, 0)) {
+		t.Fatalf("validate after paying = %+v, %v", v, err)
+	}
+	// Refused until the grace period is over: it ends.
+	due = Start().AddDate(0, 3, 0)
+	e.pay.Answer(app.ChargeDeclined, app.ChargeDeclined)
+	e.clock.Set(due)
+	e.runRenewals(a, due)
+	e.clock.Set(due.Add(8 * 24 * time.Hour))
+	if v, err := e.svc.ValidateLicense(a, sub, "", ""); err != nil || v.Code != licensing.ValidExpired {
+		t.Fatalf("validate after the grace period = %+v, %v", v, err)
+	}
+	run = e.runRenewals(a, e.clock.Now())
+	if run.Failed != 1 || run.Renewed != 0 {
+		t.Fatalf("run after the grace period = %+v", run)
+	}
+	run = e.runRenewals(a, e.clock.Now())
+	if run.Expired != 1 || run.Renewed != 0 {
+		t.Fatalf("the run that ends it = %+v", run)
+	}
+	if evs := e.audit(a, licensing.AuditFilter{Action: "renewal.failed"}); len(evs) != 3 {
+		t.Errorf("renewal.failed events: %d", len(evs))
 	}
 }

@@ -231,10 +231,13 @@ func ValidationErrorCode(reason string) string {
 
 // Validation is the answer of `licenses validate`.
 type Validation struct {
-	Key             string     `json:"key"`
-	Code            string     `json:"code"`
-	Valid           bool       `json:"valid"`
-	Message         string     `json:"message"`
+	Key     string `json:"key"`
+	Code    string `json:"code"`
+	Valid   bool   `json:"valid"`
+	Message string `json:"message"`
+	// Warning says what will make a valid license stop being valid (a
+	// failed renewal payment); omitted when nothing.
+	Warning         string     `json:"warning,omitempty"`
 	Product         string     `json:"product,omitempty"`
 	Fingerprint     string     `json:"fingerprint,omitempty"`
 	Version         string     `json:"version,omitempty"`

@@ -201,11 +201,15 @@ type Renewal struct {
 // RenewalRun is what one run of the renewals engine did or, as a dry run
 // (a preview), would do.
 type RenewalRun struct {
-	AsOf       time.Time `json:"as_of"`
-	DryRun     bool      `json:"dry_run"`
-	Renewed    int       `json:"renewed"`
-	Expired    int       `json:"expired"`
-	TotalCents int64     `json:"total_cents"`
+	AsOf    time.Time `json:"as_of"`
+	DryRun  bool      `json:"dry_run"`
+	Renewed int       `json:"renewed"`
+	// Failed counts the periods whose charge the payment provider refused:
+	// not renewed; a subscription is past due (valid for the grace period)
+	// and charged again by the next run.
+	Failed     int   `json:"failed,omitempty"`
+	Expired    int   `json:"expired"`
+	TotalCents int64 `json:"total_cents"`
 	// Accounts sums the run per account and currency, in the order the
 	// accounts first fall due.
 	Accounts  []RenewalTotal `json:"accounts"`

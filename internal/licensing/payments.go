@@ -11,6 +11,10 @@ const (
 	ProviderStripe = "stripe"
 )
 
+// DefaultGrace is how long a subscription whose renewal charge failed stays
+// valid, past due (config payment.grace).
+const DefaultGrace = 7 * 24 * time.Hour
+
 // PaymentMethod is a saved card, as the provider describes it.
 type PaymentMethod struct {
 	ID       string `json:"id"`

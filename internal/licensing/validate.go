@@ -14,6 +14,9 @@ type ValidationLookup struct {
 	Seen func(a *Activation) error
 	// Builds lists the builds of a product, on every platform.
 	Builds func(product string) ([]Build, error)
+	// PastDueUntil is the end of the grace period of a subscription whose
+	// renewal charge failed; nil for none.
+	PastDueUntil *time.Time
 }
 
 // Decide answers v (its Fingerprint and Version already set) for license l as
@@ -26,10 +29,15 @@ func (v *Validation) Decide(l *License, suspended bool, now time.Time, look Vali
 		v.Code, v.Message = code, fmt.Sprintf(format, args...)
 		return nil
 	}
+	graced := look.PastDueUntil != nil && now.Before(*look.PastDueUntil) && l.ExpiresAt != nil && !l.ExpiresAt.After(now)
+	if graced {
+		v.Warning = fmt.Sprintf("past due: the renewal payment failed; license %s expires on %s unless it is paid (licensectl billing setup)",
+			l.Key, look.PastDueUntil.Format(time.RFC3339))
+	}
 	switch {
 	case suspended:
 		return set(ValidSuspended, "license %s is suspended", l.Key)
-	case l.ExpiresAt != nil && !l.ExpiresAt.After(now):
+	case !graced && l.ExpiresAt != nil && !l.ExpiresAt.After(now):
 		return set(ValidExpired, "license %s expired at %s", l.Key, l.ExpiresAt.Format(time.RFC3339))
 	case l.SeatsUsed > l.Seats:
 		return set(ValidTooManyMachines, "license %s has %s for %s", l.Key, plural(l.SeatsUsed, "machine"), plural(l.Seats, "seat"))

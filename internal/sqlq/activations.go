@@ -15,7 +15,7 @@ const activationSelect = `SELECT a.id, l.key, l.product, a.machine, a.fingerprin
 
 // seatLicenseSelect reads an app.SeatLicense (app.ScanSeatLicense).
 const seatLicenseSelect = `SELECT l.id, l.key, l.product, l.kind, l.term, l.expires_at, l.maintenance_till,
-			l.created_at, l.allow_rm, l.seats, l.seats_used, l.suspended, p.edition, p.platforms
+			l.created_at, l.allow_rm, l.seats, l.seats_used, l.suspended, p.edition, p.platforms, l.past_due_since
 		FROM licenses l JOIN products p ON p.sku = l.product`
 
 // CurrentSigningKey implements app.SigningKeyTx.

@@ -53,3 +53,9 @@ func (t Tx) PaidPurchases(ctx context.Context, since time.Time) ([]licensing.Pur
 		" WHERE p.created_at >= $1 AND (p.payment_ref <> '' OR (p.total_cents > 0 AND p.kind <> 'refund')) ORDER BY p.created_at, p.id", since.Unix())
 	return all(rows, err, app.ScanPurchaseRow)
 }
+
+// SetPastDue implements app.RenewalTx.
+func (t Tx) SetPastDue(ctx context.Context, licenseID int64, since *time.Time) error {
+	_, err := t.exec(ctx, "UPDATE licenses SET past_due_since = $2 WHERE id = $1", licenseID, unixOrNull(since))
+	return err
+}

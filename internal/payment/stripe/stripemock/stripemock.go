@@ -135,11 +135,20 @@ func Install() (bin, fixtures string, err error) {
 	if err != nil {
 		return "", "", err
 	}
-	tmp := fixtures + ".tmp"
-	if err := os.WriteFile(tmp, patched, 0o644); err != nil {
+	// Two test processes may install at once: each writes its own file
+	// and renames it into place.
+	tmp, err := os.CreateTemp(dir, "fixtures-*.json")
+	if err != nil {
 		return "", "", err
 	}
-	return bin, fixtures, os.Rename(tmp, fixtures)
+	if _, err := tmp.Write(patched); err != nil {
+		tmp.Close()
+		return "", "", err
+	}
+	if err := tmp.Close(); err != nil {
+		return "", "", err
+	}
+	return bin, fixtures, os.Rename(tmp.Name(), fixtures)
 }
 
 // succeededIntent is stripe-mock's fixtures with a PaymentIntent that
