@@ -56,6 +56,25 @@ type MoneyTx interface {
 	DeleteLicenseActivations(ctx context.Context, ids []int64) (int, error)
 	// Revocation returns how a license the account had was revoked, or nil.
 	Revocation(ctx context.Context, acct int64, key string) (*Revocation, error)
+	// LicensePlans lists the plans of licenses that acct bought in
+	// maintenance purchases and that were not given back yet, by purchase
+	// then plan.
+	LicensePlans(ctx context.Context, acct int64, licenseIDs []int64) ([]RefundPlan, error)
+	// MarkPlansRefunded records the refund that gave plans back.
+	MarkPlansRefunded(ctx context.Context, planIDs []string, refundID string) error
+}
+
+// RefundPlan is a maintenance plan of a license being refunded.
+type RefundPlan struct {
+	ID, PurchaseID, Product, Key, Currency string
+	PriceCents                             int64
+}
+
+// ScanRefundPlan reads a row of columns id, purchase_id, product, license
+// key, currency, price_cents.
+func ScanRefundPlan(sc Scanner) (*RefundPlan, error) {
+	var p RefundPlan
+	return &p, sc.Scan(&p.ID, &p.PurchaseID, &p.Product, &p.Key, &p.Currency, &p.PriceCents)
 }
 
 // PurchaseRowColumns are the columns ScanPurchaseRow reads, over purchases
@@ -222,55 +241,88 @@ func (a *App) RefundPurchase(ctx context.Context, req licensing.RefundRequest) (
 		run = a.store.Read
 	}
 	out, err := writeWith(ctx, a, run, func(tx Tx, now time.Time) (*licensing.Purchase, error) {
-		return a.refund(ctx, tx, req, now, "", nil)
+		return a.refund(ctx, tx, req, now, nil, nil)
 	})
 	if err == nil && !out.DryRun && !out.Replayed {
-		a.sendReceipt(ctx, out)
+		a.sendReceipts(ctx, out)
 	}
 	return out, err
 }
 
-// refundPaid refunds a purchase the provider charged: the provider gives
-// the money back first (its key is the refund's, so a retry after a crash
-// finds the same Refund), then the refund is written.
+// refundCall is a provider refund a refund needs: the purchase it gives
+// money back of, and the call.
+type refundCall struct {
+	purchaseID string
+	RefundCharge
+}
+
+// refundPaid refunds purchases the provider charged: the provider gives the
+// money back first (each call keyed by its refund, so a retry after a crash
+// finds the same Refund), then the refunds are written.
 func (a *App) refundPaid(ctx context.Context, req licensing.RefundRequest) (*licensing.Purchase, error) {
 	q := req
 	q.DryRun = true
-	var charge string
+	var calls []refundCall
 	preview, err := read(ctx, a, func(tx Tx, now time.Time) (*licensing.Purchase, error) {
-		return a.refund(ctx, tx, q, now, "", &charge)
+		calls = nil
+		return a.refund(ctx, tx, q, now, nil, &calls)
 	})
 	if err != nil || preview.Replayed {
 		return preview, err
 	}
-	ref := ""
-	if charge != "" {
-		acct, err := read(ctx, a, func(tx Tx, _ time.Time) (account, error) { return actingAccount(ctx, tx) })
+	refs := map[string]string{}
+	for _, c := range calls {
+		ref, err := a.pay.Refund(ctx, c.RefundCharge)
 		if err != nil {
 			return nil, err
 		}
-		if ref, err = a.pay.Refund(ctx, RefundCharge{PaymentRef: charge, AmountCents: -preview.TotalCents,
-			IdempotencyKey: fmt.Sprintf("licensectl-refund-%d-%s", acct.id, preview.IdempotencyKey), Reason: req.Reason}); err != nil {
-			return nil, err
-		}
+		refs[c.purchaseID] = ref
 	}
 	out, err := write(ctx, a, func(tx Tx, now time.Time) (*licensing.Purchase, error) {
-		out, err := a.refund(ctx, tx, req, now, ref, nil)
-		if err == nil && !out.Replayed && out.TotalCents != preview.TotalCents {
-			return nil, licensing.Errorf(licensing.ECONFLICT, "the purchase changed while its refund was made (%s given back)", ref).
+		out, err := a.refund(ctx, tx, req, now, refs, nil)
+		if err == nil && !out.Replayed && refundTotal(out) != refundTotal(preview) {
+			return nil, licensing.Errorf(licensing.ECONFLICT, "the purchase changed while its refund was made").
 				WithHint("run `licensectl payments reconcile`")
 		}
 		return out, err
 	})
 	if err == nil && !out.Replayed {
-		a.sendReceipt(ctx, out)
+		a.sendReceipts(ctx, out)
 	}
 	return out, err
 }
 
-// refund is the refund's transaction: providerRef is the provider's Refund
-// ("" without one); charge, when not nil, receives the purchase's charge.
-func (a *App) refund(ctx context.Context, tx Tx, req licensing.RefundRequest, now time.Time, providerRef string, charge *string) (*licensing.Purchase, error) {
+// refundTotal is what a refund and the refunds made with it give back.
+func refundTotal(p *licensing.Purchase) int64 {
+	t := p.TotalCents
+	for _, r := range p.AlsoRefunded {
+		t += r.TotalCents
+	}
+	return t
+}
+
+// sendReceipts mails a refund's receipt and those of the refunds made with it.
+func (a *App) sendReceipts(ctx context.Context, p *licensing.Purchase) {
+	a.sendReceipt(ctx, p)
+	for i := range p.AlsoRefunded {
+		a.sendReceipt(ctx, &p.AlsoRefunded[i])
+	}
+}
+
+// refundDraft is a refund record to write: against which purchase, its
+// lines, the licenses or plans it gives back.
+type refundDraft struct {
+	of    *StoredPurchase
+	out   *licensing.Purchase
+	plans []string
+}
+
+// refund is the refund's transaction. refs are the provider's Refunds by
+// purchase (nil without a provider); calls, when not nil, receives the
+// provider refunds the refund needs (a dry run only). The licenses'
+// maintenance plans, bought by the same account, are given back with them
+// in refunds of their own maintenance purchases.
+func (a *App) refund(ctx context.Context, tx Tx, req licensing.RefundRequest, now time.Time, refs map[string]string, calls *[]refundCall) (*licensing.Purchase, error) {
 	buyer, err := actingAccount(ctx, tx)
 	if err != nil {
 		return nil, err
@@ -308,9 +360,6 @@ func (a *App) refund(ctx context.Context, tx Tx, req licensing.RefundRequest, no
 	if err := licensing.CheckRefundable(&p.Purchase, a.refundWindow, req.Force, now); err != nil {
 		return nil, err
 	}
-	if charge != nil {
-		*charge = p.PaymentRef
-	}
 	items, err := tx.PurchaseItems(ctx, p.ID)
 	if err != nil {
 		return nil, err
@@ -320,8 +369,8 @@ func (a *App) refund(ctx context.Context, tx Tx, req licensing.RefundRequest, no
 		return nil, err
 	}
 	if len(lics) == 0 {
-		return nil, licensing.Errorf(licensing.EINVALID, "%s bought no licenses: refunding maintenance purchases is not supported", p.ID).
-			WithHint("to stop a plan's renewals, run `licensectl maintenance cancel ID`")
+		return nil, licensing.Errorf(licensing.EINVALID, "%s bought no licenses: maintenance purchases are refunded with their licenses", p.ID).
+			WithHint("refund the license's purchase (its plans come back with it), or stop a plan's renewals with `licensectl maintenance cancel ID`")
 	}
 	refundable := make([]licensing.RefundableLicense, len(lics))
 	byKey := make(map[string]RefundLicense, len(lics))
@@ -346,24 +395,72 @@ func (a *App) refund(ctx context.Context, tx Tx, req licensing.RefundRequest, no
 			activated++
 		}
 	}
-	refundOf := p.ID
-	out := &licensing.Purchase{ID: NewPurchaseID(), Kind: licensing.PurchaseKindRefund, Account: buyer.email,
-		PurchaseEmail: p.PurchaseEmail, IdempotencyKey: key, Items: plan.Items, TotalCents: plan.TotalCents,
-		Currency: p.Currency, Billing: p.Billing, Licenses: plan.Keys, CreatedAt: now, PaymentStatus: licensing.PaymentRefunded,
-		RefundOf: &refundOf, Reason: req.Reason, PaymentRef: providerRef}
+	drafts := []refundDraft{{of: p, out: refundRecord(buyer, p, key, plan.Items, plan.TotalCents, plan.Keys, req.Reason, now)}}
+	plans, err := tx.LicensePlans(ctx, buyer.id, ids)
+	if err != nil {
+		return nil, err
+	}
+	for start := 0; start < len(plans); {
+		end := start
+		for end < len(plans) && plans[end].PurchaseID == plans[start].PurchaseID {
+			end++
+		}
+		mp, err := tx.PurchaseRecord(ctx, plans[start].PurchaseID, lock)
+		if err != nil {
+			return nil, err
+		}
+		var its []licensing.LineItem
+		var total int64
+		var planIDs []string
+		for _, pl := range plans[start:end] {
+			its = append(its, licensing.LineItem{SKU: licensing.MaintenanceSKU(pl.Product), Description: "Refund: maintenance plan " + pl.ID + " for " + pl.Key,
+				Quantity: 1, UnitPriceCents: -pl.PriceCents, AmountCents: -pl.PriceCents})
+			total -= pl.PriceCents
+			planIDs = append(planIDs, pl.ID)
+		}
+		d := refundDraft{of: mp, plans: planIDs, out: refundRecord(buyer, mp, key+"-"+mp.ID, its, total, []string{}, req.Reason, now)}
+		drafts = append(drafts, d)
+		start = end
+	}
+	for _, d := range drafts {
+		if calls != nil && d.of.PaymentRef != "" {
+			*calls = append(*calls, refundCall{purchaseID: d.of.ID, RefundCharge: RefundCharge{PaymentRef: d.of.PaymentRef,
+				AmountCents: -d.out.TotalCents, IdempotencyKey: fmt.Sprintf("licensectl-refund-%d-%s", buyer.id, d.out.IdempotencyKey),
+				Reason: req.Reason}})
+		}
+		d.out.PaymentRef = refs[d.of.ID]
+	}
+	out := drafts[0].out
+	for _, d := range drafts[1:] {
+		out.AlsoRefunded = append(out.AlsoRefunded, *d.out)
+	}
 	if req.DryRun {
 		out.ID, out.DryRun = "", true
+		for i := range out.AlsoRefunded {
+			out.AlsoRefunded[i].ID, out.AlsoRefunded[i].DryRun = "", true
+		}
 		return out, nil
 	}
-	if err := tx.InsertPurchase(ctx, NewPurchase{ID: out.ID, AccountID: buyer.id, PurchaseEmail: out.PurchaseEmail,
-		IdempotencyKey: key, RequestHash: hash, TotalCents: out.TotalCents, Currency: out.Currency, Billing: out.Billing,
-		CreatedAt: now, Items: out.Items, Kind: out.Kind, RefundOf: refundOf, Reason: out.Reason,
-		PaymentStatus: out.PaymentStatus, PaymentRef: providerRef}); err != nil {
-		return nil, err
-	}
-	refunded := p.RefundedCents - plan.TotalCents
-	if err := tx.RecordRefund(ctx, p.ID, refunded, licensing.PaymentStatusAfterRefund(p.TotalCents, refunded)); err != nil {
-		return nil, err
+	for i, d := range drafts {
+		if err := tx.InsertPurchase(ctx, NewPurchase{ID: d.out.ID, AccountID: buyer.id, PurchaseEmail: d.out.PurchaseEmail,
+			IdempotencyKey: d.out.IdempotencyKey, RequestHash: hash, TotalCents: d.out.TotalCents, Currency: d.out.Currency,
+			Billing: d.out.Billing, CreatedAt: now, Items: d.out.Items, Kind: d.out.Kind, RefundOf: d.of.ID, Reason: d.out.Reason,
+			PaymentStatus: d.out.PaymentStatus, PaymentRef: d.out.PaymentRef}); err != nil {
+			return nil, err
+		}
+		refunded := d.of.RefundedCents - d.out.TotalCents
+		if err := tx.RecordRefund(ctx, d.of.ID, refunded, licensing.PaymentStatusAfterRefund(d.of.TotalCents, refunded)); err != nil {
+			return nil, err
+		}
+		if err := tx.MarkPlansRefunded(ctx, d.plans, d.out.ID); err != nil {
+			return nil, err
+		}
+		if i > 0 {
+			if err := audit(ctx, tx, buyer.id, now, buyer.email, "purchase.refund", d.out.ID, map[string]any{"refund_of": d.of.ID,
+				"plans": d.plans, "total_cents": d.out.TotalCents, "currency": d.out.Currency, "with": out.ID}); err != nil {
+				return nil, err
+			}
+		}
 	}
 	deactivated := 0
 	if activated > 0 {
@@ -389,6 +486,15 @@ func (a *App) refund(ctx context.Context, tx Tx, req licensing.RefundRequest, no
 		details["keys"] = plan.Keys
 	}
 	return out, audit(ctx, tx, buyer.id, now, buyer.email, "purchase.refund", out.ID, details)
+}
+
+// refundRecord is a refund of purchase p to write.
+func refundRecord(buyer account, p *StoredPurchase, key string, items []licensing.LineItem, total int64, keys []string,
+	reason string, now time.Time) *licensing.Purchase {
+	of := p.ID
+	return &licensing.Purchase{ID: NewPurchaseID(), Kind: licensing.PurchaseKindRefund, Account: buyer.email,
+		PurchaseEmail: p.PurchaseEmail, IdempotencyKey: key, Items: items, TotalCents: total, Currency: p.Currency,
+		Billing: p.Billing, Licenses: keys, CreatedAt: now, PaymentStatus: licensing.PaymentRefunded, RefundOf: &of, Reason: reason}
 }
 
 func plural(n int, noun string) string {

@@ -23,6 +23,7 @@ func moneyTests() []struct {
 		{"RefundWhole", testRefundWhole},
 		{"RefundPartial", testRefundPartial},
 		{"RefundRefusals", testRefundRefusals},
+		{"RefundPlansFollowLicenses", testRefundPlansFollow},
 		{"CancelSubscription", testCancelSubscription},
 		{"CancelMaintenance", testCancelMaintenance},
 		{"MoneyInvariants", testMoneyInvariants},
@@ -270,7 +271,7 @@ func testRefundRefusals(t *testing.T, e *env) {
 	e.clock.Add(31 * 24 * time.Hour)
 	_, err = e.svc.RefundPurchase(a, licensing.RefundRequest{PurchaseID: late.ID})
 	wantCode(t, err, licensing.EFORBIDDEN, "past the refund window")
-	// Maintenance purchases are not refunded (yet): said plainly.
+	// Maintenance purchases are refunded with their licenses, not alone.
 	m := e.buyMaintenance(a, forKey(late.Licenses[0]))
 	_, err = e.svc.RefundPurchase(a, licensing.RefundRequest{PurchaseID: m.ID})
 	wantCode(t, err, licensing.EINVALID, "a maintenance purchase")
@@ -416,4 +417,36 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// A refunded license's maintenance plans follow it: they end, and their
+// money comes back in refunds of their own maintenance purchases, once.
+func testRefundPlansFollow(t *testing.T, e *env) {
+	a := e.account("a@example.com")
+	p := e.buy(a, req(line("backup-server", 2)))
+	m := e.buyMaintenance(a, licensing.MaintenanceBuyRequest{All: true})
+	if m.Count != 2 {
+		t.Fatalf("maintenance %+v", m)
+	}
+	price := m.Plans[0].PriceCents
+	r := e.refund(a, licensing.RefundRequest{PurchaseID: p.ID, Licenses: []string{p.Licenses[0]}})
+	if len(r.AlsoRefunded) != 1 || r.AlsoRefunded[0].TotalCents != -price || deref(r.AlsoRefunded[0].RefundOf) != m.ID {
+		t.Fatalf("refund with its plan: %+v", r)
+	}
+	if d := e.purchase(a, m.ID); d.PaymentStatus != licensing.PaymentPartiallyRefunded || d.RefundedCents != price || len(d.Refunds) != 1 {
+		t.Fatalf("the maintenance purchase after one plan: %+v", d)
+	}
+	// The other license, then: its plan comes back; nothing twice.
+	r2 := e.refund(a, licensing.RefundRequest{PurchaseID: p.ID})
+	if len(r2.AlsoRefunded) != 1 || r2.AlsoRefunded[0].TotalCents != -price {
+		t.Fatalf("the rest: %+v", r2)
+	}
+	if d := e.purchase(a, m.ID); d.PaymentStatus != licensing.PaymentRefunded || d.RefundedCents != m.TotalCents {
+		t.Fatalf("the maintenance purchase after both: %+v", d)
+	}
+	for _, pl := range e.plans(a, licensing.MaintenanceFilter{}) {
+		if pl.AutoRenew || pl.Status != licensing.MaintenanceExpired {
+			t.Errorf("plan of a refunded license: %+v", pl)
+		}
+	}
 }

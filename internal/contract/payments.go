@@ -213,6 +213,17 @@ func testPaidRefunds(t *testing.T, e *payEnv) {
 	if net := e.pay.Net("a@example.com", "USD"); net != 0 {
 		t.Fatalf("net after the whole refund: %d", net)
 	}
+	// A license with a plan: the plan's charge is refunded too.
+	k := e.buy(a, req(line("backup-server", 1)))
+	mp := e.buyMaintenance(a, forKey(k.Licenses[0]))
+	before := e.pay.Net("a@example.com", "USD")
+	rk := e.refund(a, licensing.RefundRequest{PurchaseID: k.ID})
+	if len(rk.AlsoRefunded) != 1 || rk.AlsoRefunded[0].PaymentRef == "" {
+		t.Fatalf("refund with a plan: %+v", rk)
+	}
+	if net := e.pay.Net("a@example.com", "USD"); net != before-11999-mp.TotalCents {
+		t.Fatalf("net after refunding a license and its plan: %d, want %d", net, before-11999-mp.TotalCents)
+	}
 	// A dry run asks the provider nothing.
 	q := e.buy(a, req(line("backup-desktop", 1)))
 	e.refund(a, licensing.RefundRequest{PurchaseID: q.ID, DryRun: true})

@@ -129,6 +129,9 @@ type Purchase struct {
 	Reason   string  `json:"reason,omitempty"`
 	// PaymentURL is where the customer completes a pending payment.
 	PaymentURL string `json:"payment_url,omitempty"`
+	// AlsoRefunded are the refunds a refund made with it: the maintenance
+	// plans of its licenses, against their own purchases.
+	AlsoRefunded []Purchase `json:"also_refunded,omitempty"`
 	// ReceiptError says why the receipt could not be emailed ("" when it
 	// was, or when no mail is configured); never part of the API.
 	ReceiptError string `json:"-"`

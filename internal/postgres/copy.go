@@ -65,7 +65,7 @@ func copyTables() []copyTable {
 			"machine_key", "activated_at", "last_seen_at", "lease_seconds", "lease_expires_at"}, order: "id", identity: true, autoincrement: true},
 		{name: "used_proofs", cols: []string{"nonce", "used_at"}, order: "nonce"},
 		{name: "maintenance_plans", cols: []string{"id", "seq", "account_id", "product", "license_id", "starts_at", "ends_at",
-			"auto_renew", "price_cents", "currency", "purchase_id", "created_at"}, order: "id", bools: []string{"auto_renew"},
+			"auto_renew", "price_cents", "currency", "purchase_id", "created_at", "refund_id"}, order: "id", bools: []string{"auto_renew"},
 			fromSQLite: map[string]string{"seq": "rowid"}, identity: true, identityCol: "seq"},
 		{name: "renewals", cols: []string{"id", "account_id", "kind", "object", "due_at", "outcome", "new_end", "purchase_id",
 			"price_cents", "processed_at"}, order: "id", identity: true},

@@ -121,3 +121,28 @@ func (t Tx) Revocation(ctx context.Context, acct int64, key string) (*app.Revoca
 	return one(t, t.queryRow(ctx, "SELECT refund_id, revoked_at FROM licenses WHERE key = $1 AND revoked_account_id = $2", key, acct),
 		app.ScanRevocation)
 }
+
+// LicensePlans implements app.MoneyTx.
+func (t Tx) LicensePlans(ctx context.Context, acct int64, licenseIDs []int64) ([]app.RefundPlan, error) {
+	if len(licenseIDs) == 0 {
+		return nil, nil
+	}
+	rows, err := t.query(ctx, `SELECT m.id, m.purchase_id, m.product, l.key, m.currency, m.price_cents
+		FROM maintenance_plans m JOIN licenses l ON l.id = m.license_id JOIN purchases p ON p.id = m.purchase_id
+		WHERE m.license_id IN (`+idList(2, len(licenseIDs))+`) AND m.refund_id IS NULL AND p.kind = 'purchase' AND p.account_id = $1
+		ORDER BY m.purchase_id, m.id`, idArgs([]any{acct}, licenseIDs)...)
+	return all(rows, err, app.ScanRefundPlan)
+}
+
+// MarkPlansRefunded implements app.MoneyTx.
+func (t Tx) MarkPlansRefunded(ctx context.Context, planIDs []string, refundID string) error {
+	if len(planIDs) == 0 {
+		return nil
+	}
+	args := []any{refundID}
+	for _, id := range planIDs {
+		args = append(args, id)
+	}
+	_, err := t.exec(ctx, "UPDATE maintenance_plans SET refund_id = $1 WHERE id IN ("+idList(2, len(planIDs))+")", args...)
+	return err
+}
