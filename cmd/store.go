@@ -65,7 +65,7 @@ func openObservedStore(ctx context.Context, f *Factory, create bool, obs app.Obs
 	if err != nil {
 		return localStore{}, err
 	}
-	return localStore{App: app.New(h, app.Options{Clock: f.Clock, Observer: obs}), h: h}, nil
+	return localStore{App: app.New(h, app.Options{Clock: f.Clock, Observer: obs, Artifacts: f.cfg.Artifacts}), h: h}, nil
 }
 
 // storeDir readies the directory of a SQLite store about to be created: the

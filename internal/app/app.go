@@ -10,9 +10,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"time"
 
+	"github.com/licensectl/licensectl/internal/artifacts"
 	"github.com/licensectl/licensectl/internal/licensing"
 )
 
@@ -35,6 +37,8 @@ type Options struct {
 	// Observer is told how transactions and renewals runs went (a server's
 	// metrics); nil tells no one.
 	Observer Observer
+	// Artifacts is the directory of build artifacts ("" none).
+	Artifacts string
 }
 
 // Observer is told what the use cases did, for a server's metrics.
@@ -54,6 +58,9 @@ type App struct {
 	store Backend
 	clock licensing.Clock
 	obs   Observer
+	// artifacts holds the bytes of builds; fetch gets upstream builds.
+	artifacts artifacts.Dir
+	fetch     *http.Client
 }
 
 // New returns the use cases over a store.
@@ -62,7 +69,8 @@ func New(b Backend, opt Options) *App {
 	if clock == nil {
 		clock = licensing.SystemClock{}
 	}
-	return &App{store: b, clock: clock, obs: opt.Observer}
+	return &App{store: b, clock: clock, obs: opt.Observer, artifacts: artifacts.Dir(opt.Artifacts),
+		fetch: &http.Client{Timeout: 0, Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, ResponseHeaderTimeout: 30 * time.Second}}}
 }
 
 // Close closes the store.
