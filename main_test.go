@@ -77,6 +77,7 @@ func TestScripts(t *testing.T) {
 			"flipbyte": flipByteCmd,
 			"readme":   readmeCmd,
 			"httpget":  httpgetCmd,
+			"cutserve": cutserveCmd,
 		},
 		RequireExplicitExec: true,
 		UpdateScripts:       os.Getenv("UPDATE_GOLDEN") != "",

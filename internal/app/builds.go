@@ -273,9 +273,7 @@ func (a *App) download(ctx context.Context, r licensing.DownloadRequest, fetch b
 			}
 			d.FetchURL = SignURL(d.URL, priv, now.Add(DownloadURLValidity))
 		}
-		details := buildDetails(&d.Build)
-		details["rule"] = d.Rule
-		return d, audit(ctx, tx, acct.id, now, actor(ctx), "license.download", key, details)
+		return d, audit(ctx, tx, acct.id, now, actor(ctx), "license.download", key, buildDetails(&d.Build))
 	})
 }
 
