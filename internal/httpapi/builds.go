@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"os"
@@ -132,9 +133,67 @@ type deadlineWriter struct {
 }
 
 func (d *deadlineWriter) Write(p []byte) (int, error) {
+	d.extend()
+	return d.ResponseWriter.Write(p)
+}
+
+func (d *deadlineWriter) extend() {
 	if now := time.Now(); now.Sub(d.last) > time.Second {
 		d.last = now
 		_ = d.rc.SetWriteDeadline(now.Add(time.Minute))
 	}
-	return d.ResponseWriter.Write(p)
 }
+
+// sendfileChunk is how much of a file goes out between deadline moves
+// when the connection sends it straight from the file (sendfile).
+const sendfileChunk = 8 << 20
+
+// ReadFrom sends a file (what http.ServeContent copies: an *os.File, or
+// an io.LimitedReader of one) through the connection's own ReadFrom, so
+// the kernel copies it (sendfile) instead of this process, in chunks
+// between which the write deadline moves on. Anything else is copied.
+func (d *deadlineWriter) ReadFrom(src io.Reader) (int64, error) {
+	rec, _ := d.ResponseWriter.(*recorder)
+	var inner io.ReaderFrom
+	if rec != nil {
+		inner, _ = rec.ResponseWriter.(io.ReaderFrom)
+	}
+	f, limit := src, int64(-1)
+	if lr, ok := src.(*io.LimitedReader); ok {
+		f, limit = lr.R, lr.N
+	}
+	file, isFile := f.(*os.File)
+	if inner == nil || !isFile {
+		return io.Copy(writerOnly{d}, src)
+	}
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	var total int64
+	for limit != 0 {
+		d.extend()
+		chunk := int64(sendfileChunk)
+		if limit > 0 && limit < chunk {
+			chunk = limit
+		}
+		n, err := inner.ReadFrom(&io.LimitedReader{R: file, N: chunk})
+		total += n
+		rec.bytes += int(n)
+		if limit > 0 {
+			limit -= n
+		}
+		if err != nil {
+			return total, err
+		}
+		if n < chunk { // the file's end
+			break
+		}
+	}
+	if lr, ok := src.(*io.LimitedReader); ok {
+		lr.N -= total
+	}
+	return total, nil
+}
+
+// writerOnly hides ReadFrom, for io.Copy's fallback.
+type writerOnly struct{ io.Writer }
