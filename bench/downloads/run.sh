@@ -29,8 +29,8 @@ addr=$(cat "$work/addr")
 url="http://$addr/v1/licenses/$key/download/file?os=linux-deb"
 bytes=$((mib << 20))
 now() { date +%s.%N; }
-printf '%-6s %12s %12s %12s %12s\n' round "licensectl s" "MiB/s" "curl s" "MiB/s"
-lrates=() crates=()
+printf '%-6s %12s %12s %12s %12s %8s\n' round "licensectl s" "MiB/s" "curl s" "MiB/s" ratio
+lrates=() crates=() ratios=()
 for r in $(seq "$rounds"); do
   rm -f "$work/out/"*; sync
   t0=$(now)
@@ -42,10 +42,10 @@ for r in $(seq "$rounds"); do
   cmp -s "$work/out/l.deb" "$work/big-9.0.0.deb" && cmp -s "$work/out/c.deb" "$work/big-9.0.0.deb" || { echo "bytes differ" >&2; exit 1; }
   ls=$(echo "$t1 - $t0" | bc -l) cs=$(echo "$t2 - $t1" | bc -l)
   lr=$(echo "$mib / $ls" | bc -l) cr=$(echo "$mib / $cs" | bc -l)
-  lrates+=("$lr") crates+=("$cr")
-  printf '%-6s %12.3f %12.1f %12.3f %12.1f\n' "$r" "$ls" "$lr" "$cs" "$cr"
+  lrates+=("$lr") crates+=("$cr") ratios+=("$(echo "$lr / $cr" | bc -l)")
+  printf '%-6s %12.3f %12.1f %12.3f %12.1f %8.2f\n' "$r" "$ls" "$lr" "$cs" "$cr" "${ratios[-1]}"
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 lm=$(median "${lrates[@]}") cm=$(median "${crates[@]}")
-printf 'median: licensectl %.1f MiB/s, curl %.1f MiB/s, ratio %.2f (%d rounds of %d MiB, %s, %d cores)\n' \
-  "$lm" "$cm" "$(echo "$lm / $cm" | bc -l)" "$rounds" "$mib" "$(date -u +%Y-%m-%dT%H:%MZ)" "$(nproc)"
+printf 'median: licensectl %.1f MiB/s, curl %.1f MiB/s, ratio of medians %.2f, median of round ratios %.2f (%d rounds of %d MiB, %s, %d cores, load %s)\n' \
+  "$lm" "$cm" "$(echo "$lm / $cm" | bc -l)" "$(median "${ratios[@]}")" "$rounds" "$mib" "$(date -u +%Y-%m-%dT%H:%MZ)" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
