@@ -149,11 +149,18 @@ func (d Dir) Put(src, name string, size int64, sum string) (bool, error) {
 	if n != size || hex.EncodeToString(h.Sum(nil)) != sum {
 		return false, licensing.Errorf(licensing.ECONFLICT, "%s changed while it was copied", src)
 	}
-	if err := os.Link(tmp.Name(), p); err != nil { // never replaces a file another writer made meanwhile
+	// A hard link never replaces a file another writer made meanwhile; a
+	// file system without them gets a rename after one more look.
+	if err := os.Link(tmp.Name(), p); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return false, licensing.Errorf(licensing.ECONFLICT, "the artifact directory holds another %s", name)
 		}
-		return false, err
+		if _, serr := os.Lstat(p); serr == nil {
+			return false, licensing.Errorf(licensing.ECONFLICT, "the artifact directory holds another %s", name)
+		}
+		if err := os.Rename(tmp.Name(), p); err != nil {
+			return false, err
+		}
 	}
 	return true, nil
 }
