@@ -177,7 +177,7 @@ func (o *licensesDownloadOptions) toStdout(ctx context.Context, svc licensing.Se
 	defer body.Close()
 	h := sha256.New()
 	bar := o.byteProgress(d.FileName(), d.Size, 0)
-	n, err := io.Copy(io.MultiWriter(o.IO.Out, h, bar), io.LimitReader(body, d.Size+1))
+	n, err := copyHashed(o.IO.Out, h, bar, body, d.Size+1)
 	bar.finish()
 	if err != nil {
 		return interrupted(err, "")
@@ -292,9 +292,7 @@ func (o *licensesDownloadOptions) fetchInto(ctx context.Context, svc licensing.S
 		*have = 0
 	}
 	bar := o.byteProgress(d.FileName(), d.Size, *have)
-	ah := newAsyncHash(h)
-	n, err := io.CopyBuffer(io.MultiWriter(f, ah, bar), io.LimitReader(body, d.Size-*have+1), make([]byte, copyBuffer))
-	ah.wait()
+	n, err := copyHashed(f, h, bar, body, d.Size-*have+1)
 	*have += n
 	bar.finish()
 	if err != nil {
@@ -307,44 +305,55 @@ func (o *licensesDownloadOptions) fetchInto(ctx context.Context, svc licensing.S
 // fast link costs few system calls.
 const copyBuffer = 1 << 20
 
-// asyncHash feeds a hash on another goroutine, so that hashing a download
-// overlaps receiving and writing it (SHA-256 is slower than loopback).
-type asyncHash struct {
-	h    hash.Hash
-	ch   chan []byte
-	free chan []byte
-	done chan struct{}
-}
-
-func newAsyncHash(h hash.Hash) *asyncHash {
-	a := &asyncHash{h: h, ch: make(chan []byte, 4), free: make(chan []byte, 5), done: make(chan struct{})}
+// copyHashed copies at most limit bytes of src to dst and to the hash h,
+// which runs on another goroutine, so that hashing overlaps receiving and
+// writing (SHA-256 is slower than loopback): each buffer read is written,
+// then handed to the hasher, which hands it back. bar counts the bytes.
+func copyHashed(dst io.Writer, h io.Writer, bar io.Writer, src io.Reader, limit int64) (int64, error) {
+	const buffers = 4
+	free := make(chan []byte, buffers)
+	for range buffers {
+		free <- make([]byte, copyBuffer)
+	}
+	work := make(chan []byte, buffers)
+	done := make(chan struct{})
 	go func() {
-		defer close(a.done)
-		for b := range a.ch {
-			a.h.Write(b)
-			select {
-			case a.free <- b:
-			default: // enough spare buffers already
-			}
+		defer close(done)
+		for b := range work {
+			h.Write(b)
+			free <- b[:cap(b)]
 		}
 	}()
-	return a
-}
-
-// Write copies p (the caller reuses it) and queues the copy.
-func (a *asyncHash) Write(p []byte) (int, error) {
-	var b []byte
-	select {
-	case b = <-a.free:
-	default:
-		b = make([]byte, 0, copyBuffer)
+	var n int64
+	var err error
+	for limit > 0 {
+		b := <-free
+		if int64(len(b)) > limit {
+			b = b[:limit]
+		}
+		m, rerr := src.Read(b)
+		if m > 0 {
+			if _, werr := dst.Write(b[:m]); werr != nil {
+				err = werr
+				free <- b
+				break
+			}
+			bar.Write(b[:m])
+			work <- b[:m]
+			n += int64(m)
+			limit -= int64(m)
+		} else {
+			free <- b
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			err = rerr
+			break
+		}
 	}
-	a.ch <- append(b[:0], p...)
-	return len(p), nil
-}
-
-// wait returns once every byte written is hashed.
-func (a *asyncHash) wait() {
-	close(a.ch)
-	<-a.done
+	close(work)
+	<-done
+	return n, err
 }
