@@ -80,6 +80,7 @@ func TestScripts(t *testing.T) {
 			"readme":     readmeCmd,
 			"httpget":    httpgetCmd,
 			"stripemock": stripeMockCmd,
+			"cutserve":   cutserveCmd,
 		},
 		RequireExplicitExec: true,
 		UpdateScripts:       os.Getenv("UPDATE_GOLDEN") != "",

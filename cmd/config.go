@@ -39,8 +39,11 @@ type Config struct {
 	// Pager is the command line long tables at a terminal go through; ""
 	// when paging is off (--no-pager, pager: cat/false/"").
 	Pager string
-	Serve ServeConfig
-	Mail  MailConfig
+	// Artifacts is the directory of build artifacts of the local store
+	// (and of `serve`): default "artifacts" beside the store file.
+	Artifacts string
+	Serve     ServeConfig
+	Mail      MailConfig
 	// Warnings are about the config file: keys it has that nothing reads.
 	Warnings []string
 	HTTP     HTTPConfig
@@ -120,6 +123,7 @@ func configKeys() map[string]string {
 		// the file, then $PAGER set it.
 		"pager": "",
 		// Keys of one command bind to its own flags; other commands lack them.
+		"artifacts":      "artifacts",
 		"serve.addr":     "addr",
 		"serve.tls-cert": "tls-cert",
 		"serve.tls-key":  "tls-key",
@@ -191,7 +195,7 @@ func loadConfig(flags *pflag.FlagSet) (*Config, error) {
 
 	c := &Config{File: file, Backend: v.GetString("backend"), DB: v.GetString("db"),
 		APIURL: v.GetString("api.url"), Token: v.GetString("api.token"),
-		Account: v.GetString("account"), Output: v.GetString("output"), Warnings: warnings}
+		Account: v.GetString("account"), Output: v.GetString("output"), Artifacts: v.GetString("artifacts"), Warnings: warnings}
 	var noPager bool
 	for key, dst := range map[string]*bool{"no-color": &c.NoColor, "quiet": &c.Quiet, "yes": &c.Yes, "no-headers": &c.NoHeaders, "no-pager": &noPager} {
 		b, err := parseBool(v.GetString(key))
@@ -239,6 +243,13 @@ func loadConfig(flags *pflag.FlagSet) (*Config, error) {
 				dir = filepath.Dir(defaultDBPath())
 			}
 			c.Mail.Outbox = filepath.Join(dir, "outbox")
+		}
+		if c.Artifacts == "" {
+			dir := filepath.Dir(c.DB)
+			if postgres.IsURL(c.DB) {
+				dir = filepath.Dir(defaultDBPath())
+			}
+			c.Artifacts = filepath.Join(dir, "artifacts")
 		}
 	case "http":
 	default:

@@ -28,6 +28,10 @@ type licensesListOptions struct {
 	Filter licensing.LicenseFilter
 	Sort   string
 	Group  bool
+	// Expand lists each type's licenses under its group row; AllTypes adds
+	// the catalog's other license types, with why they have none.
+	Expand   bool
+	AllTypes bool
 	// Filtered: a filter other than --sort, --limit and --group was given,
 	// for the note when nothing is found.
 	Filtered bool
@@ -41,7 +45,11 @@ func newLicensesListCmd(f *Factory, runF func(*licensesListOptions) error) *cobr
 		Long: `List the acting account's licenses. Filters combine; --search matches key,
 product, company and purchase id. --sort takes attributes separated by commas,
 a leading "-" sorts descending. --group shows one row per license type with
-counts; list a type's licenses with --product SKU.
+counts; --expand follows each type's row with its licenses, indented (the
+same filters; --limit and --offset count per type; -o json gives an array of
+groups, each with its "licenses"). At a terminal --group expands by itself
+when only one type matches. --all-types adds the catalog's other license
+types: "You have not purchased licenses of this type".
 
 Output streams: -o json and -o csv print any number of licenses in bounded
 memory.`,
@@ -49,6 +57,8 @@ memory.`,
   licensectl licenses list --company "Acme Dental" --sort product,-expires_at
   licensectl licenses list --search P-7K3D --limit 20
   licensectl licenses list --group
+  licensectl licenses list --group --expand --validity valid
+  licensectl licenses list --group --expand --all-types -o json
   licensectl licenses list -o csv > licenses.csv`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -60,7 +70,10 @@ memory.`,
 			if err := o.Filter.Validate(); err != nil {
 				return err
 			}
-			o.Filtered = filtered(c, "sort", "limit", "group")
+			if (o.Expand || o.AllTypes) && !o.Group {
+				return licensing.Errorf(licensing.EINVALID, "--expand and --all-types go with --group")
+			}
+			o.Filtered = filtered(c, "sort", "limit", "group", "expand", "all-types")
 			if runF != nil {
 				return runF(o)
 			}
@@ -83,6 +96,8 @@ memory.`,
 	fl.IntVar(&o.Filter.Limit, "limit", 0, "at most this many licenses (0: all)")
 	fl.IntVar(&o.Filter.Offset, "offset", 0, "skip this many licenses")
 	fl.BoolVar(&o.Group, "group", false, "one row per license type with counts")
+	fl.BoolVar(&o.Expand, "expand", false, "with --group: each type's row followed by its licenses")
+	fl.BoolVar(&o.AllTypes, "all-types", false, "with --group: list license types never bought too")
 	return c
 }
 
@@ -107,6 +122,20 @@ func licensesListRun(ctx context.Context, o *licensesListOptions) error {
 		empty, err := o.noLicensesNote(ctx, svc, filter, len(groups), format)
 		if err != nil {
 			return err
+		}
+		oneType := len(groups) == 1 && o.IO.StdoutTTY && format.IsTable()
+		if o.Expand || o.AllTypes || oneType {
+			expanded, err := o.expandGroups(ctx, svc, filter, groups)
+			if err != nil {
+				return err
+			}
+			if !o.Expand && !oneType { // --all-types alone: group rows only
+				for i := range expanded {
+					expanded[i].Licenses = nil
+				}
+				return o.writeAllTypes(format, expanded, empty)
+			}
+			return o.writeExpanded(format, expanded, empty)
 		}
 		return writeSlice(o.env, format, groupColumns(), groups, empty)
 	}

@@ -17,7 +17,7 @@ import (
 
 func newProductsCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "products", Short: "Show or import the product catalog"}
-	cmd.AddCommand(newProductsListCmd(f, nil), newProductsImportCmd(f, nil))
+	cmd.AddCommand(newProductsListCmd(f, nil), newProductsImportCmd(f, nil), newProductsBuildsCmd(f))
 	return cmd
 }
 
@@ -63,7 +63,10 @@ func newProductsImportCmd(f *Factory, runF func(*productsImportOptions) error) *
 		Use:   "import FILE.yaml",
 		Short: "Add or replace products from a YAML price list",
 		Long: `Add or replace catalog products from a YAML file: a list of products (or a
-"products:" key holding one) with the fields of ` + "`products list -o yaml`" + `.
+"products:" key holding one) with the fields of ` + "`products list -o yaml`" + `,
+and optionally a "builds:" key: builds with product, os (windows, macos,
+linux-deb, linux-rpm), version, released (YYYY-MM-DD), size, sha256 and
+either url or artifact (a file already in the artifact directory).
 Products not in the file are kept. Maintenance prices are always 20% of the
 price, rounded to whole currency units. The file is checked completely before
 anything changes.`,
@@ -84,32 +87,41 @@ func productsImportRun(ctx context.Context, o *productsImportOptions) error {
 	if err != nil {
 		return err
 	}
-	products, err := readProductsYAML(o.File)
+	products, builds, err := readProductsYAML(o.File)
 	if err != nil {
 		return err
 	}
-	n, err := svc.ImportProducts(ctx, products)
+	if len(builds) == 0 {
+		n, err := svc.ImportProducts(ctx, products)
+		if err != nil {
+			return err
+		}
+		o.info("Imported %d products from %s\n", n, o.File)
+		return nil
+	}
+	n, err := svc.ImportCatalog(ctx, products, builds)
 	if err != nil {
 		return err
 	}
-	o.info("Imported %d products from %s\n", n, o.File)
+	o.info("Imported %d products and %d builds from %s\n", n.Products, n.Builds, o.File)
 	return nil
 }
 
-func readProductsYAML(path string) ([]licensing.Product, error) {
+func readProductsYAML(path string) ([]licensing.Product, []licensing.Build, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, licensing.Errorf(licensing.EINVALID, "cannot read %s: %v", path, unwrapPathError(err))
+		return nil, nil, licensing.Errorf(licensing.EINVALID, "cannot read %s: %v", path, unwrapPathError(err))
 	}
 	// A bare list, or a mapping with a "products" key; unknown fields are errors.
 	var probe yaml.Node
 	if err := yaml.Unmarshal(b, &probe); err != nil {
-		return nil, licensing.Errorf(licensing.EINVALID, "%s: %s", path, oneLine(err))
+		return nil, nil, licensing.Errorf(licensing.EINVALID, "%s: %s", path, oneLine(err))
 	}
 	var list []licensing.Product
 	var target any = &list
 	var wrapped struct {
 		Products []licensing.Product `yaml:"products"`
+		Builds   []licensing.Build   `yaml:"builds"`
 	}
 	if len(probe.Content) > 0 && probe.Content[0].Kind == yaml.MappingNode {
 		target = &wrapped
@@ -117,20 +129,25 @@ func readProductsYAML(path string) ([]licensing.Product, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(target); err != nil {
-		return nil, licensing.Errorf(licensing.EINVALID, "%s: %s", path, oneLine(err))
+		return nil, nil, licensing.Errorf(licensing.EINVALID, "%s: %s", path, oneLine(err))
 	}
 	if target == &wrapped {
 		list = wrapped.Products
 	}
-	if len(list) == 0 {
-		return nil, licensing.Errorf(licensing.EINVALID, "%s holds no products", path)
+	if len(list) == 0 && len(wrapped.Builds) == 0 {
+		return nil, nil, licensing.Errorf(licensing.EINVALID, "%s holds no products", path)
 	}
 	for i := range list {
 		if err := list[i].Validate(); err != nil {
-			return nil, licensing.Errorf(licensing.EINVALID, "%s: product %d: %s", path, i+1, licensing.ErrorMessage(err))
+			return nil, nil, licensing.Errorf(licensing.EINVALID, "%s: product %d: %s", path, i+1, licensing.ErrorMessage(err))
 		}
 	}
-	return list, nil
+	for i := range wrapped.Builds {
+		if err := wrapped.Builds[i].Validate(); err != nil {
+			return nil, nil, licensing.Errorf(licensing.EINVALID, "%s: build %d: %s", path, i+1, licensing.ErrorMessage(err))
+		}
+	}
+	return list, wrapped.Builds, nil
 }
 
 func unwrapPathError(err error) error {

@@ -132,6 +132,7 @@ client a request is from, for per-address rate limits and logs.`,
 	fl.String("admin-addr", "", "serve /metrics (Prometheus) and /debug/pprof/ on this separate address (host:port, loopback unless --admin-allow-remote; empty: no admin listener)")
 	fl.Bool("admin-allow-remote", false, "let --admin-addr be an address other machines can reach (it has no authentication)")
 	fl.StringVar(&o.adminAddrFile, "admin-addr-file", "", "write the admin address actually listened on to this file")
+	fl.String("artifacts", "", "directory of build artifacts that licenses download (default: \"artifacts\" beside the store file)")
 	fl.String("trusted-proxies", "", "CIDRs or addresses (comma-separated) of reverse proxies whose X-Forwarded-For or Forwarded header names the client (default: none)")
 	fl.DurationVar(&o.readHeaderTimeout, "read-header-timeout", 5*time.Second, "time allowed to send request headers")
 	fl.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "time in-flight requests get to finish on shutdown")

@@ -76,7 +76,8 @@ func openObservedStore(ctx context.Context, f *Factory, create bool, obs app.Obs
 		return localStore{}, err
 	}
 	return localStore{App: app.New(h, app.Options{Clock: f.Clock, Observer: obs, Mailer: mailer,
-		Seller: f.cfg.Money.Seller, RefundWindow: f.cfg.Money.RefundWindow, Payments: pay, Grace: f.cfg.Money.Grace}), h: h}, nil
+		Seller: f.cfg.Money.Seller, RefundWindow: f.cfg.Money.RefundWindow, Payments: pay, Grace: f.cfg.Money.Grace,
+		Artifacts: f.cfg.Artifacts}), h: h}, nil
 }
 
 // payments builds the configured payment provider; nil for none.

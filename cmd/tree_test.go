@@ -120,8 +120,11 @@ func swapFirstDifferentPair(s string) string {
 	for i := 1; i+1 < len(b); i++ {
 		if b[i] != b[i+1] {
 			b[i], b[i+1] = b[i+1], b[i]
-			break
+			return string(b)
 		}
+	}
+	if len(b) > 1 { // "add": no pair past the first letter differs
+		b[0], b[1] = b[1], b[0]
 	}
 	return string(b)
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"time"
 
@@ -114,7 +113,8 @@ type ActivationTx interface {
 	// (companyID 0: in the global pool), by id, taking their row locks with
 	// ForUpdate.
 	PoolLicenses(ctx context.Context, acct int64, product string, companyID int64, lock Lock) ([]SeatLicense, error)
-	// Builds lists a product's builds, on one OS ("" for every OS).
+	// Builds lists a product's builds ("" for every product's), on one OS
+	// ("" for every OS).
 	Builds(ctx context.Context, product, os string) ([]licensing.Build, error)
 	// ProofUsed tells whether a deactivation proof's nonce was used.
 	ProofUsed(ctx context.Context, nonce string) (bool, error)
@@ -202,12 +202,14 @@ func Activations(recs []ActivationRecord) []licensing.Activation {
 	return out
 }
 
-// ScanBuild reads a row of columns product, os, version, package, url,
-// released_at.
+// BuildColumns are the builds columns ScanBuild reads, in its order.
+const BuildColumns = `product, target, os, version, package, url, artifact, size, sha256, released_at`
+
+// ScanBuild reads a row of BuildColumns.
 func ScanBuild(sc Scanner) (*licensing.Build, error) {
 	var b licensing.Build
 	var at int64
-	if err := sc.Scan(&b.Product, &b.OS, &b.Version, &b.Package, &b.URL, &at); err != nil {
+	if err := sc.Scan(&b.Product, &b.Target, &b.OS, &b.Version, &b.Package, &b.URL, &b.Artifact, &b.Size, &b.SHA256, &at); err != nil {
 		return nil, err
 	}
 	b.ReleasedAt = Unix(at)
@@ -751,38 +753,6 @@ func (a *App) ValidateLicense(ctx context.Context, key, fingerprint, version str
 	}
 	v.Valid = v.Code == licensing.ValidValid
 	return v, nil
-}
-
-// LatestDownload names the newest build a license may use on an OS.
-func (a *App) LatestDownload(ctx context.Context, key, os string) (*licensing.Download, error) {
-	key, err := licensing.ParseKey(key)
-	if err != nil {
-		return nil, err
-	}
-	return read(ctx, a, func(tx Tx, now time.Time) (*licensing.Download, error) {
-		acct, err := actingAccount(ctx, tx)
-		if err != nil {
-			return nil, err
-		}
-		l, err := seatLicense(ctx, tx, acct.id, key, NoLock)
-		if err != nil {
-			return nil, err
-		}
-		switch {
-		case os == "" && len(l.Platforms) == 1:
-			os = l.Platforms[0]
-		case os == "":
-			return nil, licensing.Errorf(licensing.EINVALID, "%s runs on %d platforms: choose one with --os", l.License.Product, len(l.Platforms)).
-				WithHint("--os %s", joinOr(l.Platforms))
-		case !slices.Contains(l.Platforms, os):
-			return nil, licensing.Errorf(licensing.ENOTFOUND, "%s has no %s build: it runs on %s", l.License.Product, os, joinOr(l.Platforms))
-		}
-		builds, err := tx.Builds(ctx, l.License.Product, os)
-		if err != nil {
-			return nil, err
-		}
-		return licensing.LatestBuild(&l.License, builds, os, now)
-	})
 }
 
 func joinOr(list []string) string {

@@ -10,9 +10,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"time"
 
+	"github.com/licensectl/licensectl/internal/artifacts"
 	"github.com/licensectl/licensectl/internal/licensing"
 )
 
@@ -48,6 +50,8 @@ type Options struct {
 	// Grace is how long a subscription whose renewal charge failed stays
 	// valid (past due); 0 means licensing.DefaultGrace.
 	Grace time.Duration
+	// Artifacts is the directory of build artifacts ("" none).
+	Artifacts string
 }
 
 // Observer is told what the use cases did, for a server's metrics.
@@ -72,6 +76,9 @@ type App struct {
 	refundWindow time.Duration
 	pay          Payments
 	grace        time.Duration
+	// artifacts holds the bytes of builds; fetch gets upstream builds.
+	artifacts artifacts.Dir
+	fetch     *http.Client
 }
 
 // New returns the use cases over a store.
@@ -89,7 +96,8 @@ func New(b Backend, opt Options) *App {
 		seller = "licensectl"
 	}
 	out := &App{store: b, clock: clock, obs: opt.Observer, mailer: opt.Mailer, seller: seller, refundWindow: window,
-		pay: opt.Payments, grace: opt.Grace}
+		pay: opt.Payments, grace: opt.Grace, artifacts: artifacts.Dir(opt.Artifacts),
+		fetch: &http.Client{Timeout: 0, Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, ResponseHeaderTimeout: 30 * time.Second}}}
 	if out.grace <= 0 {
 		out.grace = licensing.DefaultGrace
 	}

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/licensectl/licensectl/internal/licensing"
@@ -43,32 +42,11 @@ func (a *App) ImportProducts(ctx context.Context, products []licensing.Product) 
 	if len(products) == 0 {
 		return 0, licensing.Errorf(licensing.EINVALID, "no products to import")
 	}
-	valid := make([]licensing.Product, len(products))
-	skus := make([]string, len(products))
-	for i, p := range products {
-		// Purchases look SKUs up in lower case, so a catalog entry in any other
-		// case could never be bought.
-		p.SKU = strings.ToLower(strings.TrimSpace(p.SKU))
-		if err := p.Validate(); err != nil {
-			return 0, err
-		}
-		valid[i], skus[i] = p, p.SKU
+	n, err := a.ImportCatalog(ctx, products, nil)
+	if err != nil {
+		return 0, err
 	}
-	return write(ctx, a, func(tx Tx, now time.Time) (int, error) {
-		var acct int64 // the importing account, if any, sees the import in its audit log
-		if licensing.AccountFrom(ctx) != "" {
-			ac, err := actingAccount(ctx, tx)
-			if err != nil {
-				return 0, err
-			}
-			acct = ac.id
-		}
-		if err := tx.UpsertProducts(ctx, valid); err != nil {
-			return 0, err
-		}
-		return len(valid), audit(ctx, tx, acct, now, actor(ctx), "products.import", "",
-			map[string]any{"count": len(valid), "skus": skus})
-	})
+	return n.Products, nil
 }
 
 // Seed adds the default catalog's products whose SKU is missing. It never

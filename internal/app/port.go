@@ -64,6 +64,7 @@ type Tx interface {
 	MaintenanceTx
 	RenewalTx
 	ProductTx
+	BuildTx
 	DirectoryTx
 	LicenseTx
 	AuditReadTx

@@ -29,6 +29,9 @@ func activationTests() []struct {
 		{"ValidateCodes", testValidateCodes},
 		{"RMStates", testRMStates},
 		{"LatestDownload", testLatestDownload},
+		{"Builds", testBuilds},
+		{"DownloadEntitlement", testDownloadEntitlement},
+		{"OpenDownload", testOpenDownload},
 		{"OfflineRoundTrip", testOfflineRoundTrip},
 		{"OfflineProofChecks", testOfflineProofChecks},
 		{"SigningKeyRotation", testSigningKeyRotation},
@@ -256,20 +259,19 @@ func testRMStates(t *testing.T, e *env) {
 }
 
 func testLatestDownload(t *testing.T, e *env) {
-	svc := e.activations()
 	ctx := e.account("ops@example.com")
 	old := e.buyOne(ctx, line("backup-desktop", 1), false) // 2025-03-10: after 7.5.0, before 7.8.0
 	sub := e.buyOne(ctx, billed(line("mbs-desktop", 1), "annual"), false)
 	e.clock.Set(time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC))
-	d, err := svc.LatestDownload(ctx, old, licensing.OSLinux)
+	d, err := e.svc.Download(ctx, licensing.DownloadRequest{Key: old, OS: licensing.OSLinux})
 	if err != nil || d.Version != "7.5.0" || d.Package != "deb" || d.Rule != licensing.RuleMaintenanceCutoff || d.Reason == "" {
 		t.Fatalf("LatestDownload(lifetime) = %+v, %v", d, err)
 	}
-	d, err = svc.LatestDownload(ctx, sub, licensing.OSMacOS)
+	d, err = e.svc.Download(ctx, licensing.DownloadRequest{Key: sub, OS: licensing.OSMacOS})
 	if err != nil || d.Version != "7.9.4" || d.Rule != licensing.RuleNewest {
 		t.Fatalf("LatestDownload(subscription) = %+v, %v", d, err)
 	}
-	_, err = svc.LatestDownload(ctx, old, "")
+	_, err = e.svc.Download(ctx, licensing.DownloadRequest{Key: old})
 	wantCode(t, err, licensing.EINVALID, "several platforms, no --os")
 }
 

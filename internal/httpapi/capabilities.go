@@ -244,13 +244,6 @@ func (s *Server) capabilityRoutes() []route {
 			q := r.URL.Query()
 			return svc.ValidateLicense(ctx, r.PathValue("key"), q.Get("fingerprint"), q.Get("version"))
 		}), false},
-		{"GET /v1/licenses/{key}/download", acct(licensing.ScopeLicensesRead), withQuery(s, func(ctx context.Context, svc Backend, r *http.Request) (*licensing.Download, error) {
-			os, err := licensing.OSEnum().Parse(r.URL.Query().Get("os"))
-			if err != nil {
-				return nil, err
-			}
-			return svc.LatestDownload(ctx, r.PathValue("key"), os)
-		}), false},
 		{"POST /v1/offline-activations", acct(licensing.ScopeActivationsWrite), withBody(s, http.StatusCreated,
 			func(ctx context.Context, svc Backend, b requestFileBody, _ *http.Request) (*licensing.OfflineActivation, error) {
 				return svc.ActivateOffline(ctx, []byte(b.Request))

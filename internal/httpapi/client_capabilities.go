@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -167,19 +168,6 @@ func (c *Client) ValidateLicense(ctx context.Context, key, fingerprint, version 
 		q.Set("version", version)
 	}
 	return get[licensing.Validation](c, ctx, path+"/validation", q)
-}
-
-// LatestDownload implements licensing.ActivationService.
-func (c *Client) LatestDownload(ctx context.Context, key, os string) (*licensing.Download, error) {
-	path, err := keyPath(key)
-	if err != nil {
-		return nil, err
-	}
-	q := url.Values{}
-	if os != "" {
-		q.Set("os", os)
-	}
-	return get[licensing.Download](c, ctx, path+"/download", q)
 }
 
 // ActivateOffline implements licensing.ActivationService.
@@ -354,4 +342,127 @@ func (c *Client) ReconcilePayments(ctx context.Context, since time.Time) (*licen
 // sends webhooks to the server itself, never through a client.
 func (c *Client) HandlePaymentEvent(context.Context, []byte, string) error {
 	return licensing.Errorf(licensing.EINVALID, "payment webhooks go to the server's POST /v1/webhooks/stripe")
+}
+
+// AddBuild implements licensing.BuildService (an operator's token with
+// catalog:write).
+func (c *Client) AddBuild(ctx context.Context, b licensing.Build) (*licensing.Build, error) {
+	return post[licensing.Build](c, ctx, "/v1/builds", buildBodyOf(b), "")
+}
+
+// ListBuilds implements licensing.BuildService.
+func (c *Client) ListBuilds(ctx context.Context, sku string) ([]licensing.Build, error) {
+	q := url.Values{}
+	if sku != "" {
+		q.Set("product", sku)
+	}
+	var out []licensing.Build
+	return out, c.call(ctx, http.MethodGet, "/v1/builds", q, nil, &out, "")
+}
+
+// ImportCatalog implements licensing.BuildService (an operator's token
+// with catalog:write).
+func (c *Client) ImportCatalog(ctx context.Context, products []licensing.Product, builds []licensing.Build) (*licensing.CatalogImport, error) {
+	body := importBody{Products: products}
+	if body.Products == nil {
+		body.Products = []licensing.Product{}
+	}
+	for _, b := range builds {
+		body.Builds = append(body.Builds, buildBodyOf(b))
+	}
+	out, err := post[importResult](c, ctx, "/v1/products", body, "")
+	if err != nil {
+		return nil, err
+	}
+	return &licensing.CatalogImport{Products: out.Imported, Builds: out.Builds}, nil
+}
+
+func downloadQuery(r licensing.DownloadRequest) url.Values {
+	q := url.Values{}
+	if r.OS != "" {
+		q.Set("os", r.OS)
+	}
+	if r.Version != "" {
+		q.Set("version", r.Version)
+	}
+	return q
+}
+
+// Download implements licensing.BuildService.
+func (c *Client) Download(ctx context.Context, r licensing.DownloadRequest) (*licensing.Download, error) {
+	path, err := keyPath(r.Key)
+	if err != nil {
+		return nil, err
+	}
+	return get[licensing.Download](c, ctx, path+"/download", downloadQuery(r))
+}
+
+// OpenDownload implements licensing.BuildService: the build's metadata,
+// then its bytes from offset on (Range, with If-Range on its SHA-256 so a
+// build replaced meanwhile starts again from 0). An upstream build comes
+// by the server's redirect to a signed URL; the token is not sent there.
+func (c *Client) OpenDownload(ctx context.Context, r licensing.DownloadRequest, offset int64) (*licensing.Download, *licensing.DownloadBody, error) {
+	d, err := c.Download(ctx, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	path, _ := keyPath(r.Key)
+	q := downloadQuery(licensing.DownloadRequest{OS: d.Target, Version: d.Version})
+	u := *c.base
+	u.Path, u.RawPath = u.Path+path+"/download/file", ""
+	u.RawQuery = q.Encode()
+	token, err := c.token(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if account := licensing.AccountFrom(ctx); account != "" {
+		req.Header.Set(AccountHeader, account)
+	}
+	if offset > 0 {
+		req.Header.Set("Range", "bytes="+strconv.FormatInt(offset, 10)+"-")
+		req.Header.Set("If-Range", strconv.Quote(d.SHA256))
+	}
+	resp, err := c.downloads().Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, nil, ctx.Err()
+		}
+		return nil, nil, licensing.Errorf(licensing.EUNAVAILABLE, "download from %s: %v", c.base.Host, unwrapURLError(err))
+	}
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return d, &licensing.DownloadBody{ReadCloser: resp.Body, Offset: 0}, nil
+	case http.StatusPartialContent:
+		return d, &licensing.DownloadBody{ReadCloser: resp.Body, Offset: offset}, nil
+	case http.StatusRequestedRangeNotSatisfiable:
+		resp.Body.Close()
+		return c.OpenDownload(ctx, r, 0)
+	}
+	if resp.Header.Get("Content-Type") == "application/problem+json" || resp.Request.URL.Host == c.base.Host {
+		return nil, nil, responseError(resp)
+	}
+	defer resp.Body.Close()
+	return nil, nil, licensing.Errorf(licensing.EUNAVAILABLE, "download from %s: %s", resp.Request.URL.Host, resp.Status)
+}
+
+// downloads is the HTTP client for a build's bytes: the API client's
+// connections without its overall time limit (a large build takes as
+// long as it takes; dialing and headers keep their limits).
+func (c *Client) downloads() *http.Client {
+	return &http.Client{Transport: c.hc.Transport, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 5 {
+			return errors.New("too many redirects")
+		}
+		if req.URL.Host != c.base.Host { // a mirror gets neither the token nor the account (net/http keeps them for another port)
+			req.Header.Del("Authorization")
+			req.Header.Del(AccountHeader)
+			req.Header.Del("If-Range") // the ETag is ours, not the mirror's; the SHA-256 check still guards the bytes
+		}
+		return nil
+	}}
 }

@@ -28,9 +28,11 @@ type (
 	}
 	importBody struct {
 		Products []licensing.Product `json:"products"`
+		Builds   []buildBody         `json:"builds,omitempty"`
 	}
 	importResult struct {
 		Imported int `json:"imported"`
+		Builds   int `json:"builds"`
 	}
 )
 
@@ -67,8 +69,15 @@ func (s *Server) operatorRoutes() []route {
 			}), false},
 		{"POST /v1/products", op(licensing.ScopeCatalogWrite), withBody(s, http.StatusOK,
 			func(ctx context.Context, svc Backend, b importBody, _ *http.Request) (importResult, error) {
-				n, err := svc.ImportProducts(ctx, b.Products)
-				return importResult{Imported: n}, err
+				bs := make([]licensing.Build, len(b.Builds))
+				for i, x := range b.Builds {
+					bs[i] = x.build()
+				}
+				n, err := svc.ImportCatalog(ctx, b.Products, bs)
+				if err != nil {
+					return importResult{}, err
+				}
+				return importResult{Imported: n.Products, Builds: n.Builds}, nil
 			}), false},
 		{"POST /v1/signing-keys", op(licensing.ScopeKeysWrite), withOptionalBody(s, http.StatusCreated,
 			func(ctx context.Context, svc Backend, _ struct{}, _ *http.Request) (*licensing.SigningKey, error) {

@@ -249,28 +249,41 @@ type Validation struct {
 
 // Build is a downloadable release of a product for one platform.
 type Build struct {
-	Product    string    `json:"product"`
-	OS         string    `json:"os"`
-	Version    string    `json:"version"`
-	Package    string    `json:"package"` // exe | pkg | deb | rpm
-	URL        string    `json:"url"`
-	ReleasedAt time.Time `json:"released_at"`
+	Product string `json:"product" yaml:"product"`
+	// Target is the OS/package: windows, macos, linux-deb or linux-rpm
+	// (TargetEnum); OS is the OS it runs on (linux for both Linux targets).
+	Target  string `json:"target" yaml:"os"`
+	OS      string `json:"os" yaml:"-"`
+	Version string `json:"version" yaml:"version"`
+	Package string `json:"package" yaml:"package,omitempty"` // exe | msi | pkg | dmg | deb | rpm
+	// URL is where an upstream build's bytes are; "" for an artifact.
+	URL string `json:"url" yaml:"url,omitempty"`
+	// Artifact is the build's file name in the server's artifact
+	// directory; "" for an upstream build.
+	Artifact   string    `json:"artifact" yaml:"artifact,omitempty"`
+	Size       int64     `json:"size" yaml:"size"`     // bytes; 0 unknown (seeded builds)
+	SHA256     string    `json:"sha256" yaml:"sha256"` // lower-case hex; "" unknown
+	ReleasedAt time.Time `json:"released_at" yaml:"released"`
 }
 
 // Download is the build a license may use, and why.
 type Download struct {
 	LicenseKey string `json:"license_key"`
 	Build
-	// Rule is "newest" or "maintenance_cutoff".
+	// Rule is "newest", "maintenance_cutoff" or "requested" (--version).
 	Rule   string     `json:"rule"`
 	Cutoff *time.Time `json:"cutoff"`
 	Reason string     `json:"reason"`
+	// FetchURL is where to fetch an upstream build's bytes: its URL signed
+	// for a short while (DownloadRequest.Fetch only).
+	FetchURL string `json:"fetch_url,omitempty"`
 }
 
 // Download rules.
 const (
 	RuleNewest            = "newest"
 	RuleMaintenanceCutoff = "maintenance_cutoff"
+	RuleRequested         = "requested"
 )
 
 // UpgradeCutoff is the last release date a license may use, or nil for no
@@ -395,7 +408,11 @@ func DefaultBuilds(p Product) []Build {
 	var out []Build
 	for _, os := range p.Platforms {
 		for _, r := range releases {
-			out = append(out, Build{Product: p.SKU, OS: os, Version: r.version, Package: packages[os],
+			target := os
+			if os == OSLinux {
+				target = TargetLinuxDeb
+			}
+			out = append(out, Build{Product: p.SKU, Target: target, OS: os, Version: r.version, Package: packages[os],
 				URL:        fmt.Sprintf("https://downloads.example.com/%s/%s/%s-%s.%s", p.SKU, r.version, p.SKU, r.version, packages[os]),
 				ReleasedAt: r.at})
 		}
@@ -436,7 +453,6 @@ type ActivationService interface {
 	ListActivations(ctx context.Context, f ActivationFilter) ([]Activation, error)
 	// ValidateLicense answers a reason code; only a malformed key is an error.
 	ValidateLicense(ctx context.Context, key, fingerprint, version string) (*Validation, error)
-	LatestDownload(ctx context.Context, key, os string) (*Download, error)
 	// ActivateOffline checks a request file like an online activation, records
 	// an offline activation and signs its certificate.
 	ActivateOffline(ctx context.Context, request []byte) (*OfflineActivation, error)

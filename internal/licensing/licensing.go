@@ -75,6 +75,7 @@ func RequireAccount(ctx context.Context) (string, error) {
 // from its factory and never learns which backend it got.
 type Services interface {
 	CatalogService
+	BuildService
 	AccountService
 	CompanyService
 	LicenseService

@@ -197,8 +197,8 @@ func TestCopyActivations(t *testing.T) {
 	if err != nil || v.Code != licensing.ValidSuspended {
 		t.Errorf("suspended license validates as %+v, %v", v, err)
 	}
-	want, _ := services(src).LatestDownload(a, online, licensing.OSLinux)
-	d, err := services(dst).LatestDownload(a, online, licensing.OSLinux)
+	want, _ := services(src).Download(a, licensing.DownloadRequest{Key: online, OS: licensing.OSLinux})
+	d, err := services(dst).Download(a, licensing.DownloadRequest{Key: online, OS: licensing.OSLinux})
 	if err != nil || !reflect.DeepEqual(d, want) {
 		t.Errorf("download after copy: %+v, %v; want %+v", d, err, want)
 	}

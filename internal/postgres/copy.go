@@ -43,7 +43,7 @@ type copyTable struct {
 func copyTables() []copyTable {
 	return []copyTable{
 		{name: "products", cols: strings.Fields(strings.ReplaceAll(app.ProductColumns, ",", " ")), order: "sku", bools: []string{"per_license"}},
-		{name: "builds", cols: []string{"product", "os", "version", "package", "url", "released_at"}, order: "product, os, version"},
+		{name: "builds", cols: []string{"product", "target", "os", "version", "package", "url", "artifact", "size", "sha256", "released_at"}, order: "product, target, version"},
 		{name: "signing_keys", cols: []string{"id", "private_key", "public_key", "created_at", "retired_at"}, order: "id"},
 		{name: "accounts", cols: []string{"id", "email", "created_at", "disabled_at"}, order: "id", identity: true},
 		{name: "operators", cols: []string{"id", "name", "created_at", "disabled_at"}, order: "id", identity: true},

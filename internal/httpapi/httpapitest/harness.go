@@ -123,6 +123,16 @@ func (r *Remote) SetAccountDisabled(ctx context.Context, email string, disabled 
 	return r.Op.SetAccountDisabled(ctx, email, disabled)
 }
 
+// AddBuild is an operator action.
+func (r *Remote) AddBuild(ctx context.Context, b licensing.Build) (*licensing.Build, error) {
+	return r.Op.AddBuild(ctx, b)
+}
+
+// ImportCatalog is an operator action.
+func (r *Remote) ImportCatalog(ctx context.Context, ps []licensing.Product, bs []licensing.Build) (*licensing.CatalogImport, error) {
+	return r.Op.ImportCatalog(ctx, ps, bs)
+}
+
 // ImportProducts is an operator action.
 func (r *Remote) ImportProducts(ctx context.Context, ps []licensing.Product) (int, error) {
 	return r.Op.ImportProducts(ctx, ps)

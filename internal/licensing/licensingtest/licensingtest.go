@@ -35,7 +35,11 @@ type Services struct {
 	GetLicenseFn          func(ctx context.Context, key string) (*licensing.LicenseDetail, error)
 	GroupLicensesFn       func(ctx context.Context, f licensing.LicenseFilter) ([]licensing.LicenseGroup, error)
 	ImportProductsFn      func(ctx context.Context, products []licensing.Product) (int, error)
-	LatestDownloadFn      func(ctx context.Context, key string, os string) (*licensing.Download, error)
+	AddBuildFn            func(ctx context.Context, b licensing.Build) (*licensing.Build, error)
+	ListBuildsFn          func(ctx context.Context, sku string) ([]licensing.Build, error)
+	ImportCatalogFn       func(ctx context.Context, products []licensing.Product, builds []licensing.Build) (*licensing.CatalogImport, error)
+	DownloadFn            func(ctx context.Context, r licensing.DownloadRequest) (*licensing.Download, error)
+	OpenDownloadFn        func(ctx context.Context, r licensing.DownloadRequest, offset int64) (*licensing.Download, *licensing.DownloadBody, error)
 	ListAccountsFn        func(ctx context.Context) ([]licensing.Account, error)
 	ListActivationsFn     func(ctx context.Context, f licensing.ActivationFilter) ([]licensing.Activation, error)
 	ListAuditFn           func(ctx context.Context, f licensing.AuditFilter) ([]licensing.AuditEvent, error)
@@ -200,11 +204,39 @@ func (s *Services) ImportProducts(ctx context.Context, products []licensing.Prod
 	return s.ImportProductsFn(ctx, products)
 }
 
-func (s *Services) LatestDownload(ctx context.Context, key string, os string) (*licensing.Download, error) {
-	if s.LatestDownloadFn == nil {
-		return nil, unexpected("LatestDownload")
+func (s *Services) AddBuild(ctx context.Context, b licensing.Build) (*licensing.Build, error) {
+	if s.AddBuildFn == nil {
+		return nil, unexpected("AddBuild")
 	}
-	return s.LatestDownloadFn(ctx, key, os)
+	return s.AddBuildFn(ctx, b)
+}
+
+func (s *Services) ListBuilds(ctx context.Context, sku string) ([]licensing.Build, error) {
+	if s.ListBuildsFn == nil {
+		return nil, unexpected("ListBuilds")
+	}
+	return s.ListBuildsFn(ctx, sku)
+}
+
+func (s *Services) ImportCatalog(ctx context.Context, products []licensing.Product, builds []licensing.Build) (*licensing.CatalogImport, error) {
+	if s.ImportCatalogFn == nil {
+		return nil, unexpected("ImportCatalog")
+	}
+	return s.ImportCatalogFn(ctx, products, builds)
+}
+
+func (s *Services) Download(ctx context.Context, r licensing.DownloadRequest) (*licensing.Download, error) {
+	if s.DownloadFn == nil {
+		return nil, unexpected("Download")
+	}
+	return s.DownloadFn(ctx, r)
+}
+
+func (s *Services) OpenDownload(ctx context.Context, r licensing.DownloadRequest, offset int64) (*licensing.Download, *licensing.DownloadBody, error) {
+	if s.OpenDownloadFn == nil {
+		return nil, nil, unexpected("OpenDownload")
+	}
+	return s.OpenDownloadFn(ctx, r, offset)
 }
 
 func (s *Services) ListAccounts(ctx context.Context) ([]licensing.Account, error) {
