@@ -241,8 +241,33 @@ func (a *App) renewalsRun(ctx context.Context, asOf time.Time) (*licensing.Renew
 		for _, f := range failed {
 			a.mailRenewalFailed(ctx, f)
 		}
+		a.mailRenewalReceipts(ctx, run.Purchases)
 	}
 	return run, err
+}
+
+// mailRenewalReceipts mails the receipt of each renewal charge to its
+// account, after the run committed.
+func (a *App) mailRenewalReceipts(ctx context.Context, ids []string) {
+	if a.mailer == nil {
+		return
+	}
+	for _, id := range ids {
+		p, err := read(ctx, a, func(tx Tx, _ time.Time) (*licensing.Purchase, error) {
+			rec, err := tx.PurchaseRecord(ctx, id, NoLock)
+			if err != nil || rec == nil {
+				return nil, err
+			}
+			email, err := tx.PurchaseBuyer(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			return loadPurchase(ctx, tx, id, email)
+		})
+		if err == nil && p != nil {
+			a.sendReceipt(ctx, p)
+		}
+	}
 }
 
 // renewalCharge is one charge of a renewals run: an account's renewing
