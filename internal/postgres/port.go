@@ -115,25 +115,12 @@ func (*tx) NoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
 
 var _ app.Tx = (*tx)(nil)
 
-func (t *tx) query(ctx context.Context, query string, args ...any) (pgx.Rows, error) {
-	return t.q.Query(ctx, query, args...)
-}
-
 func (t *tx) queryRow(ctx context.Context, query string, args ...any) pgx.Row {
 	return t.q.QueryRow(ctx, query, args...)
 }
 
 func (t *tx) exec(ctx context.Context, query string, args ...any) (pgconn.CommandTag, error) {
 	return t.q.Exec(ctx, query, args...)
-}
-
-// all scans every row with scan.
-func all[T any](rows pgx.Rows, err error, scan func(app.Scanner) (*T, error)) ([]T, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	return app.Collect(rows, scan)
 }
 
 // InsertAudit implements app.AuditTx; several rows go in one batch.

@@ -185,15 +185,6 @@ func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, e
 	return t.tx.ExecContext(ctx, query, args...)
 }
 
-// all scans every row with scan.
-func all[T any](rows *sql.Rows, err error, scan func(app.Scanner) (*T, error)) ([]T, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	return app.Collect(rows, scan)
-}
-
 // affected reports whether a statement changed exactly one row.
 func affected(res sql.Result, err error) (bool, error) {
 	if err != nil {

@@ -19,7 +19,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -108,9 +107,10 @@ func Install() (bin, fixtures string, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", "", err
 	}
-	gocmd := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(gocmd); err != nil {
-		gocmd = "go"
+	// go test puts its own GOROOT/bin first in PATH.
+	gocmd, err := exec.LookPath("go")
+	if err != nil {
+		return "", "", fmt.Errorf("the go command is needed to install stripe-mock: %v", err)
 	}
 	install := exec.Command(gocmd, "install", module+"@"+Version)
 	install.Env = append(os.Environ(), "GOBIN="+dir, "GOFLAGS=-mod=mod")
