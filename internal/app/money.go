@@ -470,7 +470,7 @@ func (a *App) refund(ctx context.Context, tx Tx, req licensing.RefundRequest, no
 	}
 	for start := 0; start < len(ids); start += ProgressEvery {
 		end := min(start+ProgressEvery, len(ids))
-		if err := tx.RevokeLicenses(ctx, ids[start:end], out.ID, now); err != nil {
+		if err := tx.RevokeLicenses(ctx, ids[start:end], out.ID, now); err != nil { // ProgressEvery at a time: cancellable
 			return nil, err
 		}
 		if err := ctx.Err(); err != nil {

@@ -24,6 +24,7 @@ func moneyTests() []struct {
 		{"RefundPartial", testRefundPartial},
 		{"RefundRefusals", testRefundRefusals},
 		{"RefundPlansFollowLicenses", testRefundPlansFollow},
+		{"RefundBulk", testRefundBulk},
 		{"CancelSubscription", testCancelSubscription},
 		{"CancelMaintenance", testCancelMaintenance},
 		{"MoneyInvariants", testMoneyInvariants},
@@ -448,5 +449,22 @@ func testRefundPlansFollow(t *testing.T, e *env) {
 		if pl.AutoRenew || pl.Status != licensing.MaintenanceExpired {
 			t.Errorf("plan of a refunded license: %+v", pl)
 		}
+	}
+}
+
+// More licenses than one statement's list of ids holds (SQLite's limit is
+// 32,766 variables; the stores work 1,000 at a time).
+func testRefundBulk(t *testing.T, e *env) {
+	a := e.account("a@example.com")
+	p := e.buy(a, req(line("backup-desktop", 2500)))
+	r := e.refund(a, licensing.RefundRequest{PurchaseID: p.ID})
+	if len(r.Licenses) != 2500 || r.TotalCents != -2500*4999 {
+		t.Fatalf("bulk refund: %d licenses, %d", len(r.Licenses), r.TotalCents)
+	}
+	if keys := e.keys(a, licensing.LicenseFilter{}); len(keys) != 0 {
+		t.Fatalf("%d licenses left", len(keys))
+	}
+	if all := e.list(a, licensing.LicenseFilter{IncludeRevoked: true}); len(all) != 2500 {
+		t.Fatalf("%d revoked licenses listed", len(all))
 	}
 }

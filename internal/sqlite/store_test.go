@@ -517,3 +517,22 @@ func TestPaymentsContract(t *testing.T) {
 		}}
 	})
 }
+
+// A refund of more licenses than SQLite takes variables in one statement
+// (32,766): the store works through them 1,000 at a time.
+func TestRefundPastTheVariableLimit(t *testing.T) {
+	svc := services(openStore(t, nil))
+	ctx := context.Background()
+	if _, err := svc.CreateAccount(ctx, "a@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	a := licensing.WithAccount(ctx, "a@example.com")
+	p, err := svc.Buy(a, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "backup-desktop", Quantity: 40000}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := svc.RefundPurchase(a, licensing.RefundRequest{PurchaseID: p.ID})
+	if err != nil || len(r.Licenses) != 40000 || r.TotalCents != -40000*4999 {
+		t.Fatalf("refund of 40,000: %v", err)
+	}
+}

@@ -1,7 +1,9 @@
 package sqlq
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -91,9 +93,10 @@ func idArgs(head []any, ids []int64) []any {
 // RevokeLicenses implements app.MoneyTx. Each SET reads the row as it was,
 // so the account moves to revoked_account_id before account_id is cleared.
 func (t Tx) RevokeLicenses(ctx context.Context, ids []int64, refundID string, at time.Time) error {
-	if len(ids) == 0 {
-		return nil
-	}
+	return chunks(ids, func(ids []int64) error { return t.revoke(ctx, ids, refundID, at) })
+}
+
+func (t Tx) revoke(ctx context.Context, ids []int64, refundID string, at time.Time) error {
 	if _, err := t.exec(ctx, `UPDATE maintenance_plans SET auto_renew = $2,
 			starts_at = CASE WHEN starts_at > $1 THEN $1 ELSE starts_at END,
 			ends_at = CASE WHEN ends_at > $1 THEN $1 ELSE ends_at END
@@ -107,13 +110,29 @@ func (t Tx) RevokeLicenses(ctx context.Context, ids []int64, refundID string, at
 	return err
 }
 
+// maxIDs bounds the ids of one IN list: SQLite refuses more than 32,766
+// variables in a statement.
+const maxIDs = 1000
+
+// chunks calls fn with ids in slices of at most maxIDs.
+func chunks(ids []int64, fn func([]int64) error) error {
+	for start := 0; start < len(ids); start += maxIDs {
+		if err := fn(ids[start:min(start+maxIDs, len(ids))]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // DeleteLicenseActivations implements app.MoneyTx.
 func (t Tx) DeleteLicenseActivations(ctx context.Context, ids []int64) (int, error) {
-	if len(ids) == 0 {
-		return 0, nil
-	}
-	n, err := t.exec(ctx, "DELETE FROM activations WHERE license_id IN ("+idList(1, len(ids))+")", idArgs(nil, ids)...)
-	return int(n), err
+	total := 0
+	err := chunks(ids, func(part []int64) error {
+		n, err := t.exec(ctx, "DELETE FROM activations WHERE license_id IN ("+idList(1, len(part))+")", idArgs(nil, part)...)
+		total += int(n)
+		return err
+	})
+	return total, err
 }
 
 // Revocation implements app.MoneyTx.
@@ -124,25 +143,34 @@ func (t Tx) Revocation(ctx context.Context, acct int64, key string) (*app.Revoca
 
 // LicensePlans implements app.MoneyTx.
 func (t Tx) LicensePlans(ctx context.Context, acct int64, licenseIDs []int64) ([]app.RefundPlan, error) {
-	if len(licenseIDs) == 0 {
-		return nil, nil
-	}
-	rows, err := t.query(ctx, `SELECT m.id, m.purchase_id, m.product, l.key, m.currency, m.price_cents
-		FROM maintenance_plans m JOIN licenses l ON l.id = m.license_id JOIN purchases p ON p.id = m.purchase_id
-		WHERE m.license_id IN (`+idList(2, len(licenseIDs))+`) AND m.refund_id IS NULL AND p.kind = 'purchase' AND p.account_id = $1
-		ORDER BY m.purchase_id, m.id`, idArgs([]any{acct}, licenseIDs)...)
-	return all(rows, err, app.ScanRefundPlan)
+	var out []app.RefundPlan
+	err := chunks(licenseIDs, func(part []int64) error {
+		rows, err := t.query(ctx, `SELECT m.id, m.purchase_id, m.product, l.key, m.currency, m.price_cents
+			FROM maintenance_plans m JOIN licenses l ON l.id = m.license_id JOIN purchases p ON p.id = m.purchase_id
+			WHERE m.license_id IN (`+idList(2, len(part))+`) AND m.refund_id IS NULL AND p.kind = 'purchase' AND p.account_id = $1`,
+			idArgs([]any{acct}, part)...)
+		got, err := all(rows, err, app.ScanRefundPlan)
+		out = append(out, got...)
+		return err
+	})
+	// By purchase then plan, across the chunks.
+	slices.SortFunc(out, func(a, b app.RefundPlan) int {
+		return cmp.Or(strings.Compare(a.PurchaseID, b.PurchaseID), strings.Compare(a.ID, b.ID))
+	})
+	return out, err
 }
 
 // MarkPlansRefunded implements app.MoneyTx.
 func (t Tx) MarkPlansRefunded(ctx context.Context, planIDs []string, refundID string) error {
-	if len(planIDs) == 0 {
-		return nil
+	for start := 0; start < len(planIDs); start += maxIDs {
+		part := planIDs[start:min(start+maxIDs, len(planIDs))]
+		args := []any{refundID}
+		for _, id := range part {
+			args = append(args, id)
+		}
+		if _, err := t.exec(ctx, "UPDATE maintenance_plans SET refund_id = $1 WHERE id IN ("+idList(2, len(part))+")", args...); err != nil {
+			return err
+		}
 	}
-	args := []any{refundID}
-	for _, id := range planIDs {
-		args = append(args, id)
-	}
-	_, err := t.exec(ctx, "UPDATE maintenance_plans SET refund_id = $1 WHERE id IN ("+idList(2, len(planIDs))+")", args...)
-	return err
+	return nil
 }
