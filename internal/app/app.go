@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"strings"
 	"time"
 
@@ -65,6 +66,7 @@ type App struct {
 	mailer       licensing.Mailer
 	seller       string
 	refundWindow time.Duration
+	seen         *seenLog // validations' last seen times, written in batches
 }
 
 // New returns the use cases over a store.
@@ -81,11 +83,20 @@ func New(b Backend, opt Options) *App {
 	if seller == "" {
 		seller = "licensectl"
 	}
-	return &App{store: b, clock: clock, obs: opt.Observer, mailer: opt.Mailer, seller: seller, refundWindow: window}
+	a := &App{store: b, clock: clock, obs: opt.Observer, mailer: opt.Mailer, seller: seller, refundWindow: window}
+	a.seen = newSeenLog(a.writeSeen)
+	return a
 }
 
-// Close closes the store.
-func (a *App) Close() error { return a.store.Close() }
+// closeFlushWait bounds Close's write of the last seen times still queued.
+const closeFlushWait = 10 * time.Second
+
+// Close writes the last seen times validations queued and closes the store.
+func (a *App) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), closeFlushWait)
+	defer cancel()
+	return errors.Join(a.seen.close(ctx), a.store.Close())
+}
 
 // Ping checks the store answers.
 func (a *App) Ping(ctx context.Context) error { return a.store.Ping(ctx) }
