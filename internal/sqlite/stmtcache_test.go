@@ -190,3 +190,67 @@ func TestReadsOnEveryConnectionStillPrepare(t *testing.T) {
 		t.Error("the query was not prepared after the transactions")
 	}
 }
+
+// TestWriterStatementsCached: the writer's statements go through the
+// statement cache too (prepared after the transaction that first ran
+// them), and keep working - with the new schema - after another process
+// changes it.
+func TestWriterStatementsCached(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	s, err := Open(context.Background(), path, Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	svc := services(s)
+	if _, err := svc.Seed(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a := actingAs(t, s, "a@example.com")
+	p, err := svc.Buy(a, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "mbs-vm", Quantity: 1, Billing: "monthly"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cycle := func() {
+		t.Helper()
+		act, err := svc.Activate(a, licensing.ActivationRequest{LicenseKey: p.Licenses[0], Machine: "m", Fingerprint: "fp", OS: "windows", Version: "7.9.4"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Deactivate(a, licensing.DeactivateRequest{ID: act.ID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cycle()
+	deadline := time.Now().Add(10 * time.Second) // the statements are prepared in the background
+	for s.stmts.lenOn(s.w) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if s.stmts.lenOn(s.w) == 0 {
+		t.Fatal("no statement of the writer was cached")
+	}
+	other, err := Open(context.Background(), path, Options{}) // "another process"
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.w.Exec("ALTER TABLE activations ADD COLUMN test_only INTEGER NOT NULL DEFAULT 7"); err != nil {
+		t.Fatal(err)
+	}
+	cycle()
+	cycle()
+	var used, acts, seven int
+	if err := s.r.QueryRow("SELECT seats_used, (SELECT count(*) FROM activations), (SELECT count(*) FROM activations WHERE test_only = 7) FROM licenses").Scan(&used, &acts, &seven); err != nil {
+		t.Fatal(err)
+	}
+	if used != 0 || acts != 0 {
+		t.Fatalf("after the cycles: seats_used %d, %d activations", used, acts)
+	}
+	act, err := svc.Activate(a, licensing.ActivationRequest{LicenseKey: p.Licenses[0], Machine: "m", Fingerprint: "fp", OS: "windows", Version: "7.9.4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.r.QueryRow("SELECT test_only FROM activations WHERE id = ?", act.ID).Scan(&seven); err != nil || seven != 7 {
+		t.Fatalf("an insert through a cached statement after the schema change: test_only %d, %v", seven, err)
+	}
+}
