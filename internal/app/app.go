@@ -66,7 +66,8 @@ type App struct {
 	mailer       licensing.Mailer
 	seller       string
 	refundWindow time.Duration
-	seen         *seenLog // validations' last seen times, written in batches
+	seen         *seenLog    // validations' last seen times, written in batches
+	tokens       *tokenCache // Authenticate's token records, for up to a second
 }
 
 // New returns the use cases over a store.
@@ -85,6 +86,7 @@ func New(b Backend, opt Options) *App {
 	}
 	a := &App{store: b, clock: clock, obs: opt.Observer, mailer: opt.Mailer, seller: seller, refundWindow: window}
 	a.seen = newSeenLog(a.writeSeen)
+	a.tokens = newTokenCache()
 	return a
 }
 

@@ -89,7 +89,9 @@ func TestStmtCacheBounded(t *testing.T) {
 }
 
 // TestAuthenticateRevokedByAnotherProcess: a token revoked through another
-// store handle (another process) is refused by the next request.
+// store handle (another process) is refused by a server's App within the
+// token cache's second; one it revokes, or whose account it disables,
+// is refused by the next request.
 func TestAuthenticateRevokedByAnotherProcess(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.db")
 	a, err := Open(context.Background(), path, Options{Create: true})
@@ -97,30 +99,54 @@ func TestAuthenticateRevokedByAnotherProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
+	server := services(a) // one App, as a server has
 	ctx := licensing.WithAccount(context.Background(), "a@example.com")
-	if _, err := services(a).CreateAccount(ctx, "a@example.com"); err != nil {
+	if _, err := server.CreateAccount(ctx, "a@example.com"); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := services(a).CreateToken(ctx, licensing.TokenRequest{})
-	if err != nil {
-		t.Fatal(err)
+	newToken := func() string {
+		t.Helper()
+		tok, err := server.CreateToken(ctx, licensing.TokenRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 3 { // warm the statement cache on several connections, and the token cache
+			if p, err := server.Authenticate(context.Background(), tok.Secret); err != nil || p.Email != "a@example.com" {
+				t.Fatalf("Authenticate = %q, %v", p.Email, err)
+			}
+		}
+		return tok.Secret
 	}
-	for range 3 { // warm the statement cache on several connections
-		if p, err := services(a).Authenticate(context.Background(), tok.Secret); err != nil || p.Email != "a@example.com" {
-			t.Fatalf("Authenticate = %q, %v", p.Email, err)
+	refused := func(secret, what string) {
+		t.Helper()
+		if _, err := server.Authenticate(context.Background(), secret); licensing.ErrorCode(err) != licensing.EUNAUTHORIZED {
+			t.Fatalf("%s: %v", what, err)
 		}
 	}
+
+	secret := newToken()
 	b, err := Open(context.Background(), path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if err := services(b).RevokeToken(ctx, tok.Prefix); err != nil {
+	if err := services(b).RevokeToken(ctx, secret[:len("lct_")+8]); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := services(a).Authenticate(context.Background(), tok.Secret); licensing.ErrorCode(err) != licensing.EUNAUTHORIZED {
-		t.Fatalf("revoked token: %v", err)
+	time.Sleep(1100 * time.Millisecond) // app.tokenCacheTTL, and a margin
+	refused(secret, "revoked by another process a second ago")
+
+	secret = newToken()
+	if err := server.RevokeToken(ctx, secret[:len("lct_")+8]); err != nil {
+		t.Fatal(err)
 	}
+	refused(secret, "revoked by this App")
+
+	secret = newToken()
+	if _, err := server.SetAccountDisabled(context.Background(), "a@example.com", true); err != nil {
+		t.Fatal(err)
+	}
+	refused(secret, "its account disabled by this App")
 }
 
 // TestAuthenticateDoesNotWaitForWriters: refreshing last_used_at is best
