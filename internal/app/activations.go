@@ -349,7 +349,7 @@ func (a *App) Activate(ctx context.Context, r licensing.ActivationRequest) (*lic
 	if err != nil {
 		return nil, err
 	}
-	return write(ctx, a, func(tx Tx, now time.Time) (*licensing.Activation, error) {
+	return writeGrouped(ctx, a, func(tx Tx, now time.Time) (*licensing.Activation, error) {
 		acct, err := actingAccount(ctx, tx)
 		if err != nil {
 			return nil, err
@@ -372,7 +372,7 @@ func (a *App) activatePool(ctx context.Context, r licensing.ActivationRequest) (
 	if r.Product == "" {
 		return nil, licensing.Errorf(licensing.EINVALID, "--company needs --product: a floating pool is of one product")
 	}
-	return write(ctx, a, func(tx Tx, now time.Time) (*licensing.Activation, error) {
+	return writeGrouped(ctx, a, func(tx Tx, now time.Time) (*licensing.Activation, error) {
 		acct, err := actingAccount(ctx, tx)
 		if err != nil {
 			return nil, err
@@ -541,7 +541,7 @@ func (a *App) Heartbeat(ctx context.Context, id int64) (*licensing.Activation, e
 	if id <= 0 {
 		return nil, licensing.Errorf(licensing.EINVALID, "invalid activation id %d", id)
 	}
-	return write(ctx, a, func(tx Tx, now time.Time) (*licensing.Activation, error) {
+	return writeGrouped(ctx, a, func(tx Tx, now time.Time) (*licensing.Activation, error) {
 		acct, err := actingAccount(ctx, tx)
 		if err != nil {
 			return nil, err
@@ -641,7 +641,7 @@ func (a *App) Deactivate(ctx context.Context, r licensing.DeactivateRequest) (*l
 		}
 		w.LicenseKey, w.Fingerprint = k, r.Fingerprint
 	}
-	return write(ctx, a, func(tx Tx, now time.Time) (*licensing.Activation, error) {
+	return writeGrouped(ctx, a, func(tx Tx, now time.Time) (*licensing.Activation, error) {
 		acct, err := actingAccount(ctx, tx)
 		if err != nil {
 			return nil, err

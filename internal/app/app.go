@@ -118,6 +118,16 @@ func write[T any](ctx context.Context, a *App, body func(tx Tx, now time.Time) (
 	return writeWith(ctx, a, a.store.Write, body)
 }
 
+// writeGrouped is write for the small, frequent writes of the activation
+// path: on a store that commits concurrent writes together (GroupWriter),
+// body may share its transaction with other requests'.
+func writeGrouped[T any](ctx context.Context, a *App, body func(tx Tx, now time.Time) (T, error)) (T, error) {
+	if g, ok := a.store.(GroupWriter); ok {
+		return writeWith(ctx, a, g.WriteGrouped, body)
+	}
+	return write(ctx, a, body)
+}
+
 // writeWith runs body with the store's Write, or (a dry run) Read.
 func writeWith[T any](ctx context.Context, a *App, run func(context.Context, func(Tx) error) error,
 	body func(tx Tx, now time.Time) (T, error)) (T, error) {
