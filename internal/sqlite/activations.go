@@ -9,11 +9,10 @@ import (
 
 // Builds implements app.ActivationTx.
 func (t *tx) Builds(ctx context.Context, product, os string) ([]licensing.Build, error) {
-	return productBuilds(ctx, t.tx, product, os)
-}
-
-func productBuilds(ctx context.Context, q queryer, product, os string) ([]licensing.Build, error) {
-	rows, err := q.QueryContext(ctx, `SELECT product, os, version, package, url, released_at FROM builds
-		WHERE product = ?1 AND (?2 = '' OR os = ?2)`, product, os)
+	// Through the statement cache: validation reads the builds every time.
+	rows, err := t.query(ctx, buildsSQL, product, os)
 	return all(rows, err, app.ScanBuild)
 }
+
+const buildsSQL = `SELECT product, os, version, package, url, released_at FROM builds
+		WHERE product = ?1 AND (?2 = '' OR os = ?2)`
