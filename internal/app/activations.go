@@ -102,7 +102,8 @@ type ActivationTx interface {
 	// against the folded column; f.Stale keeps those last seen at or before
 	// now - f.Stale.
 	ListActivations(ctx context.Context, acct int64, f licensing.ActivationFilter, now time.Time) ([]licensing.Activation, error)
-	// TouchActivation records that the machine was seen at a time.
+	// TouchActivation records that the machine was seen at a time, unless a
+	// later one is recorded already.
 	TouchActivation(ctx context.Context, id int64, at time.Time) error
 	// ExpiredLeases lists up to limit leased activations whose lease ended
 	// at or before now, oldest lease first.
@@ -354,7 +355,7 @@ func (a *App) Activate(ctx context.Context, r licensing.ActivationRequest) (*lic
 	if err != nil {
 		return nil, err
 	}
-	return write(ctx, a, func(tx Tx, now time.Time) (*licensing.Activation, error) {
+	return writeGrouped(ctx, a, func(tx Tx, now time.Time) (*licensing.Activation, error) {
 		acct, err := actingAccount(ctx, tx)
 		if err != nil {
 			return nil, err
@@ -377,7 +378,7 @@ func (a *App) activatePool(ctx context.Context, r licensing.ActivationRequest) (
 	if r.Product == "" {
 		return nil, licensing.Errorf(licensing.EINVALID, "--company needs --product: a floating pool is of one product")
 	}
-	return write(ctx, a, func(tx Tx, now time.Time) (*licensing.Activation, error) {
+	return writeGrouped(ctx, a, func(tx Tx, now time.Time) (*licensing.Activation, error) {
 		acct, err := actingAccount(ctx, tx)
 		if err != nil {
 			return nil, err
@@ -546,7 +547,7 @@ func (a *App) Heartbeat(ctx context.Context, id int64) (*licensing.Activation, e
 	if id <= 0 {
 		return nil, licensing.Errorf(licensing.EINVALID, "invalid activation id %d", id)
 	}
-	return write(ctx, a, func(tx Tx, now time.Time) (*licensing.Activation, error) {
+	return writeGrouped(ctx, a, func(tx Tx, now time.Time) (*licensing.Activation, error) {
 		acct, err := actingAccount(ctx, tx)
 		if err != nil {
 			return nil, err
@@ -580,6 +581,9 @@ func (a *App) Heartbeat(ctx context.Context, id int64) (*licensing.Activation, e
 func (a *App) ReleaseStale(ctx context.Context, stale time.Duration, dryRun bool) ([]licensing.Activation, error) {
 	if stale < time.Minute {
 		return nil, licensing.Errorf(licensing.EINVALID, "--stale must be at least 1m")
+	}
+	if err := a.seen.flush(ctx); err != nil { // what this process saw counts
+		return nil, err
 	}
 	run := a.store.Write
 	if dryRun {
@@ -643,7 +647,7 @@ func (a *App) Deactivate(ctx context.Context, r licensing.DeactivateRequest) (*l
 		}
 		w.LicenseKey, w.Fingerprint = k, r.Fingerprint
 	}
-	return write(ctx, a, func(tx Tx, now time.Time) (*licensing.Activation, error) {
+	return writeGrouped(ctx, a, func(tx Tx, now time.Time) (*licensing.Activation, error) {
 		acct, err := actingAccount(ctx, tx)
 		if err != nil {
 			return nil, err
@@ -690,6 +694,9 @@ func (a *App) ListActivations(ctx context.Context, f licensing.ActivationFilter)
 		}
 		f.LicenseKey = key
 	}
+	if err := a.seen.flush(ctx); err != nil { // list the last seen times this process saw
+		return nil, err
+	}
 	return read(ctx, a, func(tx Tx, now time.Time) ([]licensing.Activation, error) {
 		acct, err := actingAccount(ctx, tx)
 		if err != nil {
@@ -708,13 +715,15 @@ func (a *App) ListActivations(ctx context.Context, f licensing.ActivationFilter)
 }
 
 // ValidateLicense answers a stable reason code for a license and, with a
-// fingerprint, one machine; a match counts as the machine being seen.
+// fingerprint, one machine; a match counts as the machine being seen. It is
+// a pure read on the read pool: the machine's last seen time is queued and
+// written in a later batch (seenLog), at most once a minute per activation.
 func (a *App) ValidateLicense(ctx context.Context, key, fingerprint, version string) (*licensing.Validation, error) {
 	key, err := licensing.ParseKey(key)
 	if err != nil {
 		return nil, err
 	}
-	v, err := write(ctx, a, func(tx Tx, now time.Time) (*licensing.Validation, error) {
+	v, err := read(ctx, a, func(tx Tx, now time.Time) (*licensing.Validation, error) {
 		v := &licensing.Validation{Key: key, Fingerprint: fingerprint, Version: version}
 		acct, err := actingAccount(ctx, tx)
 		if err != nil {
@@ -743,7 +752,7 @@ func (a *App) ValidateLicense(ctx context.Context, key, fingerprint, version str
 				}
 				return &r.Activation, nil
 			},
-			Seen:         func(act *licensing.Activation) error { return tx.TouchActivation(ctx, act.ID, now) },
+			Seen:         func(act *licensing.Activation) error { a.seen.add(act.ID, now); return nil },
 			Builds:       func(product string) ([]licensing.Build, error) { return tx.Builds(ctx, product, "") },
 			PastDueUntil: a.pastDueUntil(l.PastDue),
 		})

@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -79,6 +80,8 @@ type App struct {
 	// artifacts holds the bytes of builds; fetch gets upstream builds.
 	artifacts artifacts.Dir
 	fetch     *http.Client
+	seen      *seenLog    // validations' last seen times, written in batches
+	tokens    *tokenCache // Authenticate's token records, for up to a second
 }
 
 // New returns the use cases over a store.
@@ -101,11 +104,20 @@ func New(b Backend, opt Options) *App {
 	if out.grace <= 0 {
 		out.grace = licensing.DefaultGrace
 	}
+	out.seen = newSeenLog(out.writeSeen)
+	out.tokens = newTokenCache()
 	return out
 }
 
-// Close closes the store.
-func (a *App) Close() error { return a.store.Close() }
+// closeFlushWait bounds Close's write of the last seen times still queued.
+const closeFlushWait = 10 * time.Second
+
+// Close writes the last seen times validations queued and closes the store.
+func (a *App) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), closeFlushWait)
+	defer cancel()
+	return errors.Join(a.seen.close(ctx), a.store.Close())
+}
 
 // Ping checks the store answers.
 func (a *App) Ping(ctx context.Context) error { return a.store.Ping(ctx) }
@@ -123,6 +135,16 @@ func (a *App) now() time.Time { return a.clock.Now().UTC().Truncate(time.Second)
 // that lost.
 func write[T any](ctx context.Context, a *App, body func(tx Tx, now time.Time) (T, error)) (T, error) {
 	return writeWith(ctx, a, a.store.Write, body)
+}
+
+// writeGrouped is write for the small, frequent writes of the activation
+// path: on a store that commits concurrent writes together (GroupWriter),
+// body may share its transaction with other requests'.
+func writeGrouped[T any](ctx context.Context, a *App, body func(tx Tx, now time.Time) (T, error)) (T, error) {
+	if g, ok := a.store.(GroupWriter); ok {
+		return writeWith(ctx, a, g.WriteGrouped, body)
+	}
+	return write(ctx, a, body)
 }
 
 // writeWith runs body with the store's Write, or (a dry run) Read.

@@ -91,12 +91,14 @@ func (a *App) ListOperators(ctx context.Context) ([]licensing.Operator, error) {
 }
 
 // SetOperatorDisabled disables or enables an operator; a disabled
-// operator's tokens are refused from the next request on.
+// operator's tokens are refused from the next request on (within a second
+// by other processes: tokenCacheTTL).
 func (a *App) SetOperatorDisabled(ctx context.Context, name string, disabled bool) (*licensing.Operator, error) {
 	name, err := licensing.NormalizeOperatorName(name)
 	if err != nil {
 		return nil, err
 	}
+	defer a.tokens.invalidate()
 	return write(ctx, a, func(tx Tx, now time.Time) (*licensing.Operator, error) {
 		op, err := operatorByName(ctx, tx, name)
 		if err != nil {
@@ -172,6 +174,7 @@ func (a *App) ListOperatorTokens(ctx context.Context, name string) ([]licensing.
 // RevokeOperatorToken revokes an operator's token by its prefix.
 func (a *App) RevokeOperatorToken(ctx context.Context, prefix string) error {
 	prefix = strings.TrimSpace(prefix)
+	defer a.tokens.invalidate()
 	_, err := write(ctx, a, func(tx Tx, now time.Time) (struct{}, error) {
 		name, err := tx.RevokeOperatorToken(ctx, prefix, now)
 		if err != nil {
@@ -187,13 +190,15 @@ func (a *App) RevokeOperatorToken(ctx context.Context, prefix string) error {
 }
 
 // SetAccountDisabled disables or enables an account: a disabled account's
-// tokens are refused from the next request on; its licenses, activations
+// tokens are refused from the next request on (within a second by other
+// processes: tokenCacheTTL); its licenses, activations
 // and plans stay as they are (validation keeps answering for them).
 func (a *App) SetAccountDisabled(ctx context.Context, email string, disabled bool) (*licensing.Account, error) {
 	email, err := licensing.NormalizeEmail(email)
 	if err != nil {
 		return nil, err
 	}
+	defer a.tokens.invalidate()
 	return write(ctx, a, func(tx Tx, now time.Time) (*licensing.Account, error) {
 		acc, id, err := tx.AccountByEmail(ctx, email)
 		if err != nil {

@@ -48,6 +48,19 @@ type Store interface {
 	Write(ctx context.Context, fn func(Tx) error) error
 }
 
+// GroupWriter is a Store that can commit the small writes of concurrent
+// requests together (group commit): WriteGrouped is Write, but fn may share
+// its transaction with other requests' bodies, each in a savepoint of its
+// own - its error rolls back only its changes, and it returns once the
+// shared transaction committed. The bodies run one after the other, each
+// seeing the writes before it, so every rule holds as with Write. The
+// activation use cases (activate, deactivate, heartbeat) use it when the
+// store has it; SQLite does (one writer, whose commit bounded them),
+// PostgreSQL keeps a transaction per request.
+type GroupWriter interface {
+	WriteGrouped(ctx context.Context, fn func(Tx) error) error
+}
+
 // ErrOneStatement is a second statement inside Store.ReadOne: a bug of the
 // use case, which must use Read.
 var ErrOneStatement = errors.New("a ReadOne body issued a second statement: use Read")

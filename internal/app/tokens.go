@@ -260,16 +260,18 @@ func (a *App) RevokeToken(ctx context.Context, prefix string) error {
 		}
 		return struct{}{}, audit(ctx, tx, acct.id, now, actor(ctx), "token.revoke", prefix, map[string]any{})
 	})
+	a.tokens.invalidate()
 	return err
 }
 
 var errBadToken = licensing.Errorf(licensing.EUNAUTHORIZED, "invalid or revoked API token")
 
 // Authenticate finds a token by its clear prefix and compares the hash in
-// constant time; the look-up runs every time (no cached answer), so a
-// revocation, an expiry or a disabled owner applies to the next request in
-// every process and replica. The token's last use is recorded at most once
-// a minute (tokenTouchEvery).
+// constant time, every time. The record it compares with is cached for at
+// most tokenCacheTTL (1 s): a revocation, or a disabled owner, applies to
+// the next request in this process and within a second in every other
+// process and replica. The token's last use is recorded at most once a
+// minute (tokenTouchEvery).
 func (a *App) Authenticate(ctx context.Context, secret string) (licensing.Principal, error) {
 	kind := secret[:min(len(secret), len(tokenPrefix))]
 	if (kind != tokenPrefix && kind != operatorTokenPrefix) || len(secret) != len(tokenPrefix)+32 {
@@ -277,14 +279,24 @@ func (a *App) Authenticate(ctx context.Context, secret string) (licensing.Princi
 	}
 	operator := kind == operatorTokenPrefix
 	prefix := secret[:len(tokenPrefix)+prefixLen]
-	t, err := readWith(ctx, a, a.store.ReadOne, func(tx Tx, _ time.Time) (*TokenRecord, error) {
-		if operator {
-			return tx.OperatorToken(ctx, prefix)
+	t, gen := a.tokens.get(prefix)
+	if t == nil {
+		read := time.Now()
+		var err error
+		t, err = readWith(ctx, a, a.store.ReadOne, func(tx Tx, _ time.Time) (*TokenRecord, error) {
+			if operator {
+				return tx.OperatorToken(ctx, prefix)
+			}
+			return tx.AccountToken(ctx, prefix)
+		})
+		if err != nil {
+			return licensing.Principal{}, err
 		}
-		return tx.AccountToken(ctx, prefix)
-	})
-	if err != nil {
-		return licensing.Principal{}, err
+		if t != nil && !t.Revoked && !t.Disabled {
+			// Only a token that works: a refused one is read again, so
+			// that enabling its owner applies at once in every process.
+			a.tokens.put(prefix, t, gen, read)
+		}
 	}
 	if t == nil {
 		// Compare anyway, so an unknown prefix costs what a known one does.
@@ -309,6 +321,7 @@ func (a *App) Authenticate(ctx context.Context, secret string) (licensing.Princi
 		if err := a.store.TouchToken(ctx, operator, t.ID, now, since); err != nil {
 			return licensing.Principal{}, err
 		}
+		a.tokens.touched(prefix, now)
 	}
 	if operator {
 		return licensing.Principal{Kind: licensing.KindOperator, Operator: t.Operator, Scopes: t.Scopes,

@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/licensectl/licensectl/internal/licensing"
@@ -84,7 +86,8 @@ func BenchmarkLicenseQuery(b *testing.B) {
 	}
 }
 
-// BenchmarkAuthenticate checks one API token, as every request does.
+// BenchmarkAuthenticate checks one API token, as every request does, with
+// one App (a server's).
 func BenchmarkAuthenticate(b *testing.B) {
 	s := openStore(b, nil)
 	a := actingAs(b, s, "a@example.com")
@@ -93,10 +96,75 @@ func BenchmarkAuthenticate(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
+	svc := services(s) // one App, as a server has
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := services(s).Authenticate(ctx, tok.Secret); err != nil {
+		if _, err := svc.Authenticate(ctx, tok.Secret); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkValidate validates licenses with a fingerprint, as every
+// installed copy does, from 8 goroutines at once: 10,000 licenses, 100 of
+// them activated, each validation naming one of those machines.
+func BenchmarkValidate(b *testing.B) {
+	s := openStore(b, nil)
+	a := actingAs(b, s, "a@example.com")
+	svc := services(s)
+	p, err := svc.Buy(a, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "mbs-server", Quantity: 10000, Billing: licensing.BillingAnnual}}}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const machines = 100
+	keys := p.Licenses[:machines]
+	for i, k := range keys {
+		if _, err := svc.Activate(a, licensing.ActivationRequest{LicenseKey: k, Machine: fmt.Sprint("m", i),
+			Fingerprint: fmt.Sprint("fp-", i), OS: licensing.OSLinux, Version: "1.0"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var n atomic.Int64
+	b.SetParallelism(4) // 8 goroutines on 2 cores
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := int(n.Add(1)) % machines
+			v, err := svc.ValidateLicense(a, keys[i], fmt.Sprint("fp-", i), "")
+			if err != nil || !v.Valid {
+				b.Fatal(v, err)
+			}
+		}
+	})
+}
+
+// BenchmarkActivate activates and deactivates machines from 8 goroutines at
+// once, each on licenses of its own (one operation: an activation and its
+// release, two write transactions).
+func BenchmarkActivate(b *testing.B) {
+	s := openStore(b, nil)
+	a := actingAs(b, s, "a@example.com")
+	svc := services(s)
+	p, err := svc.Buy(a, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "mbs-server", Quantity: 1000, Billing: licensing.BillingAnnual}}}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var n atomic.Int64
+	b.SetParallelism(4)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := int(n.Add(1))
+			key, fp := p.Licenses[i%len(p.Licenses)], fmt.Sprint("fp-", i)
+			act, err := svc.Activate(a, licensing.ActivationRequest{LicenseKey: key, Machine: fp, Fingerprint: fp, OS: licensing.OSLinux, Version: "1.0"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := svc.Deactivate(a, licensing.DeactivateRequest{ID: act.ID}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

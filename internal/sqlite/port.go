@@ -13,9 +13,41 @@ import (
 var _ app.Backend = (*Store)(nil)
 
 // Write implements app.Store: fn runs once, in one BEGIN IMMEDIATE
-// transaction on the writer connection.
+// transaction on the writer connection, whose statements come from the
+// statement cache.
 func (s *Store) Write(ctx context.Context, fn func(app.Tx) error) error {
-	return s.write(ctx, func(t *sql.Tx) error { return fn(s.newTx(t, false)) })
+	var wt *tx
+	err := s.write(ctx, func(t *sql.Tx) error {
+		wt = s.newTx(t, s.w)
+		return fn(wt)
+	})
+	if wt != nil && len(wt.unprepared) > 0 {
+		s.prepareLater(s.w, wt.unprepared)
+	}
+	return err
+}
+
+// prepareLater prepares queries on db for the next transactions, in the
+// background: preparing needs the writer's one connection, which the next
+// write may hold for seconds (a large purchase), and a request must not
+// wait for it.
+func (s *Store) prepareLater(db *sql.DB, queries []string) {
+	var claimed []string
+	for _, q := range queries {
+		if s.stmts.claim(db, q) {
+			claimed = append(claimed, q)
+		}
+	}
+	if len(claimed) == 0 {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), s.wait)
+		defer cancel()
+		for _, q := range claimed {
+			s.stmts.get(ctx, db, q) // best effort: on failure it runs unprepared
+		}
+	}()
 }
 
 // Read implements app.Store: fn runs in a deferred transaction on the read
@@ -27,7 +59,7 @@ func (s *Store) Read(ctx context.Context, fn func(app.Tx) error) error {
 		return s.explain(err)
 	}
 	defer t.Rollback() // should fn panic
-	rt := s.newTx(t, true)
+	rt := s.newTx(t, s.r)
 	err = fn(rt)
 	t.Rollback()
 	if err != nil {
@@ -47,7 +79,7 @@ func (s *Store) Read(ctx context.Context, fn func(app.Tx) error) error {
 // ReadOne implements app.Store: fn's one statement runs on the read pool
 // outside a transaction, through the statement cache.
 func (s *Store) ReadOne(ctx context.Context, fn func(app.Tx) error) error {
-	err := fn(s.newTx(nil, true))
+	err := fn(s.newTx(nil, s.r))
 	if err != nil {
 		if cerr := ctx.Err(); cerr != nil {
 			return cerr
@@ -61,9 +93,11 @@ func (s *Store) ReadOne(ctx context.Context, fn func(app.Tx) error) error {
 // part both dialects speak in sqlq.Tx over its Conn methods below.
 type tx struct {
 	sqlq.Tx
-	s      *Store
-	tx     *sql.Tx
-	cached bool // a read transaction: statements come from the cache
+	s  *Store
+	tx *sql.Tx
+	// db is the pool of tx, whose statements come from the cache; nil
+	// for none (a migration's transaction).
+	db *sql.DB
 	// unprepared are the queries the cache did not have yet.
 	unprepared []string
 	// statements counts the statements of a ReadOne (tx nil).
@@ -80,8 +114,8 @@ func (t *tx) one() error {
 
 var _ app.Tx = (*tx)(nil)
 
-func (s *Store) newTx(t *sql.Tx, cached bool) *tx {
-	x := &tx{s: s, tx: t, cached: cached}
+func (s *Store) newTx(t *sql.Tx, db *sql.DB) *tx {
+	x := &tx{s: s, tx: t, db: db}
 	x.Tx = sqlq.NewTx(x, sqlq.Dialect{PlanOrder: planOrder, LicenseColumns: licenseRow,
 		LicenseScanner: licenseScanner, ListSQL: listSQL, LicenseConds: licenseConds[:]})
 	return x
@@ -127,14 +161,15 @@ func (t *tx) Exec(ctx context.Context, query string, args ...any) (int64, error)
 func (*tx) NoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
 func (t *tx) stmt(ctx context.Context, query string) *sql.Stmt {
-	if !t.cached {
+	if t.db == nil {
 		return nil
 	}
 	// Only a statement prepared already: preparing one takes another
-	// connection of the read pool, which every one of its connections, held
-	// by transactions that want to prepare, would wait for forever. Read
-	// prepares it when the transaction is over.
-	st, done := t.s.stmts.lookup(query)
+	// connection of the pool, which every one of its connections (the
+	// writer's only one), held by transactions that want to prepare, would
+	// wait for forever. Read and Write prepare it when the transaction is
+	// over.
+	st, done := t.s.stmts.lookup(t.db, query)
 	if st == nil {
 		if !done {
 			t.unprepared = append(t.unprepared, query)
@@ -181,6 +216,9 @@ func (t *tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if t.tx == nil {
 		return nil, errors.New("a ReadOne cannot write")
+	}
+	if st := t.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
 	}
 	return t.tx.ExecContext(ctx, query, args...)
 }

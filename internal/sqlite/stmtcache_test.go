@@ -89,7 +89,9 @@ func TestStmtCacheBounded(t *testing.T) {
 }
 
 // TestAuthenticateRevokedByAnotherProcess: a token revoked through another
-// store handle (another process) is refused by the next request.
+// store handle (another process) is refused by a server's App within the
+// token cache's second; one it revokes, or whose account it disables,
+// is refused by the next request.
 func TestAuthenticateRevokedByAnotherProcess(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.db")
 	a, err := Open(context.Background(), path, Options{Create: true})
@@ -97,30 +99,54 @@ func TestAuthenticateRevokedByAnotherProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
+	server := services(a) // one App, as a server has
 	ctx := licensing.WithAccount(context.Background(), "a@example.com")
-	if _, err := services(a).CreateAccount(ctx, "a@example.com"); err != nil {
+	if _, err := server.CreateAccount(ctx, "a@example.com"); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := services(a).CreateToken(ctx, licensing.TokenRequest{})
-	if err != nil {
-		t.Fatal(err)
+	newToken := func() string {
+		t.Helper()
+		tok, err := server.CreateToken(ctx, licensing.TokenRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 3 { // warm the statement cache on several connections, and the token cache
+			if p, err := server.Authenticate(context.Background(), tok.Secret); err != nil || p.Email != "a@example.com" {
+				t.Fatalf("Authenticate = %q, %v", p.Email, err)
+			}
+		}
+		return tok.Secret
 	}
-	for range 3 { // warm the statement cache on several connections
-		if p, err := services(a).Authenticate(context.Background(), tok.Secret); err != nil || p.Email != "a@example.com" {
-			t.Fatalf("Authenticate = %q, %v", p.Email, err)
+	refused := func(secret, what string) {
+		t.Helper()
+		if _, err := server.Authenticate(context.Background(), secret); licensing.ErrorCode(err) != licensing.EUNAUTHORIZED {
+			t.Fatalf("%s: %v", what, err)
 		}
 	}
+
+	secret := newToken()
 	b, err := Open(context.Background(), path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if err := services(b).RevokeToken(ctx, tok.Prefix); err != nil {
+	if err := services(b).RevokeToken(ctx, secret[:len("lct_")+8]); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := services(a).Authenticate(context.Background(), tok.Secret); licensing.ErrorCode(err) != licensing.EUNAUTHORIZED {
-		t.Fatalf("revoked token: %v", err)
+	time.Sleep(1100 * time.Millisecond) // app.tokenCacheTTL, and a margin
+	refused(secret, "revoked by another process a second ago")
+
+	secret = newToken()
+	if err := server.RevokeToken(ctx, secret[:len("lct_")+8]); err != nil {
+		t.Fatal(err)
 	}
+	refused(secret, "revoked by this App")
+
+	secret = newToken()
+	if _, err := server.SetAccountDisabled(context.Background(), "a@example.com", true); err != nil {
+		t.Fatal(err)
+	}
+	refused(secret, "its account disabled by this App")
 }
 
 // TestAuthenticateDoesNotWaitForWriters: refreshing last_used_at is best
@@ -188,5 +214,69 @@ func TestReadsOnEveryConnectionStillPrepare(t *testing.T) {
 	}
 	if s.stmts.len() == 0 {
 		t.Error("the query was not prepared after the transactions")
+	}
+}
+
+// TestWriterStatementsCached: the writer's statements go through the
+// statement cache too (prepared after the transaction that first ran
+// them), and keep working - with the new schema - after another process
+// changes it.
+func TestWriterStatementsCached(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	s, err := Open(context.Background(), path, Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	svc := services(s)
+	if _, err := svc.Seed(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a := actingAs(t, s, "a@example.com")
+	p, err := svc.Buy(a, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "mbs-vm", Quantity: 1, Billing: "monthly"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cycle := func() {
+		t.Helper()
+		act, err := svc.Activate(a, licensing.ActivationRequest{LicenseKey: p.Licenses[0], Machine: "m", Fingerprint: "fp", OS: "windows", Version: "7.9.4"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Deactivate(a, licensing.DeactivateRequest{ID: act.ID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cycle()
+	deadline := time.Now().Add(10 * time.Second) // the statements are prepared in the background
+	for s.stmts.lenOn(s.w) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if s.stmts.lenOn(s.w) == 0 {
+		t.Fatal("no statement of the writer was cached")
+	}
+	other, err := Open(context.Background(), path, Options{}) // "another process"
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.w.Exec("ALTER TABLE activations ADD COLUMN test_only INTEGER NOT NULL DEFAULT 7"); err != nil {
+		t.Fatal(err)
+	}
+	cycle()
+	cycle()
+	var used, acts, seven int
+	if err := s.r.QueryRow("SELECT seats_used, (SELECT count(*) FROM activations), (SELECT count(*) FROM activations WHERE test_only = 7) FROM licenses").Scan(&used, &acts, &seven); err != nil {
+		t.Fatal(err)
+	}
+	if used != 0 || acts != 0 {
+		t.Fatalf("after the cycles: seats_used %d, %d activations", used, acts)
+	}
+	act, err := svc.Activate(a, licensing.ActivationRequest{LicenseKey: p.Licenses[0], Machine: "m", Fingerprint: "fp", OS: "windows", Version: "7.9.4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.r.QueryRow("SELECT test_only FROM activations WHERE id = ?", act.ID).Scan(&seven); err != nil || seven != 7 {
+		t.Fatalf("an insert through a cached statement after the schema change: test_only %d, %v", seven, err)
 	}
 }

@@ -62,7 +62,8 @@ type Store struct {
 	w     *sql.DB       // one connection: SQLite has one writer at a time anyway
 	r     *sql.DB       // read-only connections
 	clock licensing.Clock
-	stmts stmtCache // prepared hot reads on r
+	stmts stmtCache   // prepared statements of both pools
+	group groupCommit // activations' writes, committed together
 }
 
 // Open opens the store at path, creating it when opt.Create is set, and

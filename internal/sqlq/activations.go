@@ -156,9 +156,10 @@ func (t Tx) TakeSeat(ctx context.Context, licenseID int64) (bool, error) {
 	return affected(t.exec(ctx, "UPDATE licenses SET seats_used = seats_used + 1 WHERE id = $1 AND seats_used < seats", licenseID))
 }
 
-// TouchActivation implements app.ActivationTx.
+// TouchActivation implements app.ActivationTx; a later time recorded
+// meanwhile (a heartbeat, a refresh) is kept.
 func (t Tx) TouchActivation(ctx context.Context, id int64, at time.Time) error {
-	_, err := t.exec(ctx, "UPDATE activations SET last_seen_at = $1 WHERE id = $2", at.Unix(), id)
+	_, err := t.exec(ctx, "UPDATE activations SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $1", at.Unix(), id)
 	return err
 }
 
