@@ -170,6 +170,9 @@ func checkPurchaseFile(ctx context.Context, svc licensing.Services, file *purcha
 
 func writePurchase(w io.Writer, p *licensing.Purchase) error {
 	title := "Purchase " + p.ID
+	if p.Kind == licensing.PurchaseKindRefund {
+		title = "Refund " + p.ID + " of " + deref(p.RefundOf)
+	}
 	switch {
 	case p.DryRun:
 		title = "Quote (dry run: nothing was bought)"

@@ -289,6 +289,14 @@ func (a *App) GetLicense(ctx context.Context, key string) (*licensing.LicenseDet
 			return nil, err
 		}
 		if d == nil {
+			if r, err := tx.Revocation(ctx, acct.id, key); err != nil {
+				return nil, err
+			} else if r != nil {
+				// Not in the account any more (exit 3), and why.
+				return nil, licensing.Errorf(licensing.ENOTFOUND, "license %s was revoked on %s: it was refunded (%s)", key,
+					r.RevokedAt.Format("2006-01-02"), r.RefundID).
+					WithHint("`licensectl licenses list --include-revoked` lists it; `licensectl purchases show %s` shows the refund", r.RefundID)
+			}
 			return nil, licenseNotFound(key)
 		}
 		d.Derive(now)
