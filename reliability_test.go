@@ -112,7 +112,10 @@ func TestKilledPurchaseIsAllOrNothing(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(run/20 + rand.N(run))
+		// Not before the process can have installed its signal handler
+		// (a SIGINT then kills it by the default action, exit -1): its
+		// start-up takes tens of milliseconds on a loaded machine.
+		time.Sleep(max(run/20, 150*time.Millisecond) + rand.N(run))
 		cmd.Process.Signal(sig)
 		err := cmd.Wait()
 		if sig == syscall.SIGINT && err != nil {

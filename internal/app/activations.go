@@ -336,7 +336,7 @@ func activate(ctx context.Context, tx Tx, now time.Time, acct account, l *SeatLi
 	if err != nil {
 		return nil, err
 	}
-	return &a.Activation, nil
+	return &a.Activation, emit(ctx, tx, acct.id, now, licensing.EventActivationCreated, l.License.Key, &a.Activation)
 }
 
 // Activate takes a seat of a license for a machine: of the license named,
@@ -493,6 +493,9 @@ func releaseExpired(ctx context.Context, tx Tx, now time.Time, w LeaseWhere) (in
 			"machine": r.Machine, "fingerprint": r.Fingerprint, "lease_expires_at": r.LeaseExpiresAt, "last_seen_at": r.LastSeenAt}); err != nil {
 			return n, err
 		}
+		if err := emit(ctx, tx, r.AccountID, now, licensing.EventActivationLeaseExpired, r.LicenseKey, &r.Activation); err != nil {
+			return n, err
+		}
 	}
 	return n, nil
 }
@@ -629,8 +632,11 @@ func release(ctx context.Context, tx Tx, now time.Time, acct account, a *Activat
 	if err := tx.FreeSeat(ctx, a.LicenseID); err != nil {
 		return err
 	}
-	return audit(ctx, tx, acct.id, now, acct.email, "activation.delete", a.LicenseKey, map[string]any{"id": a.ID,
-		"machine": a.Machine, "fingerprint": a.Fingerprint, "mode": a.Mode, "released_by": how})
+	if err := audit(ctx, tx, acct.id, now, acct.email, "activation.delete", a.LicenseKey, map[string]any{"id": a.ID,
+		"machine": a.Machine, "fingerprint": a.Fingerprint, "mode": a.Mode, "released_by": how}); err != nil {
+		return err
+	}
+	return emit(ctx, tx, acct.id, now, licensing.EventActivationReleased, a.LicenseKey, &a.Activation)
 }
 
 // Deactivate releases an activation. An offline one needs the machine's

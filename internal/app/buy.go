@@ -526,7 +526,13 @@ func writeOrder(ctx context.Context, tx Tx, o *order, out *licensing.Purchase, n
 	if o.pay.ref != "" {
 		details["payment_ref"] = o.pay.ref
 	}
-	return audit(ctx, tx, o.buyerID, now, o.buyer, "purchase.create", out.ID, details)
+	if err := audit(ctx, tx, o.buyerID, now, o.buyer, "purchase.create", out.ID, details); err != nil {
+		return err
+	}
+	if o.renewal {
+		return nil // its renewals are the events (subscription.renewed)
+	}
+	return emit(ctx, tx, o.buyerID, now, licensing.EventPurchaseCreated, out.ID, out)
 }
 
 // fixBilling records the payment mode the first purchase of a subscription

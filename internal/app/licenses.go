@@ -394,6 +394,9 @@ func (a *App) UpdateLicense(ctx context.Context, key string, u licensing.License
 			return nil, err
 		}
 		l.Derive(now)
+		if len(changed) > 0 {
+			return l, emit(ctx, tx, acct.id, now, licensing.EventLicenseUpdated, key, l)
+		}
 		return l, nil
 	})
 }

@@ -593,7 +593,11 @@ func (a *App) AssignMaintenance(ctx context.Context, id, key string) (*licensing
 			"license": l.License.Key, "starts_at": now.Format(time.RFC3339), "ends_at": ends.Format(time.RFC3339)}); err != nil {
 			return nil, err
 		}
-		return planNow(ctx, tx, acct.id, id, now)
+		plan, err := planNow(ctx, tx, acct.id, id, now)
+		if err != nil {
+			return nil, err
+		}
+		return plan, emit(ctx, tx, acct.id, now, licensing.EventMaintenanceAssigned, id, plan)
 	})
 }
 

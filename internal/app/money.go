@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -485,7 +486,36 @@ func (a *App) refund(ctx context.Context, tx Tx, req licensing.RefundRequest, no
 	if len(plan.Keys) <= 10 {
 		details["keys"] = plan.Keys
 	}
-	return out, audit(ctx, tx, buyer.id, now, buyer.email, "purchase.refund", out.ID, details)
+	if err := audit(ctx, tx, buyer.id, now, buyer.email, "purchase.refund", out.ID, details); err != nil {
+		return nil, err
+	}
+	return out, refundEvents(ctx, tx, buyer.id, now, out)
+}
+
+// refundEvents writes a refund's events: purchase.refunded for it and the
+// refunds made with it, license.revoked for each license.
+func refundEvents(ctx context.Context, tx Tx, acct int64, now time.Time, out *licensing.Purchase) error {
+	rows := make([]EventRow, 0, 1+len(out.AlsoRefunded)+len(out.Licenses))
+	for _, r := range append([]licensing.Purchase{*out}, out.AlsoRefunded...) {
+		js, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, EventRow{AccountID: acct, Type: licensing.EventPurchaseRefunded, Object: deref(r.RefundOf), Time: now, Data: js})
+	}
+	for _, k := range out.Licenses {
+		js, err := json.Marshal(struct {
+			Key       string    `json:"key"`
+			Validity  string    `json:"validity"`
+			RefundID  string    `json:"refund_id"`
+			RevokedAt time.Time `json:"revoked_at"`
+		}{k, licensing.ValidityRevoked, out.ID, now})
+		if err != nil {
+			return err
+		}
+		rows = append(rows, EventRow{AccountID: acct, Type: licensing.EventLicenseRevoked, Object: k, Time: now, Data: js})
+	}
+	return tx.InsertEvents(ctx, rows)
 }
 
 // refundRecord is a refund of purchase p to write.
@@ -551,7 +581,7 @@ func (a *App) CancelLicense(ctx context.Context, key string, undo bool) (*licens
 		}
 		l.AutoRenew = renew
 		l.Derive(now)
-		return l, nil
+		return l, emit(ctx, tx, acct.id, now, licensing.EventLicenseUpdated, key, l)
 	})
 }
 

@@ -87,6 +87,7 @@ type Tx interface {
 	LookupTx
 	MoneyTx
 	PaymentTx
+	EventTx
 }
 
 // Lock says whether a look-up takes the write locks of the rows it reads.

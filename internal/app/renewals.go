@@ -422,8 +422,11 @@ func (a *App) renewalFailed(ctx context.Context, tx Tx, now time.Time, steps []r
 				return err
 			}
 		}
-		if err := audit(ctx, tx, d.AccountID, now, renewalActor, "renewal.failed", d.Object, map[string]any{
-			"kind": d.Kind, "license": d.Key, "due_at": d.End.Format(time.RFC3339), "reason": ch.reason}); err != nil {
+		details := map[string]any{"kind": d.Kind, "license": d.Key, "due_at": d.End.Format(time.RFC3339), "reason": ch.reason}
+		if err := audit(ctx, tx, d.AccountID, now, renewalActor, "renewal.failed", d.Object, details); err != nil {
+			return err
+		}
+		if err := emit(ctx, tx, d.AccountID, now, licensing.EventSubscriptionRenewalFailed, d.Object, details); err != nil {
 			return err
 		}
 	}
@@ -451,6 +454,7 @@ func applyRenewals(ctx context.Context, tx Tx, now time.Time, steps []renewalSte
 		end := min(start+ProgressEvery, len(steps))
 		records := make([]RenewalRecord, 0, end-start)
 		events := make([]AuditRow, 0, end-start)
+		var outbox []EventRow
 		for _, st := range steps[start:end] {
 			rec := RenewalRecord{AccountID: st.Item.AccountID, Kind: st.Kind, Object: st.Object, DueAt: st.DueAt,
 				Outcome: "expired", PriceCents: st.PriceCents, ProcessedAt: now}
@@ -475,11 +479,18 @@ func applyRenewals(ctx context.Context, tx Tx, now time.Time, steps []renewalSte
 			}
 			events = append(events, AuditRow{AccountID: st.Item.AccountID, Time: now, Actor: licensing.Actor(ctx, renewalActor),
 				Action: "renewal." + st.Action, Object: st.Object, Details: js})
+			if st.Action == licensing.RenewalRenew && st.Kind == licensing.RenewalSubscription {
+				outbox = append(outbox, EventRow{AccountID: st.Item.AccountID, Type: licensing.EventSubscriptionRenewed,
+					Object: st.Object, Time: now, Data: js})
+			}
 		}
 		if err := tx.InsertRenewals(ctx, records); err != nil {
 			return err
 		}
 		if err := tx.InsertAudit(ctx, events...); err != nil {
+			return err
+		}
+		if err := tx.InsertEvents(ctx, outbox); err != nil {
 			return err
 		}
 	}

@@ -28,6 +28,7 @@ func moneyTests() []struct {
 		{"CancelSubscription", testCancelSubscription},
 		{"CancelMaintenance", testCancelMaintenance},
 		{"MoneyInvariants", testMoneyInvariants},
+		{"Events", testEvents},
 	}
 }
 

@@ -466,3 +466,22 @@ func (c *Client) downloads() *http.Client {
 		return nil
 	}}
 }
+
+// ListEvents implements licensing.EventService.
+func (c *Client) ListEvents(ctx context.Context, f licensing.EventFilter) ([]licensing.Event, error) {
+	q := url.Values{}
+	if f.Type != "" {
+		q.Set("type", f.Type)
+	}
+	if f.Since != nil {
+		q.Set("since", f.Since.UTC().Format(time.RFC3339))
+	}
+	if f.Limit > 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	out, err := get[[]licensing.Event](c, ctx, "/v1/events", q)
+	if err != nil {
+		return nil, err
+	}
+	return *out, nil
+}

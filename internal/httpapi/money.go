@@ -65,6 +65,22 @@ func (s *Server) moneyRoutes() []route {
 			}
 			return writeJSON(w, status, p)
 		}, false},
+		{"GET /v1/events", either(licensing.ScopeAuditRead, licensing.ScopeLookup), withQuery(s, func(ctx context.Context, svc Backend, r *http.Request) ([]licensing.Event, error) {
+			q := r.URL.Query()
+			f := licensing.EventFilter{Type: q.Get("type")}
+			if v := q.Get("since"); v != "" {
+				t, err := timeParam(v, time.Time{})
+				if err != nil {
+					return nil, err
+				}
+				f.Since = &t
+			}
+			var err error
+			if f.Limit, err = intParam(q, "limit"); err != nil {
+				return nil, err
+			}
+			return svc.ListEvents(ctx, f)
+		}), false},
 		{"GET /v1/billing", acct(licensing.ScopeLicensesRead), withQuery(s, func(ctx context.Context, svc Backend, _ *http.Request) (*licensing.Billing, error) {
 			return svc.ShowBilling(ctx)
 		}), false},

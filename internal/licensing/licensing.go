@@ -90,6 +90,7 @@ type Services interface {
 	RenewalService
 	MoneyService
 	PaymentService
+	EventService
 	Close() error
 }
 

@@ -78,6 +78,7 @@ func copyTables() []copyTable {
 			order: "id", identity: true},
 		{name: "payment_customers", cols: []string{"account_id", "provider", "customer_ref"}, order: "account_id, provider"},
 		{name: "payment_events", cols: []string{"provider", "id", "type", "received_at"}, order: "provider, id"},
+		{name: "events", cols: []string{"id", "account_id", "type", "object", "created_at", "data"}, order: "id", identity: true, autoincrement: true},
 		{name: "idempotency_keys", cols: []string{"account_id", "key", "request_hash", "status", "body", "created_at"},
 			order: "account_id, key"},
 	}

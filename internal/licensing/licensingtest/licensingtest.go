@@ -63,6 +63,7 @@ type Services struct {
 	RefundPurchaseFn      func(ctx context.Context, req licensing.RefundRequest) (*licensing.Purchase, error)
 	CancelLicenseFn       func(ctx context.Context, key string, undo bool) (*licensing.License, error)
 	CancelMaintenanceFn   func(ctx context.Context, id string, undo bool) (*licensing.MaintenancePlan, error)
+	ListEventsFn          func(ctx context.Context, f licensing.EventFilter) ([]licensing.Event, error)
 	ShowBillingFn         func(ctx context.Context) (*licensing.Billing, error)
 	SetupBillingFn        func(ctx context.Context) (*licensing.Billing, error)
 	ReconcilePaymentsFn   func(ctx context.Context, since time.Time) (*licensing.Reconciliation, error)
@@ -510,4 +511,11 @@ func (s *Services) HandlePaymentEvent(ctx context.Context, payload []byte, signa
 		return unexpected("HandlePaymentEvent")
 	}
 	return s.HandlePaymentEventFn(ctx, payload, signature)
+}
+
+func (s *Services) ListEvents(ctx context.Context, f licensing.EventFilter) ([]licensing.Event, error) {
+	if s.ListEventsFn == nil {
+		return nil, unexpected("ListEvents")
+	}
+	return s.ListEventsFn(ctx, f)
 }
