@@ -23,6 +23,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -192,7 +193,9 @@ func TestServeRunsRenewalsOnSchedule(t *testing.T) {
 	later := t0.AddDate(0, 1, 5)
 	ctx, cancel := context.WithCancel(context.Background())
 	addrFile := filepath.Join(t.TempDir(), "addr")
-	sio, _, _, serveLog := TestIO()
+	sio, _, _, _ := TestIO()
+	serveLog := &lockedBuffer{}
+	sio.ErrOut = serveLog // read while serve writes it
 	exited := make(chan int, 1)
 	go func() {
 		exited <- Execute(ctx, BuildInfo{Version: "test"}, licensing.FixedClock(later),
@@ -201,7 +204,8 @@ func TestServeRunsRenewalsOnSchedule(t *testing.T) {
 	var expires string
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		_, out, _ := at(later, "--db", db, "licenses", "list", "-o", "csv", "--no-headers")
-		if strings.Contains(out, "2026-03-15T10:00:00Z") {
+		// The run commits before it logs: wait for both.
+		if strings.Contains(out, "2026-03-15T10:00:00Z") && strings.Contains(serveLog.String(), `"msg":"renewals run"`) {
 			expires = "renewed"
 			break
 		}
@@ -433,4 +437,23 @@ func TestServeOnFullDisk(t *testing.T) {
 	if !strings.Contains(serveLog.String(), "the store cannot be written") {
 		t.Fatalf("no warning at start:\n%s", serveLog)
 	}
+}
+
+// lockedBuffer is a bytes.Buffer that one goroutine writes while another
+// reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
