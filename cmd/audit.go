@@ -39,13 +39,11 @@ func newAuditListCmd(f *Factory, runF func(*auditListOptions) error) *cobra.Comm
   licensectl audit list --object P-7K3D9QX2M1AB -o json`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			if o.Since != "" {
-				t, err := parseTime(o.Since)
-				if err != nil {
-					return err
-				}
-				o.Filter.Since = &t
+			since, err := parseSince(o.Since)
+			if err != nil {
+				return err
 			}
+			o.Filter.Since = since
 			if o.Filter.Limit < 0 {
 				return licensing.Errorf(licensing.EINVALID, "--limit must not be negative")
 			}
@@ -85,6 +83,18 @@ func auditListRun(ctx context.Context, o *auditListOptions) error {
 		{Header: "OBJECT", Priority: 9, Min: 29, Value: func(e licensing.AuditEvent) string { return e.Object }},
 		{Header: "DETAILS", Wide: true, Value: func(e licensing.AuditEvent) string { return string(e.Details) }},
 	}, events, empty)
+}
+
+// parseSince reads an optional --since: nil when it is empty.
+func parseSince(s string) (*time.Time, error) {
+	if s == "" {
+		return nil, nil
+	}
+	t, err := parseTime(s)
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
 }
 
 func parseTime(s string) (time.Time, error) {

@@ -57,13 +57,11 @@ refunded of it.`,
   licensectl purchases list --company Acme -o json`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			if o.Since != "" {
-				t, err := parseTime(o.Since)
-				if err != nil {
-					return err
-				}
-				o.Filter.Since = &t
+			since, err := parseSince(o.Since)
+			if err != nil {
+				return err
 			}
+			o.Filter.Since = since
 			if err := o.Filter.Normalize(); err != nil {
 				return err
 			}

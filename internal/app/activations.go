@@ -243,7 +243,7 @@ func SplitList(s string) []string {
 func seatLicense(ctx context.Context, tx Tx, acct int64, key string, lock Lock) (*SeatLicense, error) {
 	l, err := tx.SeatLicense(ctx, acct, key, lock)
 	if err == nil && l == nil {
-		if err = revokedError(ctx, tx, acct, key); err == nil {
+		if err = revokedError(ctx, tx, acct, key, licensing.ECONFLICT); err == nil {
 			err = licenseNotFound(key)
 		}
 	}

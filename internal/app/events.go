@@ -59,12 +59,12 @@ func (a *App) ListEvents(ctx context.Context, f licensing.EventFilter) ([]licens
 	}
 	return read(ctx, a, func(tx Tx, _ time.Time) ([]licensing.Event, error) {
 		if licensing.AccountFrom(ctx) == "" {
+			// No account: the store host, or an operator (an account's
+			// token always acts for its account).
 			if err := licensing.Authorize(ctx, licensing.ScopeLookup); err != nil {
 				return nil, err
 			}
-			if _, api := licensing.PrincipalFrom(ctx); !api || isOperator(ctx) {
-				return tx.ListEvents(ctx, 0, f)
-			}
+			return tx.ListEvents(ctx, 0, f)
 		}
 		acct, err := actingAccount(ctx, tx)
 		if err != nil {
@@ -72,9 +72,4 @@ func (a *App) ListEvents(ctx context.Context, f licensing.EventFilter) ([]licens
 		}
 		return tx.ListEvents(ctx, acct.id, f)
 	})
-}
-
-func isOperator(ctx context.Context) bool {
-	p, ok := licensing.PrincipalFrom(ctx)
-	return ok && p.Kind == licensing.KindOperator
 }

@@ -289,13 +289,9 @@ func (a *App) GetLicense(ctx context.Context, key string) (*licensing.LicenseDet
 			return nil, err
 		}
 		if d == nil {
-			if r, err := tx.Revocation(ctx, acct.id, key); err != nil {
+			// Not in the account any more (exit 3); a refund says why.
+			if err := revokedError(ctx, tx, acct.id, key, licensing.ENOTFOUND); err != nil {
 				return nil, err
-			} else if r != nil {
-				// Not in the account any more (exit 3), and why.
-				return nil, licensing.Errorf(licensing.ENOTFOUND, "license %s was revoked on %s: it was refunded (%s)", key,
-					r.RevokedAt.Format("2006-01-02"), r.RefundID).
-					WithHint("`licensectl licenses list --include-revoked` lists it; `licensectl purchases show %s` shows the refund", r.RefundID)
 			}
 			return nil, licenseNotFound(key)
 		}

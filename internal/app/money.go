@@ -118,16 +118,16 @@ func ScanRevocation(sc Scanner) (*Revocation, error) {
 	return &r, err
 }
 
-// revokedError is the refusal to use a license a refund revoked, or nil
-// when the account never had such a license.
-func revokedError(ctx context.Context, tx Tx, acct int64, key string) error {
+// revokedError is the refusal, with code, to use a license a refund
+// revoked, or nil when the account never had such a license.
+func revokedError(ctx context.Context, tx Tx, acct int64, key, code string) error {
 	r, err := tx.Revocation(ctx, acct, key)
 	if err != nil || r == nil {
 		return err
 	}
-	return licensing.Errorf(licensing.ECONFLICT, "license %s was revoked on %s: it was refunded (%s)", key,
+	return licensing.Errorf(code, "license %s was revoked on %s: it was refunded (%s)", key,
 		r.RevokedAt.Format("2006-01-02"), r.RefundID).
-		WithHint("see `licensectl purchases show %s`", r.RefundID)
+		WithHint("`licensectl licenses list --include-revoked` lists it; `licensectl purchases show %s` shows the refund", r.RefundID)
 }
 
 // ListPurchases implements licensing.MoneyService.
@@ -552,7 +552,7 @@ func (a *App) CancelLicense(ctx context.Context, key string, undo bool) (*licens
 			return nil, err
 		}
 		if cur == nil {
-			if err := revokedError(ctx, tx, acct.id, key); err != nil {
+			if err := revokedError(ctx, tx, acct.id, key, licensing.ECONFLICT); err != nil {
 				return nil, err
 			}
 			return nil, licenseNotFound(key)

@@ -208,6 +208,7 @@ func (a *App) renewalsRun(ctx context.Context, asOf time.Time) (*licensing.Renew
 		}
 	}
 	var failed []renewalCharge
+	var bought []*licensing.Purchase // the run's renewal charges, for their receipts
 	run, err := write(ctx, a, func(tx Tx, now time.Time) (*licensing.RenewalRun, error) {
 		scope, err := renewalScope(ctx, tx)
 		if err != nil {
@@ -221,7 +222,7 @@ func (a *App) renewalsRun(ctx context.Context, asOf time.Time) (*licensing.Renew
 		if err != nil {
 			return nil, err
 		}
-		failed = fails
+		failed, bought = fails, purchases
 		steps = kept
 		if err := applyRenewals(ctx, tx, now, steps); err != nil {
 			return nil, err
@@ -231,7 +232,10 @@ func (a *App) renewalsRun(ctx context.Context, asOf time.Time) (*licensing.Renew
 			rs = append(rs, st.Renewal)
 		}
 		run := licensing.SummarizeRenewals(asOf, rs)
-		run.Purchases = purchases
+		run.Purchases = make([]string, 0, len(purchases))
+		for _, p := range purchases {
+			run.Purchases = append(run.Purchases, p.ID)
+		}
 		for _, f := range failed {
 			run.Failed += len(f.steps)
 		}
@@ -241,33 +245,11 @@ func (a *App) renewalsRun(ctx context.Context, asOf time.Time) (*licensing.Renew
 		for _, f := range failed {
 			a.mailRenewalFailed(ctx, f)
 		}
-		a.mailRenewalReceipts(ctx, run.Purchases)
-	}
-	return run, err
-}
-
-// mailRenewalReceipts mails the receipt of each renewal charge to its
-// account, after the run committed.
-func (a *App) mailRenewalReceipts(ctx context.Context, ids []string) {
-	if a.mailer == nil {
-		return
-	}
-	for _, id := range ids {
-		p, err := read(ctx, a, func(tx Tx, _ time.Time) (*licensing.Purchase, error) {
-			rec, err := tx.PurchaseRecord(ctx, id, NoLock)
-			if err != nil || rec == nil {
-				return nil, err
-			}
-			email, err := tx.PurchaseBuyer(ctx, id)
-			if err != nil {
-				return nil, err
-			}
-			return loadPurchase(ctx, tx, id, email)
-		})
-		if err == nil && p != nil {
+		for _, p := range bought {
 			a.sendReceipt(ctx, p)
 		}
 	}
+	return run, err
 }
 
 // renewalCharge is one charge of a renewals run: an account's renewing
@@ -331,13 +313,13 @@ func (a *App) chargeRenewalsFirst(ctx context.Context, asOf time.Time) (map[stri
 
 // chargeRenewals writes one purchase per account and currency for the
 // renewing steps (licensing.GroupRenewalCharges), sets each step's purchase
-// id and returns the purchases' ids with the steps to apply. With a
+// id and returns the purchases with the steps to apply. With a
 // provider (charged not nil) only the charges it took are written; a refused
 // one is past due (its steps left out), and one it was not asked for (due
 // since the charges were taken) waits for the next run.
 func (a *App) chargeRenewals(ctx context.Context, tx Tx, asOf, now time.Time, steps []renewalStep,
-	charged map[string]renewalCharge) ([]string, []renewalStep, []renewalCharge, error) {
-	purchases := []string{}
+	charged map[string]renewalCharge) ([]*licensing.Purchase, []renewalStep, []renewalCharge, error) {
+	var purchases []*licensing.Purchase
 	skip := map[int]bool{}
 	var failed []renewalCharge
 	for _, c := range licensing.GroupRenewalCharges(steps, func(d *DueRow) string { return d.Term }) {
@@ -381,7 +363,7 @@ func (a *App) chargeRenewals(ctx context.Context, tx Tx, asOf, now time.Time, st
 				d.PastDue = nil
 			}
 		}
-		purchases = append(purchases, p.ID)
+		purchases = append(purchases, p)
 	}
 	if len(skip) == 0 {
 		return purchases, steps, nil, nil

@@ -187,7 +187,9 @@ func PlanRefund(items []LineItem, licenses []RefundableLicense, want []string) (
 			case wanted[l.Key] && l.RefundID != "":
 				return nil, Errorf(ECONFLICT, "license %s was already refunded (%s)", l.Key, l.RefundID)
 			case wanted[l.Key] || (len(want) == 0 && l.RefundID == ""):
-				found += boolInt(wanted[l.Key])
+				if wanted[l.Key] {
+					found++
+				}
 				refund++
 				plan.Keys = append(plan.Keys, l.Key)
 			case l.RefundID == "":
@@ -225,13 +227,6 @@ func (p *RefundPlan) add(it LineItem, qty int) {
 	p.Items = append(p.Items, LineItem{SKU: it.SKU, Description: "Refund: " + it.Description, Quantity: qty,
 		UnitPriceCents: -it.UnitPriceCents, AmountCents: amount, Company: it.Company, Billing: it.Billing})
 	p.TotalCents += amount
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // refundLine is a license line of a purchase with the add-on items after it.
