@@ -88,25 +88,27 @@ func signedMoney(cents int64, currency string) string {
 	return "$" + licensing.FormatCents(cents) + " " + currency
 }
 
+// purchaseRowColumns: at a narrow terminal the items go first, then the
+// license count, the refunded amount, the date; kind and status stay.
 func purchaseRowColumns() []output.Column[licensing.PurchaseRow] {
 	type P = licensing.PurchaseRow
 	return []output.Column[P]{
 		{Header: "PURCHASE", Keep: true, Value: func(p P) string { return p.ID }},
-		{Header: "KIND", Priority: 2, Value: func(p P) string { return p.Kind }},
-		{Header: "CREATED", Priority: 3, Value: func(p P) string { return p.CreatedAt.Format(dateTimeLayout) },
+		{Header: "KIND", Priority: 5, Value: func(p P) string { return p.Kind }},
+		{Header: "CREATED", Priority: 4, Value: func(p P) string { return p.CreatedAt.Format(dateTimeLayout) },
 			CSV: func(p P) string { return p.CreatedAt.Format(time.RFC3339) }},
 		{Header: "TOTAL", Keep: true, Value: func(p P) string { return signedMoney(p.TotalCents, p.Currency) },
 			CSV: func(p P) string { return strconv.FormatInt(p.TotalCents, 10) }},
-		{Header: "STATUS", Priority: 1, Value: func(p P) string { return output.Label(p.PaymentStatus) }, CSV: func(p P) string { return p.PaymentStatus }},
-		{Header: "REFUNDED", Priority: 4, Value: func(p P) string {
+		{Header: "STATUS", Priority: 6, Value: func(p P) string { return output.Label(p.PaymentStatus) }, CSV: func(p P) string { return p.PaymentStatus }},
+		{Header: "REFUNDED", Priority: 3, Value: func(p P) string {
 			if p.RefundedCents == 0 {
 				return "-"
 			}
 			return signedMoney(p.RefundedCents, p.Currency)
 		}, CSV: func(p P) string { return strconv.FormatInt(p.RefundedCents, 10) }},
-		{Header: "LICENSES", Priority: 5, Value: func(p P) string { return strconv.Itoa(p.LicenseCount) }},
+		{Header: "LICENSES", Priority: 2, Value: func(p P) string { return strconv.Itoa(p.LicenseCount) }},
 		{Header: "REFUND OF", Wide: true, Value: func(p P) string { return orDash(deref(p.RefundOf)) }, CSV: func(p P) string { return deref(p.RefundOf) }},
-		{Header: "ITEMS", Priority: 6, Min: 20, Value: func(p P) string {
+		{Header: "ITEMS", Priority: 1, Min: 20, Value: func(p P) string {
 			parts := make([]string, 0, len(p.Items))
 			for _, it := range p.Items {
 				parts = append(parts, fmt.Sprintf("%d× %s", it.Quantity, it.Description))
