@@ -79,6 +79,11 @@ func copyTables() []copyTable {
 		{name: "payment_customers", cols: []string{"account_id", "provider", "customer_ref"}, order: "account_id, provider"},
 		{name: "payment_events", cols: []string{"provider", "id", "type", "received_at"}, order: "provider, id"},
 		{name: "events", cols: []string{"id", "account_id", "type", "object", "created_at", "data"}, order: "id", identity: true, autoincrement: true},
+		{name: "webhooks", cols: []string{"id", "account_id", "url", "events", "description", "secret", "created_at", "cursor",
+			"disabled_at", "disabled_reason"}, order: "id", identity: true, autoincrement: true},
+		{name: "webhook_deliveries", cols: []string{"id", "webhook_id", "event_id", "object", "status", "attempts", "next_at_ms",
+			"claimed_until_ms", "created_at", "finished_at", "last_code", "last_error"}, order: "id", identity: true, autoincrement: true},
+		{name: "webhook_attempts", cols: []string{"delivery_id", "n", "at_ms", "code", "latency_ms", "error"}, order: "delivery_id, n"},
 		{name: "idempotency_keys", cols: []string{"account_id", "key", "request_hash", "status", "body", "created_at"},
 			order: "account_id, key"},
 	}
