@@ -16,9 +16,11 @@ import (
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/licensectl/licensectl/internal/app"
 	"github.com/licensectl/licensectl/internal/httpapi"
 	"github.com/licensectl/licensectl/internal/licensing"
 	"github.com/licensectl/licensectl/internal/postgres"
+	"github.com/licensectl/licensectl/internal/webhook"
 )
 
 // Config is the resolved configuration of one invocation. Every field is a
@@ -48,6 +50,25 @@ type Config struct {
 	Warnings []string
 	HTTP     HTTPConfig
 	Money    MoneyConfig
+	Webhooks WebhooksConfig
+}
+
+// WebhooksConfig is the `webhooks.*` keys: how the dispatcher delivers.
+type WebhooksConfig struct {
+	// AllowPrivate lets endpoints be loopback, private or link-local
+	// addresses (webhooks.allow_private).
+	AllowPrivate bool
+	// Timeout bounds one attempt (webhooks.timeout, default 10s).
+	Timeout time.Duration
+	// RetryFor is how long a delivery is retried before the endpoint is
+	// disabled (webhooks.retry_for, default 3d).
+	RetryFor time.Duration
+	// Backoff is the first retry's delay (webhooks.backoff, default 5s),
+	// doubled on each next one.
+	Backoff time.Duration
+	// Poll is how often serve looks for events other replicas recorded and
+	// retries that came due (webhooks.poll, default 1s).
+	Poll time.Duration
 }
 
 // MoneyConfig is the `refunds.*` and `receipts.*` keys.
@@ -151,6 +172,12 @@ func configKeys() map[string]string {
 		"payment.stripe.webhook_secret": "",
 		"payment.stripe.api_base":       "",
 		"payment.stripe.success_url":    "",
+		// Webhooks: how the dispatcher delivers.
+		"webhooks.allow_private": "",
+		"webhooks.timeout":       "",
+		"webhooks.retry_for":     "",
+		"webhooks.backoff":       "",
+		"webhooks.poll":          "",
 	}
 }
 
@@ -224,6 +251,9 @@ func loadConfig(flags *pflag.FlagSet) (*Config, error) {
 		return nil, err
 	}
 	if c.Money, err = moneyConfig(v); err != nil {
+		return nil, err
+	}
+	if c.Webhooks, err = webhooksConfig(v); err != nil {
 		return nil, err
 	}
 	if os.Getenv("NO_COLOR") != "" {
@@ -358,6 +388,33 @@ func moneyConfig(v *viper.Viper) (MoneyConfig, error) {
 		m.RefundWindow = d
 	}
 	return m, nil
+}
+
+func webhooksConfig(v *viper.Viper) (WebhooksConfig, error) {
+	w := WebhooksConfig{Timeout: webhook.DefaultTimeout, RetryFor: app.DefaultWebhookRetryFor, Backoff: 5 * time.Second, Poll: time.Second}
+	if s := strings.TrimSpace(v.GetString("webhooks.allow_private")); s != "" {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return w, licensing.Errorf(licensing.EINVALID, "webhooks.allow_private: want true or false, not %q", licensing.ClipArg(s))
+		}
+		w.AllowPrivate = b
+	}
+	for _, d := range []struct {
+		key string
+		to  *time.Duration
+	}{{"webhooks.timeout", &w.Timeout}, {"webhooks.retry_for", &w.RetryFor}, {"webhooks.backoff", &w.Backoff}, {"webhooks.poll", &w.Poll}} {
+		s := strings.TrimSpace(v.GetString(d.key))
+		if s == "" {
+			continue
+		}
+		n, err := parseDays(s)
+		if err != nil || n <= 0 {
+			return w, licensing.Errorf(licensing.EINVALID, "%s: invalid duration %q", d.key, licensing.ClipArg(s)).
+				WithHint("use a duration such as 10s, 5m or 3d")
+		}
+		*d.to = n
+	}
+	return w, nil
 }
 
 // parseDays reads a duration that may be whole days ("30d").

@@ -12,8 +12,8 @@ import (
 )
 
 func newEventsCmd(f *Factory) *cobra.Command {
-	cmd := &cobra.Command{Use: "events", Short: "Read the events every change records (the outbox webhooks will deliver)"}
-	cmd.AddCommand(newEventsListCmd(f, nil))
+	cmd := &cobra.Command{Use: "events", Short: "Read the events every change records (the outbox webhooks deliver)"}
+	cmd.AddCommand(newEventsListCmd(f, nil), newEventsTypesCmd(f), newEventsDispatchCmd(f))
 	return cmd
 }
 
@@ -85,4 +85,28 @@ func eventsListRun(ctx context.Context, o *eventsListOptions) error {
 		{Header: "ACCOUNT", Wide: true, Value: func(e E) string { return e.Account }},
 		{Header: "DATA", Wide: true, Value: func(e E) string { return string(e.Data) }},
 	}, evs, empty)
+}
+
+func newEventsTypesCmd(f *Factory) *cobra.Command {
+	e := f.env()
+	return &cobra.Command{
+		Use:     "types",
+		Short:   "List the event types (what webhooks create --events takes)",
+		Example: "  licensectl events types\n  licensectl events types -o json",
+		Args:    noArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			format, err := e.format()
+			if err != nil {
+				return err
+			}
+			type T = struct {
+				Type string `json:"type"`
+			}
+			var types []T
+			for _, t := range licensing.EventTypes() {
+				types = append(types, T{t})
+			}
+			return writeSlice(e, format, []output.Column[T]{{Header: "TYPE", Keep: true, Value: func(t T) string { return t.Type }}}, types, "")
+		},
+	}
 }

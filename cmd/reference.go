@@ -95,6 +95,16 @@ func mailKeyUsage(key string) string {
 		return "Stripe API base URL (default https://api.stripe.com; tests point it at stripe-mock)"
 	case "payment.stripe.success_url":
 		return "where Stripe Checkout sends the customer after `billing setup` saved a card"
+	case "webhooks.allow_private":
+		return "let webhook endpoints be loopback, private or link-local addresses (default false: refused, at create time and on every connection)"
+	case "webhooks.timeout":
+		return "how long one webhook attempt may take, connection to answer (default 10s)"
+	case "webhooks.retry_for":
+		return "how long a webhook delivery is retried, with exponential backoff, before its endpoint is disabled and the account mailed (default 3d)"
+	case "webhooks.backoff":
+		return "the delay before a failed webhook's first retry, doubled for each next one up to 6h, jittered (default 5s)"
+	case "webhooks.poll":
+		return "how often serve's dispatcher looks for other replicas' events and retries coming due (default 1s)"
 	case "http.retry_for":
 		return "backend http: how long requests that may safely be repeated are retried while the server is unavailable (default 15s; 0: no retries)"
 	}

@@ -194,6 +194,9 @@ func serve(ctx context.Context, f *Factory, store localStore, tlsConfig *tls.Con
 	if o.sweepEvery > 0 {
 		go store.SweepLeasesEvery(ctx, o.sweepEvery, log)
 	}
+	// Webhooks: every replica dispatches; claims keep them from sending one
+	// attempt twice at once.
+	go store.RunDispatcher(ctx, dispatchOptions(cfg), cfg.Webhooks.Poll, log)
 	done := make(chan error, 1)
 	go func() {
 		if tlsConfig != nil {

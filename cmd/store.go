@@ -13,6 +13,7 @@ import (
 	stripepay "github.com/licensectl/licensectl/internal/payment/stripe"
 	"github.com/licensectl/licensectl/internal/postgres"
 	"github.com/licensectl/licensectl/internal/sqlite"
+	"github.com/licensectl/licensectl/internal/webhook"
 )
 
 // storeHandle is what both stores of the local backend offer besides the
@@ -77,7 +78,8 @@ func openObservedStore(ctx context.Context, f *Factory, create bool, obs app.Obs
 	}
 	return localStore{App: app.New(h, app.Options{Clock: f.Clock, Observer: obs, Mailer: mailer,
 		Seller: f.cfg.Money.Seller, RefundWindow: f.cfg.Money.RefundWindow, Payments: pay, Grace: f.cfg.Money.Grace,
-		Artifacts: f.cfg.Artifacts}), h: h}, nil
+		Artifacts: f.cfg.Artifacts, Webhooks: webhook.NewSender(webhook.Options{Timeout: f.cfg.Webhooks.Timeout,
+			AllowPrivate: f.cfg.Webhooks.AllowPrivate})}), h: h}, nil
 }
 
 // payments builds the configured payment provider; nil for none.

@@ -174,6 +174,7 @@ var scopeMeanings = map[licensing.Scope]string{
 	licensing.ScopeAttach:           "attach licenses bought with another email",
 	licensing.ScopeAuditRead:        "read the audit log",
 	licensing.ScopeTokensWrite:      "list, create and revoke the account's tokens",
+	licensing.ScopeWebhooks:         "create, list, test and delete webhooks; list and redeliver their deliveries",
 	licensing.ScopeOperatorsWrite:   "create, disable and enable operators, issue and revoke their tokens",
 	licensing.ScopeAccountsWrite:    "create, disable and enable accounts",
 	licensing.ScopeCatalogWrite:     "import the product catalog",

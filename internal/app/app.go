@@ -17,6 +17,7 @@ import (
 
 	"github.com/licensectl/licensectl/internal/artifacts"
 	"github.com/licensectl/licensectl/internal/licensing"
+	"github.com/licensectl/licensectl/internal/webhook"
 )
 
 // Backend is what a store hands to New: the port, and the store's own
@@ -53,6 +54,9 @@ type Options struct {
 	Grace time.Duration
 	// Artifacts is the directory of build artifacts ("" none).
 	Artifacts string
+	// Webhooks sends webhooks; nil: a webhook.Sender with its defaults
+	// (10 s timeout, private addresses refused).
+	Webhooks WebhookSender
 }
 
 // Observer is told what the use cases did, for a server's metrics.
@@ -82,6 +86,9 @@ type App struct {
 	fetch     *http.Client
 	seen      *seenLog    // validations' last seen times, written in batches
 	tokens    *tokenCache // Authenticate's token records, for up to a second
+	hooks     WebhookSender
+	// wake tells this process's webhook dispatcher a write committed.
+	wake chan struct{}
 }
 
 // New returns the use cases over a store.
@@ -103,6 +110,10 @@ func New(b Backend, opt Options) *App {
 		fetch: &http.Client{Timeout: 0, Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, ResponseHeaderTimeout: 30 * time.Second}}}
 	if out.grace <= 0 {
 		out.grace = licensing.DefaultGrace
+	}
+	out.hooks, out.wake = opt.Webhooks, make(chan struct{}, 1)
+	if out.hooks == nil {
+		out.hooks = webhook.NewSender(webhook.Options{})
 	}
 	out.seen = newSeenLog(out.writeSeen)
 	out.tokens = newTokenCache()
@@ -166,6 +177,9 @@ func writeWith[T any](ctx context.Context, a *App, run func(context.Context, fun
 	})
 	if a.obs != nil {
 		a.obs.StoreTx("write", time.Since(start), attempts, err)
+	}
+	if err == nil && ctx.Value(quietKey{}) == nil {
+		a.wakeDispatcher()
 	}
 	return out, err
 }

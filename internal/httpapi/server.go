@@ -238,7 +238,7 @@ func (s *Server) routes() []route {
 		{"GET /v1/tokens", acct(licensing.ScopeTokensWrite), s.listTokens, false},
 		{"POST /v1/tokens", acct(licensing.ScopeTokensWrite), s.createToken, false},
 		{"DELETE /v1/tokens/{prefix}", acct(licensing.ScopeTokensWrite), s.revokeToken, false},
-	}, s.capabilityRoutes(), s.buildRoutes(), s.operatorRoutes(), s.moneyRoutes())
+	}, s.capabilityRoutes(), s.buildRoutes(), s.operatorRoutes(), s.moneyRoutes(), s.webhookRoutes())
 }
 
 // NewHTTPServer wraps h in an http.Server with the timeouts a public server

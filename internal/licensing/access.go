@@ -43,7 +43,7 @@ const (
 // a new account token gets unless it asks for fewer.
 func AccountScopes() []Scope {
 	return []Scope{ScopeLicensesRead, ScopeLicensesWrite, ScopePurchasesWrite, ScopeActivationsWrite,
-		ScopeValidate, ScopeAttach, ScopeAuditRead, ScopeTokensWrite}
+		ScopeValidate, ScopeAttach, ScopeAuditRead, ScopeTokensWrite, ScopeWebhooks}
 }
 
 // OperatorScopes are every operator scope: what a new operator token gets

@@ -11,6 +11,7 @@ import (
 	"github.com/licensectl/licensectl/internal/licensing"
 	"github.com/licensectl/licensectl/internal/payment/paymenttest"
 	"github.com/licensectl/licensectl/internal/postgres/pgtest"
+	"github.com/licensectl/licensectl/internal/webhook"
 )
 
 // TestMain finds PostgreSQL for every test of the package, or starts a
@@ -75,5 +76,17 @@ func TestPaymentsContract(t *testing.T) {
 		return contract.Paid{Services: svc, Operator: svc, Deliver: func(payload []byte, sig string) error {
 			return svc.HandlePaymentEvent(context.Background(), payload, sig)
 		}}
+	})
+}
+
+// The webhooks suite: a second store on the same schema, with its own
+// pool, is the other replica (claims with FOR UPDATE SKIP LOCKED).
+func TestWebhooksContract(t *testing.T) {
+	contract.RunWebhooks(t, func(t *testing.T, clock licensing.Clock) contract.Hooked {
+		s, url := openSchema(t, clock)
+		hooks := webhook.NewSender(webhook.Options{AllowPrivate: true})
+		svc := app.New(s, app.Options{Clock: s.Clock(), Webhooks: hooks})
+		replica := app.New(openURL(t, url, clock, false), app.Options{Clock: clock, Webhooks: hooks})
+		return contract.Hooked{Services: svc, Dispatch: svc.DispatchWebhooks, Replica: replica.DispatchWebhooks}
 	})
 }

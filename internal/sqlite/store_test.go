@@ -17,6 +17,7 @@ import (
 	"github.com/licensectl/licensectl/internal/contract"
 	"github.com/licensectl/licensectl/internal/licensing"
 	"github.com/licensectl/licensectl/internal/payment/paymenttest"
+	"github.com/licensectl/licensectl/internal/webhook"
 )
 
 // openStore opens a new seeded store in a temporary directory.
@@ -535,4 +536,21 @@ func TestRefundPastTheVariableLimit(t *testing.T) {
 	if err != nil || len(r.Licenses) != 40000 || r.TotalCents != -40000*4999 {
 		t.Fatalf("refund of 40,000: %v", err)
 	}
+}
+
+// The webhooks suite: the dispatcher over the store; a second store on the
+// same file is the other replica.
+func TestWebhooksContract(t *testing.T) {
+	contract.RunWebhooks(t, func(t *testing.T, clock licensing.Clock) contract.Hooked {
+		s := openStore(t, clock)
+		hooks := webhook.NewSender(webhook.Options{AllowPrivate: true})
+		svc := app.New(s, app.Options{Clock: s.Clock(), Webhooks: hooks})
+		other, err := Open(context.Background(), s.Path(), Options{Clock: clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { other.Close() })
+		replica := app.New(other, app.Options{Clock: clock, Webhooks: hooks})
+		return contract.Hooked{Services: svc, Dispatch: svc.DispatchWebhooks, Replica: replica.DispatchWebhooks}
+	})
 }

@@ -64,6 +64,13 @@ type Services struct {
 	CancelLicenseFn       func(ctx context.Context, key string, undo bool) (*licensing.License, error)
 	CancelMaintenanceFn   func(ctx context.Context, id string, undo bool) (*licensing.MaintenancePlan, error)
 	ListEventsFn          func(ctx context.Context, f licensing.EventFilter) ([]licensing.Event, error)
+	CreateWebhookFn       func(ctx context.Context, req licensing.WebhookCreate) (*licensing.Webhook, error)
+	ListWebhooksFn        func(ctx context.Context) ([]licensing.Webhook, error)
+	DeleteWebhookFn       func(ctx context.Context, id int64) error
+	EnableWebhookFn       func(ctx context.Context, id int64) (*licensing.Webhook, error)
+	ListDeliveriesFn      func(ctx context.Context, f licensing.DeliveryFilter) ([]licensing.WebhookDelivery, error)
+	RedeliverFn           func(ctx context.Context, id int64) (*licensing.WebhookDelivery, error)
+	TestWebhookFn         func(ctx context.Context, id int64) (*licensing.WebhookTest, error)
 	ShowBillingFn         func(ctx context.Context) (*licensing.Billing, error)
 	SetupBillingFn        func(ctx context.Context) (*licensing.Billing, error)
 	ReconcilePaymentsFn   func(ctx context.Context, since time.Time) (*licensing.Reconciliation, error)
@@ -518,4 +525,53 @@ func (s *Services) ListEvents(ctx context.Context, f licensing.EventFilter) ([]l
 		return nil, unexpected("ListEvents")
 	}
 	return s.ListEventsFn(ctx, f)
+}
+
+func (s *Services) CreateWebhook(ctx context.Context, req licensing.WebhookCreate) (*licensing.Webhook, error) {
+	if s.CreateWebhookFn == nil {
+		return nil, unexpected("CreateWebhook")
+	}
+	return s.CreateWebhookFn(ctx, req)
+}
+
+func (s *Services) ListWebhooks(ctx context.Context) ([]licensing.Webhook, error) {
+	if s.ListWebhooksFn == nil {
+		return nil, unexpected("ListWebhooks")
+	}
+	return s.ListWebhooksFn(ctx)
+}
+
+func (s *Services) DeleteWebhook(ctx context.Context, id int64) error {
+	if s.DeleteWebhookFn == nil {
+		return unexpected("DeleteWebhook")
+	}
+	return s.DeleteWebhookFn(ctx, id)
+}
+
+func (s *Services) EnableWebhook(ctx context.Context, id int64) (*licensing.Webhook, error) {
+	if s.EnableWebhookFn == nil {
+		return nil, unexpected("EnableWebhook")
+	}
+	return s.EnableWebhookFn(ctx, id)
+}
+
+func (s *Services) ListDeliveries(ctx context.Context, f licensing.DeliveryFilter) ([]licensing.WebhookDelivery, error) {
+	if s.ListDeliveriesFn == nil {
+		return nil, unexpected("ListDeliveries")
+	}
+	return s.ListDeliveriesFn(ctx, f)
+}
+
+func (s *Services) Redeliver(ctx context.Context, id int64) (*licensing.WebhookDelivery, error) {
+	if s.RedeliverFn == nil {
+		return nil, unexpected("Redeliver")
+	}
+	return s.RedeliverFn(ctx, id)
+}
+
+func (s *Services) TestWebhook(ctx context.Context, id int64) (*licensing.WebhookTest, error) {
+	if s.TestWebhookFn == nil {
+		return nil, unexpected("TestWebhook")
+	}
+	return s.TestWebhookFn(ctx, id)
 }

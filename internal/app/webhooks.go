@@ -1,0 +1,637 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/licensectl/licensectl/internal/licensing"
+	"github.com/licensectl/licensectl/internal/webhook"
+)
+
+// WebhookSender sends webhook messages (internal/webhook's Sender; a test
+// double at this boundary must say it is one).
+type WebhookSender interface {
+	// CheckURL refuses an endpoint the sender would not deliver to.
+	CheckURL(ctx context.Context, url string) error
+	Send(ctx context.Context, m webhook.Message) webhook.Result
+}
+
+// WebhookRow is a webhook as the store keeps it.
+type WebhookRow struct {
+	ID, AccountID  int64
+	Account        string // the account's email (read only)
+	URL            string
+	Events         string // comma-separated selectors
+	Description    string
+	Secret         string
+	CreatedAt      time.Time
+	Cursor         int64 // the last event id fanned out to deliveries
+	DisabledAt     *time.Time
+	DisabledReason string
+}
+
+func (r *WebhookRow) public() licensing.Webhook {
+	return licensing.Webhook{ID: r.ID, Account: r.Account, URL: r.URL, Events: strings.Split(r.Events, ","),
+		Description: r.Description, CreatedAt: r.CreatedAt, Disabled: r.DisabledAt != nil, DisabledAt: r.DisabledAt,
+		DisabledReason: r.DisabledReason}
+}
+
+// EventRef is an event as fan-out needs it.
+type EventRef struct {
+	ID           int64
+	Type, Object string
+}
+
+// DeliveryRow is a delivery to make.
+type DeliveryRow struct {
+	WebhookID, EventID int64
+	Object             string
+	NextAtMS           int64
+	CreatedAt          time.Time
+}
+
+// ClaimedDelivery is a delivery the dispatcher holds for a lease, with all
+// it needs to send it.
+type ClaimedDelivery struct {
+	ID, WebhookID int64
+	URL, Secret   string
+	Attempts      int
+	CreatedAt     time.Time
+	Event         licensing.Event
+}
+
+// AttemptRow is one attempt's outcome and the delivery's state after it.
+type AttemptRow struct {
+	DeliveryID int64
+	N          int // the attempt's number, from 1
+	AtMS       int64
+	Code       int
+	LatencyMS  int64
+	Error      string
+	Status     string // pending (retry at NextAtMS), delivered or failed
+	NextAtMS   int64
+	FinishedAt *time.Time
+}
+
+// WebhookTx keeps webhooks and their deliveries.
+type WebhookTx interface {
+	InsertWebhook(ctx context.Context, r WebhookRow) (int64, error)
+	// Webhooks are acct's webhooks (id 0: all of them), oldest first.
+	Webhooks(ctx context.Context, acct, id int64) ([]WebhookRow, error)
+	DeleteWebhook(ctx context.Context, acct, id int64) (bool, error)
+	SetWebhookDisabled(ctx context.Context, id int64, at *time.Time, reason string) error
+	LastEventID(ctx context.Context) (int64, error)
+	// FanOutWebhooks are enabled webhooks whose cursor is before last,
+	// locked for the transaction (skipping those another replica holds).
+	FanOutWebhooks(ctx context.Context, last int64, limit int) ([]WebhookRow, error)
+	EventsAfter(ctx context.Context, acct, after int64, limit int) ([]EventRef, error)
+	// InsertDeliveries skips deliveries that exist already.
+	InsertDeliveries(ctx context.Context, rows []DeliveryRow) error
+	SetWebhookCursor(ctx context.Context, id, cursor int64) error
+	// ClaimDeliveries takes up to limit due deliveries of enabled webhooks
+	// - each the earliest pending one of its webhook and object, so one
+	// object's events arrive in order - and holds them until untilMS.
+	ClaimDeliveries(ctx context.Context, nowMS, untilMS int64, limit int) ([]ClaimedDelivery, error)
+	FinishAttempts(ctx context.Context, rows []AttemptRow) error
+	ListDeliveries(ctx context.Context, acct int64, f licensing.DeliveryFilter) ([]licensing.WebhookDelivery, error)
+	// RequeueDelivery makes acct's delivery pending and due at nowMS.
+	RequeueDelivery(ctx context.Context, acct, id, nowMS int64) (bool, error)
+	CountPendingDeliveries(ctx context.Context) (int, error)
+	// DispatchWork is a read: is there anything for the dispatcher to do?
+	DispatchWork(ctx context.Context, nowMS int64) (DispatchWork, error)
+}
+
+// maxWebhooks bounds an account's endpoints.
+const maxWebhooks = 20
+
+// CreateWebhook implements licensing.WebhookService: the secret is in the
+// answer, and never again. Only events after it are delivered.
+func (a *App) CreateWebhook(ctx context.Context, req licensing.WebhookCreate) (*licensing.Webhook, error) {
+	if err := req.Normalize(); err != nil {
+		return nil, err
+	}
+	if err := a.hooks.CheckURL(ctx, req.URL); err != nil {
+		return nil, err
+	}
+	secret := webhook.NewSecret()
+	return write(ctx, a, func(tx Tx, now time.Time) (*licensing.Webhook, error) {
+		acct, err := actingAccount(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		have, err := tx.Webhooks(ctx, acct.id, 0)
+		if err != nil {
+			return nil, err
+		}
+		if len(have) >= maxWebhooks {
+			return nil, licensing.Errorf(licensing.ECONFLICT, "%s has %d webhooks already, the most an account may have", acct.email, maxWebhooks).
+				WithHint("delete one with `licensectl webhooks delete ID`; one endpoint can take every event ('*')")
+		}
+		last, err := tx.LastEventID(ctx)
+		if err != nil {
+			return nil, err
+		}
+		row := WebhookRow{AccountID: acct.id, Account: acct.email, URL: req.URL, Events: strings.Join(req.Events, ","),
+			Description: req.Description, Secret: secret, CreatedAt: now, Cursor: last}
+		if row.ID, err = tx.InsertWebhook(ctx, row); err != nil {
+			return nil, err
+		}
+		out := row.public()
+		if err := audit(ctx, tx, acct.id, now, actor(ctx), "webhook.create", strconv.FormatInt(row.ID, 10),
+			map[string]any{"url": row.URL, "events": out.Events}); err != nil {
+			return nil, err
+		}
+		out.Secret = secret
+		return &out, nil
+	})
+}
+
+// ListWebhooks implements licensing.WebhookService.
+func (a *App) ListWebhooks(ctx context.Context) ([]licensing.Webhook, error) {
+	return read(ctx, a, func(tx Tx, _ time.Time) ([]licensing.Webhook, error) {
+		acct, err := actingAccount(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := tx.Webhooks(ctx, acct.id, 0)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]licensing.Webhook, len(rows))
+		for i := range rows {
+			out[i] = rows[i].public()
+		}
+		return out, nil
+	})
+}
+
+func noWebhook(id int64) error {
+	return licensing.Errorf(licensing.ENOTFOUND, "no webhook %d", id).WithHint("see `licensectl webhooks list`")
+}
+
+// DeleteWebhook implements licensing.WebhookService: the endpoint and its
+// deliveries go.
+func (a *App) DeleteWebhook(ctx context.Context, id int64) error {
+	_, err := write(ctx, a, func(tx Tx, now time.Time) (struct{}, error) {
+		acct, err := actingAccount(ctx, tx)
+		if err != nil {
+			return struct{}{}, err
+		}
+		if ok, err := tx.DeleteWebhook(ctx, acct.id, id); err != nil {
+			return struct{}{}, err
+		} else if !ok {
+			return struct{}{}, noWebhook(id)
+		}
+		return struct{}{}, audit(ctx, tx, acct.id, now, actor(ctx), "webhook.delete", strconv.FormatInt(id, 10), map[string]any{})
+	})
+	return err
+}
+
+// EnableWebhook implements licensing.WebhookService.
+func (a *App) EnableWebhook(ctx context.Context, id int64) (*licensing.Webhook, error) {
+	return write(ctx, a, func(tx Tx, now time.Time) (*licensing.Webhook, error) {
+		acct, err := actingAccount(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := tx.Webhooks(ctx, acct.id, id)
+		if err != nil {
+			return nil, err
+		}
+		if len(rows) == 0 {
+			return nil, noWebhook(id)
+		}
+		if rows[0].DisabledAt != nil {
+			if err := tx.SetWebhookDisabled(ctx, id, nil, ""); err != nil {
+				return nil, err
+			}
+			rows[0].DisabledAt, rows[0].DisabledReason = nil, ""
+			if err := audit(ctx, tx, acct.id, now, actor(ctx), "webhook.enable", strconv.FormatInt(id, 10), map[string]any{}); err != nil {
+				return nil, err
+			}
+		}
+		out := rows[0].public()
+		return &out, nil
+	})
+}
+
+// ListDeliveries implements licensing.WebhookService.
+func (a *App) ListDeliveries(ctx context.Context, f licensing.DeliveryFilter) ([]licensing.WebhookDelivery, error) {
+	if err := f.Normalize(); err != nil {
+		return nil, err
+	}
+	return read(ctx, a, func(tx Tx, _ time.Time) ([]licensing.WebhookDelivery, error) {
+		acct, err := actingAccount(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		if f.Webhook != 0 {
+			if rows, err := tx.Webhooks(ctx, acct.id, f.Webhook); err != nil {
+				return nil, err
+			} else if len(rows) == 0 {
+				return nil, noWebhook(f.Webhook)
+			}
+		}
+		return tx.ListDeliveries(ctx, acct.id, f)
+	})
+}
+
+// Redeliver implements licensing.WebhookService.
+func (a *App) Redeliver(ctx context.Context, id int64) (*licensing.WebhookDelivery, error) {
+	d, err := write(ctx, a, func(tx Tx, now time.Time) (*licensing.WebhookDelivery, error) {
+		acct, err := actingAccount(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		ok, err := tx.RequeueDelivery(ctx, acct.id, id, time.Now().UnixMilli())
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, licensing.Errorf(licensing.ENOTFOUND, "no delivery %d", id).WithHint("see `licensectl webhooks deliveries`")
+		}
+		if err := audit(ctx, tx, acct.id, now, actor(ctx), "webhook.redeliver", strconv.FormatInt(id, 10), map[string]any{}); err != nil {
+			return nil, err
+		}
+		return deliveryByID(ctx, tx, acct.id, id)
+	})
+	if err == nil {
+		a.wakeDispatcher()
+	}
+	return d, err
+}
+
+// deliveryByID reads one of acct's deliveries.
+func deliveryByID(ctx context.Context, tx Tx, acct, id int64) (*licensing.WebhookDelivery, error) {
+	all, err := tx.ListDeliveries(ctx, acct, licensing.DeliveryFilter{ID: id, Limit: 1})
+	if err != nil || len(all) == 0 {
+		return nil, err
+	}
+	return &all[0], nil
+}
+
+// TestWebhook implements licensing.WebhookService.
+func (a *App) TestWebhook(ctx context.Context, id int64) (*licensing.WebhookTest, error) {
+	row, err := read(ctx, a, func(tx Tx, _ time.Time) (*WebhookRow, error) {
+		acct, err := actingAccount(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := tx.Webhooks(ctx, acct.id, id)
+		if err != nil {
+			return nil, err
+		}
+		if len(rows) == 0 {
+			return nil, noWebhook(id)
+		}
+		return &rows[0], nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC()
+	msgID := "test_" + strconv.FormatInt(now.UnixNano(), 36)
+	body, err := json.Marshal(map[string]any{"id": msgID, "type": "webhook.test", "account": row.Account, "object": strconv.FormatInt(id, 10),
+		"created_at": now.Truncate(time.Second), "data": map[string]any{"webhook": id, "url": row.URL}})
+	if err != nil {
+		return nil, err
+	}
+	res := a.hooks.Send(ctx, webhook.Message{URL: row.URL, Secret: row.Secret, ID: msgID, Timestamp: now, Body: body})
+	return &licensing.WebhookTest{Webhook: id, URL: row.URL, MessageID: msgID, OK: res.OK(), Code: res.Code,
+		LatencyMS: res.Latency.Milliseconds(), Error: res.Err}, nil
+}
+
+// DispatchOptions tune the dispatcher.
+type DispatchOptions struct {
+	// Batch is how many deliveries a round claims (0: 64); Workers how
+	// many it sends at once (0: 16).
+	Batch, Workers int
+	// RetryFor is how long a delivery is retried (0: 3 days); then it
+	// fails, the endpoint is disabled and the account mailed.
+	RetryFor time.Duration
+	// Backoff is the first retry's delay (0: 5 s); each next one doubles,
+	// up to MaxBackoff (0: 6 h), and is jittered (half to all of it).
+	Backoff, MaxBackoff time.Duration
+	// Lease is how long a claim holds a delivery (0: 2 × the sender's
+	// timeout + 5 s): a dispatcher that dies mid-delivery (kill -9) leaves
+	// it to be claimed again after this.
+	Lease time.Duration
+}
+
+// Dispatcher defaults.
+const (
+	DefaultWebhookRetryFor = 72 * time.Hour
+	defaultBackoff         = 5 * time.Second
+	defaultMaxBackoff      = 6 * time.Hour
+)
+
+func (o *DispatchOptions) defaults() {
+	if o.Batch <= 0 {
+		o.Batch = 64
+	}
+	if o.Workers <= 0 {
+		o.Workers = 16
+	}
+	if o.RetryFor <= 0 {
+		o.RetryFor = DefaultWebhookRetryFor
+	}
+	if o.Backoff <= 0 {
+		o.Backoff = defaultBackoff
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = defaultMaxBackoff
+	}
+	if o.Lease <= 0 {
+		o.Lease = 2*webhook.DefaultTimeout + 5*time.Second
+	}
+}
+
+// backoff is the delay before attempt n+1 after n failed attempts.
+func (o *DispatchOptions) backoff(n int) time.Duration {
+	d := o.Backoff
+	for i := 1; i < n && d < o.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, o.MaxBackoff)
+	return d/2 + rand.N(d/2+1) // equal jitter: half fixed, half random
+}
+
+// wakeDispatcher tells this process's dispatcher there may be work.
+func (a *App) wakeDispatcher() {
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+// DispatchWebhooks runs the dispatcher until nothing is due: new events
+// become deliveries, due deliveries are sent (Workers at once) and their
+// attempts recorded. Retries not yet due are left for a later run
+// (Pending says how many).
+func (a *App) DispatchWebhooks(ctx context.Context, o DispatchOptions) (*licensing.DispatchRun, error) {
+	o.defaults()
+	run := &licensing.DispatchRun{}
+	d := &dispatcher{a: a, o: o}
+	ctx = context.WithValue(ctx, quietKey{}, true)
+	for {
+		busy, err := d.cycle(ctx, run)
+		if err != nil {
+			return run, err
+		}
+		if !busy {
+			break
+		}
+	}
+	n, err := read(ctx, a, func(tx Tx, _ time.Time) (int, error) { return tx.CountPendingDeliveries(ctx) })
+	run.Pending = n
+	return run, err
+}
+
+// RunDispatcher delivers webhooks until ctx ends: when it runs out of work
+// it waits for a write to commit in this process, or for poll (other
+// replicas' events, retries coming due).
+func (a *App) RunDispatcher(ctx context.Context, o DispatchOptions, poll time.Duration, log interface {
+	Error(msg string, args ...any)
+}) {
+	o.defaults()
+	d := &dispatcher{a: a, o: o}
+	ctx = context.WithValue(ctx, quietKey{}, true)
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		busy, err := d.cycle(ctx, &licensing.DispatchRun{})
+		if err != nil && ctx.Err() == nil {
+			log.Error("webhook dispatch failed", "error", err.Error())
+		}
+		if busy && err == nil {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// quietKey marks the dispatcher's own writes: they do not wake it.
+type quietKey struct{}
+
+// DispatchWork is what the dispatcher has to do: whether some enabled
+// webhook has events to fan out, and whether some delivery is due.
+type DispatchWork struct {
+	FanOut, Due bool
+}
+
+type dispatcher struct {
+	a *App
+	o DispatchOptions
+}
+
+// cycle fans out new events and sends one batch of due deliveries; busy
+// says it did something (so there may be more).
+func (d *dispatcher) cycle(ctx context.Context, run *licensing.DispatchRun) (busy bool, err error) {
+	w, err := read(ctx, d.a, func(tx Tx, _ time.Time) (DispatchWork, error) { return tx.DispatchWork(ctx, time.Now().UnixMilli()) })
+	if err != nil {
+		return false, err
+	}
+	queued := 0
+	if w.FanOut {
+		if queued, err = d.fanOut(ctx); err != nil {
+			return false, err
+		}
+		run.Queued += queued
+	}
+	sent := 0
+	if w.Due || queued > 0 {
+		if sent, err = d.round(ctx, run); err != nil {
+			return false, err
+		}
+	}
+	return w.FanOut || sent > 0, nil
+}
+
+// fanOutPage bounds the events one webhook's fan-out takes per round.
+const fanOutPage = 1000
+
+// fanOut turns events after each enabled webhook's cursor into its
+// deliveries, and says how many it made.
+func (d *dispatcher) fanOut(ctx context.Context) (int, error) {
+	return write(ctx, d.a, func(tx Tx, _ time.Time) (int, error) {
+		last, err := tx.LastEventID(ctx)
+		if err != nil {
+			return 0, err
+		}
+		hooks, err := tx.FanOutWebhooks(ctx, last, 100)
+		if err != nil {
+			return 0, err
+		}
+		nowMS := time.Now().UnixMilli()
+		created := time.UnixMilli(nowMS).UTC().Truncate(time.Second)
+		var rows []DeliveryRow
+		for _, h := range hooks {
+			evs, err := tx.EventsAfter(ctx, h.AccountID, h.Cursor, fanOutPage)
+			if err != nil {
+				return 0, err
+			}
+			cursor := last
+			if len(evs) == fanOutPage {
+				cursor = evs[len(evs)-1].ID
+			}
+			list := strings.Split(h.Events, ",")
+			for _, e := range evs {
+				if licensing.MatchEventTypes(list, e.Type) {
+					rows = append(rows, DeliveryRow{WebhookID: h.ID, EventID: e.ID, Object: e.Object, NextAtMS: nowMS, CreatedAt: created})
+				}
+			}
+			if err := tx.SetWebhookCursor(ctx, h.ID, cursor); err != nil {
+				return 0, err
+			}
+		}
+		return len(rows), tx.InsertDeliveries(ctx, rows)
+	})
+}
+
+// round claims due deliveries, sends them and records how they went; it
+// says how many it sent.
+func (d *dispatcher) round(ctx context.Context, run *licensing.DispatchRun) (int, error) {
+	claimed, err := write(ctx, d.a, func(tx Tx, _ time.Time) ([]ClaimedDelivery, error) {
+		now := time.Now()
+		return tx.ClaimDeliveries(ctx, now.UnixMilli(), now.Add(d.o.Lease).UnixMilli(), d.o.Batch)
+	})
+	if err != nil || len(claimed) == 0 {
+		return 0, err
+	}
+	results := make([]webhook.Result, len(claimed))
+	sentAt := make([]time.Time, len(claimed))
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range min(d.o.Workers, len(claimed)) {
+		wg.Go(func() {
+			for i := range jobs {
+				c := &claimed[i]
+				body, err := json.Marshal(c.Event)
+				if err != nil {
+					results[i] = webhook.Result{Err: "cannot encode the event"}
+					continue
+				}
+				sentAt[i] = time.Now()
+				results[i] = d.a.hooks.Send(ctx, webhook.Message{URL: c.URL, Secret: c.Secret,
+					ID: strconv.FormatInt(c.Event.ID, 10), Timestamp: sentAt[i], Body: body})
+			}
+		})
+	}
+	for i := range claimed {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	if ctx.Err() != nil {
+		// Stopping: the attempts cut short are not recorded; their leases
+		// lapse and the next dispatcher sends them again.
+		return 0, ctx.Err()
+	}
+
+	now := time.Now()
+	rows := make([]AttemptRow, len(claimed))
+	var gaveUp []*ClaimedDelivery
+	for i := range claimed {
+		c, res := &claimed[i], results[i]
+		row := AttemptRow{DeliveryID: c.ID, N: c.Attempts + 1, AtMS: sentAt[i].UnixMilli(), Code: res.Code,
+			LatencyMS: res.Latency.Milliseconds(), Error: res.Err, Status: licensing.DeliveryPending}
+		switch deadline := c.CreatedAt.Add(d.o.RetryFor); {
+		case res.OK():
+			row.Status, row.FinishedAt = licensing.DeliveryDelivered, ptr(now.UTC().Truncate(time.Second))
+			run.Delivered++
+		case !now.Before(deadline):
+			row.Status, row.FinishedAt = licensing.DeliveryFailed, ptr(now.UTC().Truncate(time.Second))
+			run.Failed++
+			run.GaveUp++
+			gaveUp = append(gaveUp, c)
+		default:
+			row.NextAtMS = min(now.Add(d.o.backoff(row.N)).UnixMilli(), deadline.UnixMilli())
+			run.Failed++
+		}
+		rows[i] = row
+	}
+	disabled, err := write(ctx, d.a, func(tx Tx, _ time.Time) ([]WebhookRow, error) {
+		if err := tx.FinishAttempts(ctx, rows); err != nil {
+			return nil, err
+		}
+		var out []WebhookRow
+		done := map[int64]bool{}
+		for _, c := range gaveUp {
+			if done[c.WebhookID] {
+				continue
+			}
+			done[c.WebhookID] = true
+			hooks, err := tx.Webhooks(ctx, 0, c.WebhookID)
+			if err != nil {
+				return nil, err
+			}
+			if len(hooks) == 0 || hooks[0].DisabledAt != nil {
+				continue
+			}
+			at := now.UTC().Truncate(time.Second)
+			reason := fmt.Sprintf("deliveries failed for %s (last: %s)", days(d.o.RetryFor), attemptSummary(rows, c.ID))
+			if err := tx.SetWebhookDisabled(ctx, c.WebhookID, &at, reason); err != nil {
+				return nil, err
+			}
+			hooks[0].DisabledAt, hooks[0].DisabledReason = &at, reason
+			out = append(out, hooks[0])
+		}
+		return out, nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, h := range disabled {
+		d.a.mailDisabledWebhook(ctx, h)
+	}
+	return len(claimed), nil
+}
+
+func attemptSummary(rows []AttemptRow, id int64) string {
+	for _, r := range rows {
+		if r.DeliveryID == id {
+			if r.Code != 0 {
+				return "HTTP " + strconv.Itoa(r.Code)
+			}
+			return r.Error
+		}
+	}
+	return "?"
+}
+
+// mailDisabledWebhook tells the account its endpoint was turned off.
+func (a *App) mailDisabledWebhook(ctx context.Context, h WebhookRow) {
+	if a.mailer == nil || h.Account == "" {
+		return
+	}
+	_ = a.mailer.Send(ctx, licensing.Mail{To: h.Account, Subject: fmt.Sprintf("Webhook %d disabled: %s", h.ID, h.URL),
+		Body: fmt.Sprintf("Your webhook endpoint %s (id %d) was disabled: %s.\n\n"+
+			"Events are kept. When the endpoint answers again:\n\n"+
+			"  licensectl webhooks enable %d                 # deliveries waiting for it resume\n"+
+			"  licensectl webhooks deliveries %d --failed    # what was given up\n"+
+			"  licensectl webhooks redeliver DELIVERY_ID    # send one again\n", h.URL, h.ID, h.DisabledReason, h.ID, h.ID)})
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// days says a duration in days when it is whole days ("3 days").
+func days(d time.Duration) string {
+	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
+		if n := d / (24 * time.Hour); n != 1 {
+			return strconv.Itoa(int(n)) + " days"
+		}
+		return "1 day"
+	}
+	return d.String()
+}
