@@ -81,6 +81,8 @@ func TestScripts(t *testing.T) {
 			"httpget":    httpgetCmd,
 			"stripemock": stripeMockCmd,
 			"cutserve":   cutserveCmd,
+			"receiver":   receiverCmd,
+			"hooks":      hooksCmd,
 		},
 		RequireExplicitExec: true,
 		UpdateScripts:       os.Getenv("UPDATE_GOLDEN") != "",

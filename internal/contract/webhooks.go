@@ -109,7 +109,7 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" {
 		rc.t.Errorf("receiver: %s with Content-Type %q", r.Method, r.Header.Get("Content-Type"))
 	}
-	if !verifyStandardWebhook(rc.secret, r.Header, body, time.Now()) {
+	if !VerifyStandardWebhook(rc.secret, r.Header, body, time.Now()) {
 		rc.t.Errorf("receiver: signature %q does not verify for id %q", r.Header.Get("webhook-signature"), r.Header.Get("webhook-id"))
 		w.WriteHeader(401)
 		return
@@ -137,12 +137,12 @@ func (rc *receiver) all() []received {
 	return slices.Clone(rc.got)
 }
 
-// verifyStandardWebhook checks a message as the Standard Webhooks
+// VerifyStandardWebhook checks a message as the Standard Webhooks
 // specification says a receiver should, independently of the sender's
 // code: the timestamp within 5 minutes, and one of the space-separated
 // "v1,<base64>" signatures equal to HMAC-SHA256 under the base64 key after
 // "whsec_" of "{webhook-id}.{webhook-timestamp}.{body}".
-func verifyStandardWebhook(secret string, h http.Header, body []byte, now time.Time) bool {
+func VerifyStandardWebhook(secret string, h http.Header, body []byte, now time.Time) bool {
 	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
 	if err != nil || len(key) == 0 {
 		return false
