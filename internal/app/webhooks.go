@@ -379,14 +379,8 @@ func (a *App) DispatchWebhooks(ctx context.Context, o DispatchOptions) (*licensi
 	run := &licensing.DispatchRun{}
 	d := &dispatcher{a: a, o: o}
 	ctx = context.WithValue(ctx, quietKey{}, true)
-	for {
-		busy, err := d.cycle(ctx, run)
-		if err != nil {
-			return run, err
-		}
-		if !busy {
-			break
-		}
+	if err := d.pump(ctx, run, nil); err != nil {
+		return run, err
 	}
 	n, err := read(ctx, a, func(tx Tx, _ time.Time) (int, error) { return tx.CountPendingDeliveries(ctx) })
 	run.Pending = n
@@ -404,19 +398,22 @@ func (a *App) RunDispatcher(ctx context.Context, o DispatchOptions, poll time.Du
 	ctx = context.WithValue(ctx, quietKey{}, true)
 	t := time.NewTicker(poll)
 	defer t.Stop()
-	for {
-		busy, err := d.cycle(ctx, &licensing.DispatchRun{})
-		if err != nil && ctx.Err() == nil {
-			log.Error("webhook dispatch failed", "error", err.Error())
-		}
-		if busy && err == nil {
-			continue
-		}
+	idle := func() bool {
 		select {
 		case <-ctx.Done():
-			return
+			return false
 		case <-a.wake:
 		case <-t.C:
+		}
+		return true
+	}
+	for ctx.Err() == nil {
+		if err := d.pump(ctx, &licensing.DispatchRun{}, idle); err != nil && ctx.Err() == nil {
+			log.Error("webhook dispatch failed", "error", err.Error())
+			select { // a failing store: try again at the next poll
+			case <-ctx.Done():
+			case <-t.C:
+			}
 		}
 	}
 }
@@ -435,27 +432,136 @@ type dispatcher struct {
 	o DispatchOptions
 }
 
-// cycle fans out new events and sends one batch of due deliveries; busy
-// says it did something (so there may be more).
-func (d *dispatcher) cycle(ctx context.Context, run *licensing.DispatchRun) (busy bool, err error) {
+// attempt is a sent delivery and how it went.
+type attempt struct {
+	c   *ClaimedDelivery
+	res webhook.Result
+	at  time.Time
+}
+
+// recordEvery is how many finished attempts are recorded in one write
+// (fewer when no more are about to finish).
+const recordEvery = 32
+
+// pump is the dispatcher's pipeline: it claims due deliveries while fewer
+// than Batch are in flight, hands them to Workers senders, and records
+// attempts as they finish - so one slow endpoint holds up only its own
+// deliveries. With nothing in flight and nothing due it returns, or, with
+// idle, waits for it (false: stop).
+func (d *dispatcher) pump(ctx context.Context, run *licensing.DispatchRun, idle func() bool) error {
+	jobs := make(chan *ClaimedDelivery)
+	results := make(chan attempt, d.o.Batch) // never more in flight than Batch: senders never block
+	sendCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for range d.o.Workers {
+		wg.Go(func() {
+			for c := range jobs {
+				results <- d.send(sendCtx, c)
+			}
+		})
+	}
+	defer func() {
+		// Stopping: attempts cut short are not recorded; their leases lapse
+		// and the next dispatcher sends them again.
+		stop()
+		close(jobs)
+		wg.Wait()
+	}()
+	var queue []*ClaimedDelivery // claimed, not yet handed to a sender
+	var done []attempt           // finished, not yet recorded
+	inflight := 0                // claimed, not yet recorded
+	recheck := true              // there may be work in the store
+	for {
+		if recheck && inflight <= d.o.Batch/2 {
+			claimed, fanned, err := d.claim(ctx, run, d.o.Batch-inflight)
+			if err != nil {
+				return err
+			}
+			queue, inflight = append(queue, claimed...), inflight+len(claimed)
+			recheck = fanned || inflight == d.o.Batch // maybe more: events to fan out, or a full claim
+		}
+		if inflight == 0 && !recheck {
+			if idle == nil || !idle() {
+				return ctx.Err()
+			}
+			recheck = true
+			continue
+		}
+		if inflight == 0 {
+			continue
+		}
+		var next chan *ClaimedDelivery
+		var head *ClaimedDelivery
+		if len(queue) > 0 {
+			next, head = jobs, queue[0]
+		}
+		select {
+		case next <- head:
+			queue = queue[1:]
+			continue
+		case a := <-results:
+			done = append(done, a)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	drain:
+		for len(done) < recordEvery {
+			select {
+			case a := <-results:
+				done = append(done, a)
+			default:
+				break drain
+			}
+		}
+		if len(done) >= recordEvery || len(queue) == 0 || len(done) == inflight {
+			if err := d.record(ctx, run, done); err != nil {
+				return err
+			}
+			inflight -= len(done)
+			done = nil
+			recheck = true // a delivery finished: the next of its object may go
+		}
+	}
+}
+
+// claim fans out new events and claims up to n due deliveries; fanned says
+// there were events to fan out (there may be more).
+func (d *dispatcher) claim(ctx context.Context, run *licensing.DispatchRun, n int) ([]*ClaimedDelivery, bool, error) {
 	w, err := read(ctx, d.a, func(tx Tx, _ time.Time) (DispatchWork, error) { return tx.DispatchWork(ctx, time.Now().UnixMilli()) })
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
-	queued := 0
 	if w.FanOut {
-		if queued, err = d.fanOut(ctx); err != nil {
-			return false, err
+		queued, err := d.fanOut(ctx)
+		if err != nil {
+			return nil, false, err
 		}
 		run.Queued += queued
+		w.Due = w.Due || queued > 0
 	}
-	sent := 0
-	if w.Due || queued > 0 {
-		if sent, err = d.round(ctx, run); err != nil {
-			return false, err
-		}
+	if !w.Due || n <= 0 {
+		return nil, w.FanOut, nil
 	}
-	return w.FanOut || sent > 0, nil
+	claimed, err := write(ctx, d.a, func(tx Tx, _ time.Time) ([]ClaimedDelivery, error) {
+		now := time.Now()
+		return tx.ClaimDeliveries(ctx, now.UnixMilli(), now.Add(d.o.Lease).UnixMilli(), n)
+	})
+	out := make([]*ClaimedDelivery, len(claimed))
+	for i := range claimed {
+		out[i] = &claimed[i]
+	}
+	return out, w.FanOut, err
+}
+
+// send makes one attempt of c.
+func (d *dispatcher) send(ctx context.Context, c *ClaimedDelivery) attempt {
+	at := time.Now()
+	body, err := json.Marshal(c.Event)
+	if err != nil {
+		return attempt{c: c, at: at, res: webhook.Result{Err: "cannot encode the event"}}
+	}
+	return attempt{c: c, at: at, res: d.a.hooks.Send(ctx, webhook.Message{URL: c.URL, Secret: c.Secret,
+		ID: strconv.FormatInt(c.Event.ID, 10), Timestamp: at, Body: body})}
 }
 
 // fanOutPage bounds the events one webhook's fan-out takes per round.
@@ -499,52 +605,16 @@ func (d *dispatcher) fanOut(ctx context.Context) (int, error) {
 	})
 }
 
-// round claims due deliveries, sends them and records how they went; it
-// says how many it sent.
-func (d *dispatcher) round(ctx context.Context, run *licensing.DispatchRun) (int, error) {
-	claimed, err := write(ctx, d.a, func(tx Tx, _ time.Time) ([]ClaimedDelivery, error) {
-		now := time.Now()
-		return tx.ClaimDeliveries(ctx, now.UnixMilli(), now.Add(d.o.Lease).UnixMilli(), d.o.Batch)
-	})
-	if err != nil || len(claimed) == 0 {
-		return 0, err
-	}
-	results := make([]webhook.Result, len(claimed))
-	sentAt := make([]time.Time, len(claimed))
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	for range min(d.o.Workers, len(claimed)) {
-		wg.Go(func() {
-			for i := range jobs {
-				c := &claimed[i]
-				body, err := json.Marshal(c.Event)
-				if err != nil {
-					results[i] = webhook.Result{Err: "cannot encode the event"}
-					continue
-				}
-				sentAt[i] = time.Now()
-				results[i] = d.a.hooks.Send(ctx, webhook.Message{URL: c.URL, Secret: c.Secret,
-					ID: strconv.FormatInt(c.Event.ID, 10), Timestamp: sentAt[i], Body: body})
-			}
-		})
-	}
-	for i := range claimed {
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
-	if ctx.Err() != nil {
-		// Stopping: the attempts cut short are not recorded; their leases
-		// lapse and the next dispatcher sends them again.
-		return 0, ctx.Err()
-	}
-
+// record writes finished attempts: delivered, to be retried after a
+// jittered backoff, or - past the retry period - failed, which disables
+// the endpoint and mails its account.
+func (d *dispatcher) record(ctx context.Context, run *licensing.DispatchRun, done []attempt) error {
 	now := time.Now()
-	rows := make([]AttemptRow, len(claimed))
+	rows := make([]AttemptRow, len(done))
 	var gaveUp []*ClaimedDelivery
-	for i := range claimed {
-		c, res := &claimed[i], results[i]
-		row := AttemptRow{DeliveryID: c.ID, N: c.Attempts + 1, AtMS: sentAt[i].UnixMilli(), Code: res.Code,
+	for i, a := range done {
+		c, res := a.c, a.res
+		row := AttemptRow{DeliveryID: c.ID, N: c.Attempts + 1, AtMS: a.at.UnixMilli(), Code: res.Code,
 			LatencyMS: res.Latency.Milliseconds(), Error: res.Err, Status: licensing.DeliveryPending}
 		switch deadline := c.CreatedAt.Add(d.o.RetryFor); {
 		case res.OK():
@@ -566,12 +636,12 @@ func (d *dispatcher) round(ctx context.Context, run *licensing.DispatchRun) (int
 			return nil, err
 		}
 		var out []WebhookRow
-		done := map[int64]bool{}
+		seen := map[int64]bool{}
 		for _, c := range gaveUp {
-			if done[c.WebhookID] {
+			if seen[c.WebhookID] {
 				continue
 			}
-			done[c.WebhookID] = true
+			seen[c.WebhookID] = true
 			hooks, err := tx.Webhooks(ctx, 0, c.WebhookID)
 			if err != nil {
 				return nil, err
@@ -590,12 +660,12 @@ func (d *dispatcher) round(ctx context.Context, run *licensing.DispatchRun) (int
 		return out, nil
 	})
 	if err != nil {
-		return 0, err
+		return err
 	}
 	for _, h := range disabled {
 		d.a.mailDisabledWebhook(ctx, h)
 	}
-	return len(claimed), nil
+	return nil
 }
 
 func attemptSummary(rows []AttemptRow, id int64) string {
