@@ -188,10 +188,24 @@ func (t Tx) FinishAttempts(ctx context.Context, rows []app.AttemptRow) error {
 			return err
 		}
 	}
-	for _, r := range rows {
-		if _, err := t.exec(ctx, `UPDATE webhook_deliveries SET status = $1, attempts = $2, next_at_ms = $3, claimed_until_ms = 0,
-			last_code = $4, last_error = $5, finished_at = $6 WHERE id = $7 AND status = 'pending'`,
-			r.Status, r.N, r.NextAtMS, r.Code, r.Error, unixOrNull(r.FinishedAt), r.DeliveryID); err != nil {
+	// One UPDATE for each 100 deliveries, from a VALUES list (whose columns
+	// both dialects name column1, column2, ...).
+	for start := 0; start < len(rows); start += 100 {
+		part := rows[start:min(start+100, len(rows))]
+		var b strings.Builder
+		args := make([]any, 0, 7*len(part))
+		for i, r := range part {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			n := len(args)
+			b.WriteString("(CAST(" + mark(n+1) + " AS BIGINT), CAST(" + mark(n+2) + " AS TEXT), CAST(" + mark(n+3) + " AS BIGINT), CAST(" +
+				mark(n+4) + " AS BIGINT), CAST(" + mark(n+5) + " AS BIGINT), CAST(" + mark(n+6) + " AS TEXT), CAST(" + mark(n+7) + " AS BIGINT))")
+			args = append(args, r.DeliveryID, r.Status, r.N, r.NextAtMS, r.Code, r.Error, unixOrNull(r.FinishedAt))
+		}
+		if _, err := t.exec(ctx, `UPDATE webhook_deliveries SET status = v.column2, attempts = v.column3, next_at_ms = v.column4,
+			claimed_until_ms = 0, last_code = v.column5, last_error = v.column6, finished_at = v.column7
+			FROM (VALUES `+b.String()+`) AS v WHERE webhook_deliveries.id = v.column1 AND webhook_deliveries.status = 'pending'`, args...); err != nil {
 			return err
 		}
 	}
