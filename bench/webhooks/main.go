@@ -239,6 +239,8 @@ func run(events int, live time.Duration, rate int, kind, dbURL string, workers, 
 
 type discard struct{}
 
-func (discard) Error(msg string, args ...any) { fmt.Fprintln(os.Stderr, append([]any{msg}, args...)...) }
+func (discard) Error(msg string, args ...any) {
+	fmt.Fprintln(os.Stderr, append([]any{msg}, args...)...)
+}
 
 func ptr[T any](v T) *T { return &v }
