@@ -69,6 +69,10 @@ type Observer interface {
 	// RenewalsRun reports one run of the renewals engine (never a dry run):
 	// trigger "schedule" (RunRenewalsEvery) or "on_demand", and its result.
 	RenewalsRun(trigger string, run *licensing.RenewalRun, err error)
+	// WebhookAttempt reports one attempt of a webhook delivery: outcome
+	// delivered, retry (it failed and will be retried) or failed (given
+	// up), and how long the endpoint took.
+	WebhookAttempt(outcome string, took time.Duration)
 }
 
 // App implements the licensing services over a Store.

@@ -56,6 +56,8 @@ func (o *observerDouble) RenewalsRun(trigger string, run *licensing.RenewalRun, 
 	}
 }
 
+func (o *observerDouble) WebhookAttempt(string, time.Duration) {}
+
 func (o *observerDouble) last() txCall {
 	o.mu.Lock()
 	defer o.mu.Unlock()

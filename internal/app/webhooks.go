@@ -631,6 +631,18 @@ func (d *dispatcher) record(ctx context.Context, run *licensing.DispatchRun, don
 		}
 		rows[i] = row
 	}
+	if d.a.obs != nil {
+		for i, a := range done {
+			outcome := "retry"
+			switch rows[i].Status {
+			case licensing.DeliveryDelivered:
+				outcome = "delivered"
+			case licensing.DeliveryFailed:
+				outcome = "failed"
+			}
+			d.a.obs.WebhookAttempt(outcome, a.res.Latency)
+		}
+	}
 	disabled, err := write(ctx, d.a, func(tx Tx, _ time.Time) ([]WebhookRow, error) {
 		if err := tx.FinishAttempts(ctx, rows); err != nil {
 			return nil, err

@@ -68,6 +68,8 @@ type Metrics struct {
 	txRetries   *prometheus.CounterVec
 	renewalRuns *prometheus.CounterVec
 	renewals    *prometheus.CounterVec
+	hooks       *prometheus.CounterVec
+	hookTime    prometheus.Histogram
 }
 
 // requestBuckets and txBuckets are the latency buckets, in seconds:
@@ -112,6 +114,12 @@ func New(build BuildInfo) *Metrics {
 		renewals: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Subsystem: "renewals",
 			Name: "processed_total", Help: "Periods the renewals engine processed, by trigger, kind (maintenance, subscription, trial) and outcome (renewed, expired)."},
 			[]string{"trigger", "kind", "outcome"}),
+		hooks: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Subsystem: "webhooks",
+			Name: "attempts_total", Help: "Webhook delivery attempts, by outcome (delivered: 2xx; retry: failed, to be retried; failed: given up after webhooks.retry_for)."},
+			[]string{"outcome"}),
+		hookTime: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: Namespace, Subsystem: "webhooks",
+			Name: "attempt_duration_seconds", Help: "Time an endpoint took to answer a webhook delivery attempt (or to fail it).",
+			Buckets: requestBuckets()}),
 	}
 	buildInfo := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: Namespace, Name: "build_info",
 		Help:        "Always 1; the labels say which licensectl is running.",
@@ -119,13 +127,16 @@ func New(build BuildInfo) *Metrics {
 		func() float64 { return 1 })
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		buildInfo, m.requests, m.duration, m.inFlight, m.rateLimited, m.unavailable,
-		m.txDuration, m.txRetries, m.renewalRuns, m.renewals)
+		m.txDuration, m.txRetries, m.renewalRuns, m.renewals, m.hooks, m.hookTime)
 	// Series an alert divides by or takes a rate of exist from the start, at 0.
 	for _, l := range []string{LimitAddress, LimitAuthFailures, LimitToken, LimitAccount, LimitOther} {
 		m.rateLimited.WithLabelValues(l)
 	}
 	for _, k := range []string{TxRead, TxWrite} {
 		m.txRetries.WithLabelValues(k)
+	}
+	for _, o := range []string{"delivered", "retry", "failed"} {
+		m.hooks.WithLabelValues(o)
 	}
 	for _, t := range []string{TriggerSchedule, TriggerOnDemand} {
 		for _, r := range []string{"ok", "error"} {
@@ -278,6 +289,15 @@ func (m *Metrics) RenewalsRun(trigger string, run *licensing.RenewalRun, err err
 		}
 		m.renewals.WithLabelValues(trigger, r.Kind, outcome).Inc()
 	}
+}
+
+// WebhookAttempt records one webhook delivery attempt (app.Observer).
+func (m *Metrics) WebhookAttempt(outcome string, took time.Duration) {
+	if m == nil {
+		return
+	}
+	m.hooks.WithLabelValues(outcome).Inc()
+	m.hookTime.Observe(took.Seconds())
 }
 
 // activationsTimeout bounds the store count a scrape runs.

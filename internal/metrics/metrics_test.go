@@ -35,7 +35,7 @@ func TestScrapeReadsWhatWasRecorded(t *testing.T) {
 	before := metricstest.Scrape(t, srv.URL+"/metrics")
 	for _, name := range []string{"licensectl_build_info", "licensectl_http_requests_in_flight",
 		"licensectl_http_rate_limited_total", "licensectl_store_transaction_retries_total",
-		"licensectl_renewals_runs_total", "go_goroutines", "process_cpu_seconds_total"} {
+		"licensectl_renewals_runs_total", "licensectl_webhooks_attempts_total", "go_goroutines", "process_cpu_seconds_total"} {
 		if before[name] == nil {
 			t.Errorf("no %s before any request", name)
 		}
@@ -58,6 +58,9 @@ func TestScrapeReadsWhatWasRecorded(t *testing.T) {
 		{Kind: "maintenance", Action: licensing.RenewalRenew}, {Kind: "subscription", Action: licensing.RenewalRenew},
 		{Kind: "trial", Action: licensing.RenewalExpire}}}, nil)
 	m.RenewalsRun(metrics.TriggerOnDemand, nil, errors.New("store down"))
+	m.WebhookAttempt("delivered", 3*time.Millisecond)
+	m.WebhookAttempt("retry", 10*time.Second)
+	m.WebhookAttempt("delivered", time.Millisecond)
 
 	f := metricstest.Scrape(t, srv.URL+"/metrics")
 	m.End()
@@ -82,6 +85,10 @@ func TestScrapeReadsWhatWasRecorded(t *testing.T) {
 		{"licensectl_renewals_runs_total", []string{"trigger", "on_demand", "result", "error"}, 1},
 		{"licensectl_renewals_processed_total", []string{"trigger", "schedule", "outcome", "renewed"}, 2},
 		{"licensectl_renewals_processed_total", []string{"kind", "trial", "outcome", "expired"}, 1},
+		{"licensectl_webhooks_attempts_total", []string{"outcome", "delivered"}, 2},
+		{"licensectl_webhooks_attempts_total", []string{"outcome", "retry"}, 1},
+		{"licensectl_webhooks_attempts_total", []string{"outcome", "failed"}, 0},
+		{"licensectl_webhooks_attempt_duration_seconds", nil, 3},
 	} {
 		if got := f.Value(c.name, c.labels...); got != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
@@ -98,6 +105,7 @@ func TestScrapeReadsWhatWasRecorded(t *testing.T) {
 	none.End()
 	none.RateLimited(metrics.LimitToken)
 	none.StoreTx(metrics.TxRead, time.Second, 2, nil)
+	none.WebhookAttempt("delivered", time.Second)
 	none.RenewalsRun(metrics.TriggerSchedule, nil, nil)
 }
 
