@@ -29,6 +29,8 @@ func moneyTests() []struct {
 		{"CancelMaintenance", testCancelMaintenance},
 		{"MoneyInvariants", testMoneyInvariants},
 		{"Events", testEvents},
+		{"EventsLicenseCreatedInBulk", testLicenseCreatedInBulk},
+		{"EventsAttach", testAttachEvents},
 	}
 }
 
