@@ -88,6 +88,7 @@ type Tx interface {
 	MoneyTx
 	PaymentTx
 	EventTx
+	NoticeTx
 }
 
 // Lock says whether a look-up takes the write locks of the rows it reads.

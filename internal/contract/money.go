@@ -31,6 +31,9 @@ func moneyTests() []struct {
 		{"Events", testEvents},
 		{"EventsLicenseCreatedInBulk", testLicenseCreatedInBulk},
 		{"EventsAttach", testAttachEvents},
+		{"EventsScheduled", testScheduledEvents},
+		{"EventsScheduledCatchUp", testScheduledCatchUp},
+		{"Notifications", testNotifications},
 	}
 }
 

@@ -91,6 +91,7 @@ type Services interface {
 	MoneyService
 	PaymentService
 	EventService
+	NotificationService
 	Close() error
 }
 

@@ -64,6 +64,8 @@ type Services struct {
 	CancelLicenseFn       func(ctx context.Context, key string, undo bool) (*licensing.License, error)
 	CancelMaintenanceFn   func(ctx context.Context, id string, undo bool) (*licensing.MaintenancePlan, error)
 	ListEventsFn          func(ctx context.Context, f licensing.EventFilter) ([]licensing.Event, error)
+	NotificationsFn       func(ctx context.Context) (*licensing.NotificationSettings, error)
+	SetNotificationsFn    func(ctx context.Context, u licensing.NotificationUpdate) (*licensing.NotificationSettings, error)
 	ShowBillingFn         func(ctx context.Context) (*licensing.Billing, error)
 	SetupBillingFn        func(ctx context.Context) (*licensing.Billing, error)
 	ReconcilePaymentsFn   func(ctx context.Context, since time.Time) (*licensing.Reconciliation, error)
@@ -518,4 +520,18 @@ func (s *Services) ListEvents(ctx context.Context, f licensing.EventFilter) ([]l
 		return nil, unexpected("ListEvents")
 	}
 	return s.ListEventsFn(ctx, f)
+}
+
+func (s *Services) Notifications(ctx context.Context) (*licensing.NotificationSettings, error) {
+	if s.NotificationsFn == nil {
+		return nil, unexpected("Notifications")
+	}
+	return s.NotificationsFn(ctx)
+}
+
+func (s *Services) SetNotifications(ctx context.Context, u licensing.NotificationUpdate) (*licensing.NotificationSettings, error) {
+	if s.SetNotificationsFn == nil {
+		return nil, unexpected("SetNotifications")
+	}
+	return s.SetNotificationsFn(ctx, u)
 }
