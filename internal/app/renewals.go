@@ -447,7 +447,8 @@ func (a *App) mailRenewalFailed(ctx context.Context, ch renewalCharge) {
 	}
 	body := fmt.Sprintf("The renewal charge of %s %s for your licenses failed: %s\n\n"+
 		"Your subscriptions stay valid for %s (past due). Save a card with\n\n  licensectl billing setup\n\n"+
-		"and the next renewals run charges it again.\n", licensing.FormatCents(ch.total), ch.currency, ch.reason, licensing.FormatWindow(a.grace))
+		"and the next renewals run charges it again.\n\n"+
+		"Turn these reminders off with:\n  licensectl notifications set --renewal-failed=false\n", licensing.FormatCents(ch.total), ch.currency, ch.reason, licensing.FormatWindow(a.grace))
 	a.mailer.Send(ctx, licensing.Mail{To: ch.acct.email, Subject: "Your licensectl renewal payment failed", Body: body})
 }
 
