@@ -680,18 +680,18 @@ func (r *LicenseRows) startLine(l orderLine) {
 	c := &r.cur
 	c.Product, c.Term, c.CompanyID, c.Seats = l.product.SKU, l.term, l.companyID, l.product.Seats
 	c.Kind, c.AutoRenew, c.ExpiresAt = licensing.NewLicenseTerms(r.o.trial, l.term, c.CreatedAt)
-	l2 := licensing.License{Product: c.Product, ProductName: l.product.Name, Kind: c.Kind, Term: c.Term,
+	shown := licensing.License{Product: c.Product, ProductName: l.product.Name, Kind: c.Kind, Term: c.Term,
 		PurchaseID: c.PurchaseID, PurchaseEmail: c.PurchaseEmail, AutoRenew: c.AutoRenew, Seats: c.Seats, CreatedAt: c.CreatedAt}
 	if l.company != "" {
 		name := l.company
-		l2.Company = &name
+		shown.Company = &name
 	}
 	if c.ExpiresAt != 0 {
 		exp := Unix(c.ExpiresAt)
-		l2.ExpiresAt = &exp
+		shown.ExpiresAt = &exp
 	}
-	l2.Derive(c.CreatedAt)
-	r.created = l2
+	shown.Derive(c.CreatedAt)
+	r.created = shown
 }
 
 // License is the current license; the rows reuse it for the next.
