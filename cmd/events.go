@@ -30,13 +30,16 @@ func newEventsListCmd(f *Factory, runF func(*eventsListOptions) error) *cobra.Co
 		Use:   "list [--type T] [--since DATE]",
 		Short: "List events of the acting account, newest first",
 		Long: `List the events the acting account's changes recorded, newest first: each
-with its type (purchase.created, purchase.refunded, license.updated,
-license.revoked, maintenance.assigned, subscription.renewed,
-subscription.renewal_failed, activation.created, activation.released,
-activation.lease_expired) and its object's JSON as the API shows it. Every
-event is written in the transaction of its change. The store host, or an
-operator's token with the lookup scope acting for no account, lists every
-account's.`,
+with its type (purchase.created, purchase.refunded, license.created,
+license.updated, license.revoked, maintenance.assigned,
+maintenance.expiring, maintenance.expired, trial.ending,
+subscription.renewed, subscription.renewal_failed, activation.created,
+activation.released, activation.lease_expired, attach.requested,
+attach.completed) and its object's JSON as the API shows it. Every event is
+written in the transaction of its change; the scheduled ones (expiring,
+expired, ending) by the renewals engine, once per object and date. The
+store host, or an operator's token with the lookup scope acting for no
+account, lists every account's.`,
 		Example: `  licensectl events list --type license.
   licensectl events list --type purchase.refunded --since 2026-12-01 -o json`,
 		Args: noArgs,

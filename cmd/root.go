@@ -297,7 +297,7 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		newProductsCmd(f),
 		newAccountsCmd(f), newOperatorsCmd(f),
 		newCompaniesCmd(f),
-		newLicensesCmd(f), newPurchasesCmd(f), newBillingCmd(f), newPaymentsCmd(f), newEventsCmd(f), newWebhooksCmd(f),
+		newLicensesCmd(f), newPurchasesCmd(f), newBillingCmd(f), newPaymentsCmd(f), newEventsCmd(f), newWebhooksCmd(f), newNotificationsCmd(f),
 		newAuditCmd(f),
 		newMaintenanceCmd(f), newRenewalsCmd(f),
 		newActivationsCmd(f), newKeysCmd(f),

@@ -230,10 +230,13 @@ func (a *App) RequestAttach(ctx context.Context, req licensing.AttachRequest, ma
 		if err != nil {
 			return nil, err
 		}
+		if err := audit(ctx, tx, acct.id, now, acct.email, "attach.request", t.Object(), map[string]any{
+			"purchase_id": t.PurchaseID, "licenses": len(keys), "sent_to": out.SentTo, "expires_at": out.ExpiresAt}); err != nil {
+			return nil, err
+		}
 		return &attachRequested{pending: out, msg: licensing.AttachMessage(t.Email, acct.email, code, out, keys),
 				requestID: id, acct: acct.id, target: t},
-			audit(ctx, tx, acct.id, now, acct.email, "attach.request", t.Object(), map[string]any{
-				"purchase_id": t.PurchaseID, "licenses": len(keys), "sent_to": out.SentTo, "expires_at": out.ExpiresAt})
+			emit(ctx, tx, acct.id, now, licensing.EventAttachRequested, t.Object(), out)
 	})
 	if err != nil {
 		return nil, err
@@ -409,9 +412,11 @@ func moveLicenses(ctx context.Context, tx Tx, now time.Time, acct account, r *At
 			}
 		}
 	}
-	err = audit(ctx, tx, acct.id, now, acct.email, "attach.confirm", t.Object(), map[string]any{
-		"purchase_id": t.PurchaseID, "licenses": len(keys), "transferred": transferred, "sent_to": licensing.MaskEmail(t.Email)})
-	return out, nil, err
+	if err := audit(ctx, tx, acct.id, now, acct.email, "attach.confirm", t.Object(), map[string]any{
+		"purchase_id": t.PurchaseID, "licenses": len(keys), "transferred": transferred, "sent_to": licensing.MaskEmail(t.Email)}); err != nil {
+		return nil, nil, err
+	}
+	return out, nil, emit(ctx, tx, acct.id, now, licensing.EventAttachCompleted, t.Object(), out)
 }
 
 // ScanAttachSource reads a row of columns account id, email, licenses.

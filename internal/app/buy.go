@@ -11,6 +11,7 @@ import (
 
 	"github.com/licensectl/licensectl/internal/licensekey"
 	"github.com/licensectl/licensectl/internal/licensing"
+	"github.com/licensectl/licensectl/internal/output"
 )
 
 // ProgressEvery is how many licenses (or maintenance plans) a purchase writes
@@ -203,6 +204,7 @@ type orderLine struct {
 	quantity  int
 	term      string
 	companyID int64 // 0: the global pool
+	company   string
 }
 
 // normalizeRequest validates req without touching the caller's slice.
@@ -404,13 +406,14 @@ func preparePurchase(ctx context.Context, tx Tx, req licensing.BuyRequest, buyer
 	}
 	forSelf := req.PurchaseEmail == buyer.email
 	companies := map[string]int64{} // by the name as asked
+	companyNames := map[string]string{}
 	lookUp := func(name string) (string, error) {
 		if !forSelf {
 			return "", licensing.Errorf(licensing.EINVALID, "--company applies to licenses bought for your own account, not for %s", req.PurchaseEmail).
 				WithHint("drop --company: the owner of %s matches the licenses to companies", req.PurchaseEmail)
 		}
 		id, stored, err := company(ctx, tx, buyer.id, name)
-		companies[name] = id
+		companies[name], companyNames[name] = id, stored
 		return stored, err
 	}
 	items, terms, total, err := licensing.PriceLines(req, licensing.BuyLookups{Product: find, FixedBilling: fixedBilling, Company: lookUp})
@@ -432,7 +435,7 @@ func preparePurchase(ctx context.Context, tx Tx, req licensing.BuyRequest, buyer
 	for i, l := range req.Lines {
 		ol := orderLine{product: products[l.Product], quantity: l.Quantity, term: terms[i]}
 		if l.Company != "" {
-			ol.companyID = companies[l.Company]
+			ol.companyID, ol.company = companies[l.Company], companyNames[l.Company]
 		}
 		if req.Trial {
 			sku := ol.product.SKU
@@ -532,7 +535,12 @@ func writeOrder(ctx context.Context, tx Tx, o *order, out *licensing.Purchase, n
 	if o.renewal {
 		return nil // its renewals are the events (subscription.renewed)
 	}
-	return emit(ctx, tx, o.buyerID, now, licensing.EventPurchaseCreated, out.ID, out)
+	if err := emit(ctx, tx, o.buyerID, now, licensing.EventPurchaseCreated, out.ID, out); err != nil {
+		return err
+	}
+	// license.created, one per license, built as the rows went by and
+	// written in one call (InsertEvents batches them).
+	return tx.InsertEvents(ctx, rows.events)
 }
 
 // fixBilling records the payment mode the first purchase of a subscription
@@ -577,6 +585,13 @@ type LicenseRows struct {
 	keys       []string
 	reported   int
 	err        error
+
+	// events are the license.created events of the licenses so far; their
+	// JSON is cut from arena, which grows in large steps.
+	events  []EventRow
+	arena   []byte
+	created licensing.License // the current license as the API shows it
+	acct    int64             // whose events: the owner, or the buyer
 }
 
 func newLicenseRows(ctx context.Context, o *order, purchaseID string, now time.Time, progress func(int)) *LicenseRows {
@@ -586,6 +601,13 @@ func newLicenseRows(ctx context.Context, o *order, purchaseID string, now time.T
 	}
 	r := &LicenseRows{ctx: ctx, o: o, progress: progress, total: total, keys: make([]string, 0, total), line: -1}
 	r.cur = NewLicense{AccountID: o.owner, PurchaseID: purchaseID, PurchaseEmail: o.purchaseEmail, CreatedAt: now}
+	r.acct = o.owner
+	if r.acct == 0 {
+		r.acct = o.buyerID // nobody owns them yet: the buyer hears of them
+	}
+	if !o.renewal {
+		r.events = make([]EventRow, 0, total)
+	}
 	return r
 }
 
@@ -624,7 +646,33 @@ func (r *LicenseRows) Next() bool {
 	r.cur.Key = k
 	r.keys = append(r.keys, k)
 	r.done++
+	if r.events != nil {
+		if r.err = r.addCreated(); r.err != nil {
+			return false
+		}
+	}
 	return true
+}
+
+// arenaStep is how much room the event arena makes at a time.
+const arenaStep = 256 << 10
+
+// addCreated records the license.created event of the current license.
+func (r *LicenseRows) addCreated() error {
+	if cap(r.arena)-len(r.arena) < 2048 {
+		r.arena = make([]byte, 0, arenaStep) // earlier events keep the old one
+	}
+	c := &r.created
+	c.Key = r.cur.Key
+	start := len(r.arena)
+	b, err := output.AppendLicenseJSON(r.arena, c)
+	if err != nil {
+		return err
+	}
+	r.arena = b
+	r.events = append(r.events, EventRow{AccountID: r.acct, Type: licensing.EventLicenseCreated, Object: c.Key,
+		Time: r.cur.CreatedAt, Data: b[start:len(b):len(b)]})
+	return nil
 }
 
 // startLine sets the fields every license of a line shares.
@@ -632,6 +680,18 @@ func (r *LicenseRows) startLine(l orderLine) {
 	c := &r.cur
 	c.Product, c.Term, c.CompanyID, c.Seats = l.product.SKU, l.term, l.companyID, l.product.Seats
 	c.Kind, c.AutoRenew, c.ExpiresAt = licensing.NewLicenseTerms(r.o.trial, l.term, c.CreatedAt)
+	shown := licensing.License{Product: c.Product, ProductName: l.product.Name, Kind: c.Kind, Term: c.Term,
+		PurchaseID: c.PurchaseID, PurchaseEmail: c.PurchaseEmail, AutoRenew: c.AutoRenew, Seats: c.Seats, CreatedAt: c.CreatedAt}
+	if l.company != "" {
+		name := l.company
+		shown.Company = &name
+	}
+	if c.ExpiresAt != 0 {
+		exp := Unix(c.ExpiresAt)
+		shown.ExpiresAt = &exp
+	}
+	shown.Derive(c.CreatedAt)
+	r.created = shown
 }
 
 // License is the current license; the rows reuse it for the next.

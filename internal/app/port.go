@@ -89,6 +89,7 @@ type Tx interface {
 	PaymentTx
 	EventTx
 	WebhookTx
+	NoticeTx
 }
 
 // Lock says whether a look-up takes the write locks of the rows it reads.

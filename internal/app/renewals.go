@@ -33,6 +33,9 @@ type DueRow struct {
 	Succeeded bool   // a maintenance plan that a later plan of its license follows
 	// PastDue is when a subscription's renewal charge first failed.
 	PastDue *time.Time
+	// Plan is a maintenance plan as the API shows it (for its
+	// maintenance.expired event).
+	Plan *licensing.MaintenancePlan
 }
 
 // RenewalRecord is one processed period or end, for the renewals table.
@@ -82,16 +85,22 @@ type RenewalTx interface {
 // m, licenses l and accounts a, the last whether another plan n of the
 // license starts at or after m ends.
 const DuePlanColumns = `m.id, l.key, l.id, m.product, l.account_id, a.email, m.ends_at, m.auto_renew,
-	EXISTS (SELECT 1 FROM maintenance_plans n WHERE n.license_id = m.license_id AND n.id <> m.id AND n.starts_at >= m.ends_at)`
+	EXISTS (SELECT 1 FROM maintenance_plans n WHERE n.license_id = m.license_id AND n.id <> m.id AND n.starts_at >= m.ends_at),
+	coalesce(m.starts_at, 0), m.price_cents, m.currency, m.purchase_id, m.created_at`
 
 // ScanDuePlan reads a row of DuePlanColumns.
 func ScanDuePlan(sc Scanner) (*DueRow, error) {
 	r := DueRow{Kind: licensing.RenewalMaintenance}
-	var end int64
-	if err := sc.Scan(&r.Object, &r.Key, &r.LicenseID, &r.SKU, &r.AccountID, &r.Account, &end, &r.AutoRenew, &r.Succeeded); err != nil {
+	var end, starts, created int64
+	p := &licensing.MaintenancePlan{}
+	if err := sc.Scan(&r.Object, &r.Key, &r.LicenseID, &r.SKU, &r.AccountID, &r.Account, &end, &r.AutoRenew, &r.Succeeded,
+		&starts, &p.PriceCents, &p.Currency, &p.PurchaseID, &created); err != nil {
 		return nil, err
 	}
 	r.End = Unix(end)
+	key, st, en := r.Key, Unix(starts), r.End
+	p.ID, p.LicenseKey, p.Product, p.StartsAt, p.EndsAt, p.AutoRenew, p.CreatedAt = r.Object, &key, r.SKU, &st, &en, r.AutoRenew, Unix(created)
+	r.Plan = p
 	return &r, nil
 }
 
@@ -209,7 +218,9 @@ func (a *App) renewalsRun(ctx context.Context, asOf time.Time) (*licensing.Renew
 	}
 	var failed []renewalCharge
 	var bought []*licensing.Purchase // the run's renewal charges, for their receipts
+	var rem *reminders
 	run, err := write(ctx, a, func(tx Tx, now time.Time) (*licensing.RenewalRun, error) {
+		rem = &reminders{}
 		scope, err := renewalScope(ctx, tx)
 		if err != nil {
 			return nil, err
@@ -227,6 +238,16 @@ func (a *App) renewalsRun(ctx context.Context, asOf time.Time) (*licensing.Renew
 		if err := applyRenewals(ctx, tx, now, steps); err != nil {
 			return nil, err
 		}
+		if err := rem.writeNotices(ctx, tx, scope, asOf, now); err != nil {
+			return nil, err
+		}
+		for i, f := range failed {
+			ok, err := rem.wants(ctx, tx, f.acct.id, f.acct.email, licensing.EventSubscriptionRenewalFailed)
+			if err != nil {
+				return nil, err
+			}
+			failed[i].mute = !ok
+		}
 		rs := make([]licensing.Renewal, 0, len(steps))
 		for _, st := range steps {
 			rs = append(rs, st.Renewal)
@@ -243,11 +264,14 @@ func (a *App) renewalsRun(ctx context.Context, asOf time.Time) (*licensing.Renew
 	})
 	if err == nil {
 		for _, f := range failed {
-			a.mailRenewalFailed(ctx, f)
+			if !f.mute {
+				a.mailRenewalFailed(ctx, f)
+			}
 		}
 		for _, p := range bought {
 			a.sendReceipt(ctx, p)
 		}
+		rem.send(ctx, a.mailer)
 	}
 	return run, err
 }
@@ -262,6 +286,7 @@ type renewalCharge struct {
 	pay      payment
 	reason   string // the provider refused: why
 	steps    []int
+	mute     bool // the account turned renewal_failed reminders off
 }
 
 // renewalKey is a charge's key: its periods (objects and due dates), so a
@@ -422,7 +447,8 @@ func (a *App) mailRenewalFailed(ctx context.Context, ch renewalCharge) {
 	}
 	body := fmt.Sprintf("The renewal charge of %s %s for your licenses failed: %s\n\n"+
 		"Your subscriptions stay valid for %s (past due). Save a card with\n\n  licensectl billing setup\n\n"+
-		"and the next renewals run charges it again.\n", licensing.FormatCents(ch.total), ch.currency, ch.reason, licensing.FormatWindow(a.grace))
+		"and the next renewals run charges it again.\n\n"+
+		"Turn these reminders off with:\n  licensectl notifications set --renewal-failed=false\n", licensing.FormatCents(ch.total), ch.currency, ch.reason, licensing.FormatWindow(a.grace))
 	a.mailer.Send(ctx, licensing.Mail{To: ch.acct.email, Subject: "Your licensectl renewal payment failed", Body: body})
 }
 
@@ -461,9 +487,21 @@ func applyRenewals(ctx context.Context, tx Tx, now time.Time, steps []renewalSte
 			}
 			events = append(events, AuditRow{AccountID: st.Item.AccountID, Time: now, Actor: licensing.Actor(ctx, renewalActor),
 				Action: "renewal." + st.Action, Object: st.Object, Details: js})
-			if st.Action == licensing.RenewalRenew && st.Kind == licensing.RenewalSubscription {
+			switch {
+			case st.Action == licensing.RenewalRenew && st.Kind == licensing.RenewalSubscription:
 				outbox = append(outbox, EventRow{AccountID: st.Item.AccountID, Type: licensing.EventSubscriptionRenewed,
 					Object: st.Object, Time: now, Data: js})
+			case st.Action == licensing.RenewalExpire && st.Kind == licensing.RenewalMaintenance && !st.Item.Succeeded && st.Item.Plan != nil:
+				// Not renewed, and no later plan takes over: the license's
+				// maintenance ends.
+				plan := *st.Item.Plan
+				plan.Derive(now)
+				pj, err := json.Marshal(&plan)
+				if err != nil {
+					return err
+				}
+				outbox = append(outbox, EventRow{AccountID: st.Item.AccountID, Type: licensing.EventMaintenanceExpired,
+					Object: st.Object, Time: now, Data: pj})
 			}
 		}
 		if err := tx.InsertRenewals(ctx, records); err != nil {

@@ -29,6 +29,11 @@ func moneyTests() []struct {
 		{"CancelMaintenance", testCancelMaintenance},
 		{"MoneyInvariants", testMoneyInvariants},
 		{"Events", testEvents},
+		{"EventsLicenseCreatedInBulk", testLicenseCreatedInBulk},
+		{"EventsAttach", testAttachEvents},
+		{"EventsScheduled", testScheduledEvents},
+		{"EventsScheduledCatchUp", testScheduledCatchUp},
+		{"Notifications", testNotifications},
 	}
 }
 

@@ -184,6 +184,8 @@ func cliOf(route string) string {
 		"POST /v1/licenses/{key}/cancellation":        "licensectl licenses cancel",
 		"GET /v1/billing":                             "licensectl billing show",
 		"GET /v1/events":                              "licensectl events list",
+		"GET /v1/notifications":                       "licensectl notifications show",
+		"PATCH /v1/notifications":                     "licensectl notifications set",
 		"POST /v1/billing/setup":                      "licensectl billing setup",
 		"GET /v1/payments/reconciliation":             "licensectl payments reconcile",
 		"POST /v1/webhooks/stripe":                    "(Stripe's webhooks)",

@@ -485,3 +485,20 @@ func (c *Client) ListEvents(ctx context.Context, f licensing.EventFilter) ([]lic
 	}
 	return *out, nil
 }
+
+// Notifications implements licensing.NotificationService.
+func (c *Client) Notifications(ctx context.Context) (*licensing.NotificationSettings, error) {
+	return get[licensing.NotificationSettings](c, ctx, "/v1/notifications", nil)
+}
+
+// SetNotifications implements licensing.NotificationService.
+func (c *Client) SetNotifications(ctx context.Context, u licensing.NotificationUpdate) (*licensing.NotificationSettings, error) {
+	if err := u.Validate(); err != nil {
+		return nil, err
+	}
+	var out licensing.NotificationSettings
+	if err := c.call(ctx, http.MethodPatch, "/v1/notifications", nil, u, &out, ""); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

@@ -29,6 +29,7 @@ var fuzzRoutes = []string{
 	"POST /v1/maintenance-purchases",
 	"POST /v1/maintenance/{id}/assignment",
 	"PATCH /v1/maintenance/{id}",
+	"PATCH /v1/notifications",
 	"POST /v1/renewal-runs",
 	"POST /v1/activations",
 	"POST /v1/deactivations",

@@ -81,6 +81,13 @@ func (s *Server) moneyRoutes() []route {
 			}
 			return svc.ListEvents(ctx, f)
 		}), false},
+		{"GET /v1/notifications", acct(licensing.ScopeLicensesRead), withQuery(s, func(ctx context.Context, svc Backend, _ *http.Request) (*licensing.NotificationSettings, error) {
+			return svc.Notifications(ctx)
+		}), false},
+		{"PATCH /v1/notifications", acct(licensing.ScopeLicensesWrite), withBody(s, http.StatusOK,
+			func(ctx context.Context, svc Backend, u licensing.NotificationUpdate, _ *http.Request) (*licensing.NotificationSettings, error) {
+				return svc.SetNotifications(ctx, u)
+			}), false},
 		{"GET /v1/billing", acct(licensing.ScopeLicensesRead), withQuery(s, func(ctx context.Context, svc Backend, _ *http.Request) (*licensing.Billing, error) {
 			return svc.ShowBilling(ctx)
 		}), false},

@@ -7,8 +7,9 @@ import (
 	"time"
 )
 
-// Event types (the issue's names; more come with webhooks).
+// Event types (EventTypes lists them all).
 const (
+	EventLicenseCreated            = "license.created"
 	EventLicenseUpdated            = "license.updated"
 	EventLicenseRevoked            = "license.revoked"
 	EventPurchaseCreated           = "purchase.created"
@@ -19,6 +20,11 @@ const (
 	EventActivationCreated         = "activation.created"
 	EventActivationReleased        = "activation.released"
 	EventActivationLeaseExpired    = "activation.lease_expired"
+	EventAttachRequested           = "attach.requested"
+	EventAttachCompleted           = "attach.completed"
+	EventMaintenanceExpiring       = "maintenance.expiring"
+	EventMaintenanceExpired        = "maintenance.expired"
+	EventTrialEnding               = "trial.ending"
 )
 
 // Event is one change, as `events list` shows it: its object's JSON as the

@@ -92,6 +92,7 @@ type Services interface {
 	PaymentService
 	EventService
 	WebhookService
+	NotificationService
 	Close() error
 }
 

@@ -13,10 +13,10 @@ const ScopeWebhooks Scope = "webhooks" // create, list, delete and test webhooks
 
 // EventTypes are every event type the outbox records, in docs order.
 func EventTypes() []string {
-	return []string{"license.created", EventLicenseUpdated, EventLicenseRevoked, EventPurchaseCreated, EventPurchaseRefunded,
-		EventMaintenanceAssigned, "maintenance.expiring", "maintenance.expired", EventSubscriptionRenewed,
-		EventSubscriptionRenewalFailed, "trial.ending", EventActivationCreated, EventActivationReleased,
-		EventActivationLeaseExpired, "attach.requested", "attach.completed"}
+	return []string{EventLicenseCreated, EventLicenseUpdated, EventLicenseRevoked, EventPurchaseCreated, EventPurchaseRefunded,
+		EventMaintenanceAssigned, EventMaintenanceExpiring, EventMaintenanceExpired, EventSubscriptionRenewed,
+		EventSubscriptionRenewalFailed, EventTrialEnding, EventActivationCreated, EventActivationReleased,
+		EventActivationLeaseExpired, EventAttachRequested, EventAttachCompleted}
 }
 
 // Webhook delivery states.

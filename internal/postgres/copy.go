@@ -84,6 +84,9 @@ func copyTables() []copyTable {
 		{name: "webhook_deliveries", cols: []string{"id", "webhook_id", "event_id", "object", "status", "attempts", "next_at_ms",
 			"claimed_until_ms", "created_at", "finished_at", "last_code", "last_error"}, order: "id", identity: true, autoincrement: true},
 		{name: "webhook_attempts", cols: []string{"delivery_id", "n", "at_ms", "code", "latency_ms", "error"}, order: "delivery_id, n"},
+		{name: "notices", cols: []string{"type", "object", "due_at", "account_id", "created_at"}, order: "type, object, due_at"},
+		{name: "notification_settings", cols: []string{"account_id", "maintenance_expiring", "trial_ending", "renewal_failed", "updated_at"},
+			order: "account_id", bools: []string{"maintenance_expiring", "trial_ending", "renewal_failed"}},
 		{name: "idempotency_keys", cols: []string{"account_id", "key", "request_hash", "status", "body", "created_at"},
 			order: "account_id, key"},
 	}

@@ -8,20 +8,38 @@ import (
 	"github.com/licensectl/licensectl/internal/licensing"
 )
 
-// InsertEvents implements app.EventTx, 200 rows a statement.
+// InsertEvents implements app.EventTx, 200 rows a statement. A value that
+// repeats within a statement (the account, the type and the time of a bulk
+// purchase's license.created events) is one parameter: SQLite looks each
+// distinct $n name up in a list as it parses, so a statement of n distinct
+// parameters costs n² comparisons, and one purchase of 100,000 licenses spent
+// longer on that than on writing its events.
 func (t Tx) InsertEvents(ctx context.Context, rows []app.EventRow) error {
 	for start := 0; start < len(rows); start += 200 {
 		part := rows[start:min(start+200, len(rows))]
 		var b strings.Builder
 		b.WriteString("INSERT INTO events (account_id, type, object, created_at, data) VALUES ")
-		args := make([]any, 0, 5*len(part))
+		args := make([]any, 0, 2*len(part)+8)
+		shared := map[any]string{}
+		param := func(v any, share bool) string {
+			if share {
+				if m, ok := shared[v]; ok {
+					return m
+				}
+			}
+			args = append(args, v)
+			m := mark(len(args))
+			if share {
+				shared[v] = m
+			}
+			return m
+		}
 		for i, r := range part {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			n := len(args)
-			b.WriteString("(" + mark(n+1) + ", " + mark(n+2) + ", " + mark(n+3) + ", " + mark(n+4) + ", " + mark(n+5) + ")")
-			args = append(args, r.AccountID, r.Type, r.Object, r.Time.Unix(), string(r.Data))
+			b.WriteString("(" + param(r.AccountID, true) + ", " + param(r.Type, true) + ", " + param(r.Object, false) + ", " +
+				param(r.Time.Unix(), true) + ", " + param(string(r.Data), false) + ")")
 		}
 		if _, err := t.exec(ctx, b.String(), args...); err != nil {
 			return err

@@ -71,6 +71,8 @@ type Services struct {
 	ListDeliveriesFn      func(ctx context.Context, f licensing.DeliveryFilter) ([]licensing.WebhookDelivery, error)
 	RedeliverFn           func(ctx context.Context, id int64) (*licensing.WebhookDelivery, error)
 	TestWebhookFn         func(ctx context.Context, id int64) (*licensing.WebhookTest, error)
+	NotificationsFn       func(ctx context.Context) (*licensing.NotificationSettings, error)
+	SetNotificationsFn    func(ctx context.Context, u licensing.NotificationUpdate) (*licensing.NotificationSettings, error)
 	ShowBillingFn         func(ctx context.Context) (*licensing.Billing, error)
 	SetupBillingFn        func(ctx context.Context) (*licensing.Billing, error)
 	ReconcilePaymentsFn   func(ctx context.Context, since time.Time) (*licensing.Reconciliation, error)
@@ -574,4 +576,18 @@ func (s *Services) TestWebhook(ctx context.Context, id int64) (*licensing.Webhoo
 		return nil, unexpected("TestWebhook")
 	}
 	return s.TestWebhookFn(ctx, id)
+}
+
+func (s *Services) Notifications(ctx context.Context) (*licensing.NotificationSettings, error) {
+	if s.NotificationsFn == nil {
+		return nil, unexpected("Notifications")
+	}
+	return s.NotificationsFn(ctx)
+}
+
+func (s *Services) SetNotifications(ctx context.Context, u licensing.NotificationUpdate) (*licensing.NotificationSettings, error) {
+	if s.SetNotificationsFn == nil {
+		return nil, unexpected("SetNotifications")
+	}
+	return s.SetNotificationsFn(ctx, u)
 }
