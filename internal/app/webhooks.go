@@ -439,14 +439,18 @@ type attempt struct {
 	at  time.Time
 }
 
-// recordEvery is how many finished attempts are recorded in one write
-// (fewer when no more are about to finish).
-const recordEvery = 32
+// recordEvery is how many finished attempts are recorded in one write, and
+// flushEvery how long a finished attempt may wait for others to join it.
+const (
+	recordEvery = 32
+	flushEvery  = 5 * time.Millisecond
+)
 
 // pump is the dispatcher's pipeline: it claims due deliveries while fewer
-// than Batch are in flight, hands them to Workers senders, and records
-// attempts as they finish - so one slow endpoint holds up only its own
-// deliveries. With nothing in flight and nothing due it returns, or, with
+// than Batch are in flight (and the last claim is handed out: a claim per
+// handed-out delivery would spend the store on claims), hands them to
+// Workers senders, and records attempts as they finish - so one slow
+// endpoint holds up only its own deliveries. With nothing in flight and nothing due it returns, or, with
 // idle, waits for it (false: stop).
 func (d *dispatcher) pump(ctx context.Context, run *licensing.DispatchRun, idle func() bool) error {
 	jobs := make(chan *ClaimedDelivery)
@@ -467,18 +471,35 @@ func (d *dispatcher) pump(ctx context.Context, run *licensing.DispatchRun, idle 
 		close(jobs)
 		wg.Wait()
 	}()
+	flush := time.NewTimer(flushEvery)
+	flush.Stop()
+	flushing := false            // flush is set: done has attempts
 	var queue []*ClaimedDelivery // claimed, not yet handed to a sender
 	var done []attempt           // finished, not yet recorded
 	inflight := 0                // claimed, not yet recorded
 	recheck := true              // there may be work in the store
 	for {
-		if recheck && inflight <= d.o.Batch/2 {
-			claimed, fanned, err := d.claim(ctx, run, d.o.Batch-inflight)
+		// One step, one write: record what finished, fan out new events and
+		// claim what is due, as far as there is room.
+		claim := recheck && len(queue) == 0 && inflight-len(done) <= d.o.Batch/2
+		rec := len(done) > 0 && (len(done) >= recordEvery || len(done) == inflight || !flushing)
+		if claim || rec {
+			var finished []attempt
+			if rec {
+				finished, done = done, nil
+				if flushing {
+					flush.Stop()
+					flushing = false
+				}
+			}
+			n := d.o.Batch - (inflight - len(finished))
+			claimed, more, err := d.step(ctx, run, finished, n)
 			if err != nil {
 				return err
 			}
-			queue, inflight = append(queue, claimed...), inflight+len(claimed)
-			recheck = fanned || inflight == d.o.Batch // maybe more: events to fan out, or a full claim
+			inflight += len(claimed) - len(finished)
+			queue = append(queue, claimed...)
+			recheck = more || n > 0 && len(claimed) == n // maybe more: events left to fan out, or a full claim
 		}
 		if inflight == 0 && !recheck {
 			if idle == nil || !idle() {
@@ -495,62 +516,25 @@ func (d *dispatcher) pump(ctx context.Context, run *licensing.DispatchRun, idle 
 		if len(queue) > 0 {
 			next, head = jobs, queue[0]
 		}
+		var flushed <-chan time.Time
+		if flushing {
+			flushed = flush.C
+		}
 		select {
 		case next <- head:
 			queue = queue[1:]
-			continue
 		case a := <-results:
 			done = append(done, a)
+			if !flushing {
+				flush.Reset(flushEvery)
+				flushing = true
+			}
+		case <-flushed:
+			flushing = false
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-	drain:
-		for len(done) < recordEvery {
-			select {
-			case a := <-results:
-				done = append(done, a)
-			default:
-				break drain
-			}
-		}
-		if len(done) >= recordEvery || len(queue) == 0 || len(done) == inflight {
-			if err := d.record(ctx, run, done); err != nil {
-				return err
-			}
-			inflight -= len(done)
-			done = nil
-			recheck = true // a delivery finished: the next of its object may go
-		}
 	}
-}
-
-// claim fans out new events and claims up to n due deliveries; fanned says
-// there were events to fan out (there may be more).
-func (d *dispatcher) claim(ctx context.Context, run *licensing.DispatchRun, n int) ([]*ClaimedDelivery, bool, error) {
-	w, err := read(ctx, d.a, func(tx Tx, _ time.Time) (DispatchWork, error) { return tx.DispatchWork(ctx, time.Now().UnixMilli()) })
-	if err != nil {
-		return nil, false, err
-	}
-	if w.FanOut {
-		queued, err := d.fanOut(ctx)
-		if err != nil {
-			return nil, false, err
-		}
-		run.Queued += queued
-		w.Due = w.Due || queued > 0
-	}
-	if !w.Due || n <= 0 {
-		return nil, w.FanOut, nil
-	}
-	claimed, err := write(ctx, d.a, func(tx Tx, _ time.Time) ([]ClaimedDelivery, error) {
-		now := time.Now()
-		return tx.ClaimDeliveries(ctx, now.UnixMilli(), now.Add(d.o.Lease).UnixMilli(), n)
-	})
-	out := make([]*ClaimedDelivery, len(claimed))
-	for i := range claimed {
-		out[i] = &claimed[i]
-	}
-	return out, w.FanOut, err
 }
 
 // send makes one attempt of c.
@@ -567,48 +551,57 @@ func (d *dispatcher) send(ctx context.Context, c *ClaimedDelivery) attempt {
 // fanOutPage bounds the events one webhook's fan-out takes per round.
 const fanOutPage = 1000
 
-// fanOut turns events after each enabled webhook's cursor into its
-// deliveries, and says how many it made.
-func (d *dispatcher) fanOut(ctx context.Context) (int, error) {
-	return write(ctx, d.a, func(tx Tx, _ time.Time) (int, error) {
-		last, err := tx.LastEventID(ctx)
+// fanOutTx turns events after each enabled webhook's cursor into its
+// deliveries: it says how many it made, and whether there may be more
+// (a full page).
+func fanOutTx(ctx context.Context, tx Tx) (int, bool, error) {
+	last, err := tx.LastEventID(ctx)
+	if err != nil {
+		return 0, false, err
+	}
+	hooks, err := tx.FanOutWebhooks(ctx, last, 100)
+	if err != nil {
+		return 0, false, err
+	}
+	more := len(hooks) == 100
+	nowMS := time.Now().UnixMilli()
+	created := time.UnixMilli(nowMS).UTC().Truncate(time.Second)
+	var rows []DeliveryRow
+	for _, h := range hooks {
+		evs, err := tx.EventsAfter(ctx, h.AccountID, h.Cursor, fanOutPage)
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
-		hooks, err := tx.FanOutWebhooks(ctx, last, 100)
-		if err != nil {
-			return 0, err
+		cursor := last
+		if len(evs) == fanOutPage {
+			cursor, more = evs[len(evs)-1].ID, true
 		}
-		nowMS := time.Now().UnixMilli()
-		created := time.UnixMilli(nowMS).UTC().Truncate(time.Second)
-		var rows []DeliveryRow
-		for _, h := range hooks {
-			evs, err := tx.EventsAfter(ctx, h.AccountID, h.Cursor, fanOutPage)
-			if err != nil {
-				return 0, err
-			}
-			cursor := last
-			if len(evs) == fanOutPage {
-				cursor = evs[len(evs)-1].ID
-			}
-			list := strings.Split(h.Events, ",")
-			for _, e := range evs {
-				if licensing.MatchEventTypes(list, e.Type) {
-					rows = append(rows, DeliveryRow{WebhookID: h.ID, EventID: e.ID, Object: e.Object, NextAtMS: nowMS, CreatedAt: created})
-				}
-			}
-			if err := tx.SetWebhookCursor(ctx, h.ID, cursor); err != nil {
-				return 0, err
+		list := strings.Split(h.Events, ",")
+		for _, e := range evs {
+			if licensing.MatchEventTypes(list, e.Type) {
+				rows = append(rows, DeliveryRow{WebhookID: h.ID, EventID: e.ID, Object: e.Object, NextAtMS: nowMS, CreatedAt: created})
 			}
 		}
-		return len(rows), tx.InsertDeliveries(ctx, rows)
-	})
+		if err := tx.SetWebhookCursor(ctx, h.ID, cursor); err != nil {
+			return 0, false, err
+		}
+	}
+	return len(rows), more, tx.InsertDeliveries(ctx, rows)
 }
 
-// record writes finished attempts: delivered, to be retried after a
-// jittered backoff, or - past the retry period - failed, which disables
-// the endpoint and mails its account.
-func (d *dispatcher) record(ctx context.Context, run *licensing.DispatchRun, done []attempt) error {
+// step is the dispatcher's one write: it records finished attempts
+// (delivered; to be retried after a jittered backoff; or, past the retry
+// period, failed, which disables the endpoint and mails its account), fans
+// out new events and claims up to n due deliveries. With nothing to record
+// it looks first, in a read, whether there is anything to do. more says
+// there may be events left to fan out.
+func (d *dispatcher) step(ctx context.Context, run *licensing.DispatchRun, done []attempt, n int) ([]*ClaimedDelivery, bool, error) {
+	if len(done) == 0 {
+		w, err := read(ctx, d.a, func(tx Tx, _ time.Time) (DispatchWork, error) { return tx.DispatchWork(ctx, time.Now().UnixMilli()) })
+		if err != nil || !w.FanOut && !w.Due {
+			return nil, false, err
+		}
+	}
 	now := time.Now()
 	rows := make([]AttemptRow, len(done))
 	var gaveUp []*ClaimedDelivery
@@ -643,11 +636,17 @@ func (d *dispatcher) record(ctx context.Context, run *licensing.DispatchRun, don
 			d.a.obs.WebhookAttempt(outcome, a.res.Latency)
 		}
 	}
-	disabled, err := write(ctx, d.a, func(tx Tx, _ time.Time) ([]WebhookRow, error) {
+	type result struct {
+		disabled []WebhookRow
+		claimed  []ClaimedDelivery
+		queued   int
+		more     bool
+	}
+	r, err := write(ctx, d.a, func(tx Tx, _ time.Time) (result, error) {
+		var r result
 		if err := tx.FinishAttempts(ctx, rows); err != nil {
-			return nil, err
+			return r, err
 		}
-		var out []WebhookRow
 		seen := map[int64]bool{}
 		for _, c := range gaveUp {
 			if seen[c.WebhookID] {
@@ -656,7 +655,7 @@ func (d *dispatcher) record(ctx context.Context, run *licensing.DispatchRun, don
 			seen[c.WebhookID] = true
 			hooks, err := tx.Webhooks(ctx, 0, c.WebhookID)
 			if err != nil {
-				return nil, err
+				return r, err
 			}
 			if len(hooks) == 0 || hooks[0].DisabledAt != nil {
 				continue
@@ -664,20 +663,33 @@ func (d *dispatcher) record(ctx context.Context, run *licensing.DispatchRun, don
 			at := now.UTC().Truncate(time.Second)
 			reason := fmt.Sprintf("deliveries failed for %s (last: %s)", days(d.o.RetryFor), attemptSummary(rows, c.ID))
 			if err := tx.SetWebhookDisabled(ctx, c.WebhookID, &at, reason); err != nil {
-				return nil, err
+				return r, err
 			}
 			hooks[0].DisabledAt, hooks[0].DisabledReason = &at, reason
-			out = append(out, hooks[0])
+			r.disabled = append(r.disabled, hooks[0])
 		}
-		return out, nil
+		var err error
+		if r.queued, r.more, err = fanOutTx(ctx, tx); err != nil {
+			return r, err
+		}
+		if n > 0 {
+			at := time.Now()
+			r.claimed, err = tx.ClaimDeliveries(ctx, at.UnixMilli(), at.Add(d.o.Lease).UnixMilli(), n)
+		}
+		return r, err
 	})
 	if err != nil {
-		return err
+		return nil, false, err
 	}
-	for _, h := range disabled {
+	run.Queued += r.queued
+	for _, h := range r.disabled {
 		d.a.mailDisabledWebhook(ctx, h)
 	}
-	return nil
+	out := make([]*ClaimedDelivery, len(r.claimed))
+	for i := range r.claimed {
+		out[i] = &r.claimed[i]
+	}
+	return out, r.more, nil
 }
 
 func attemptSummary(rows []AttemptRow, id int64) string {
