@@ -7,7 +7,8 @@
 # Each wrk connection is a machine: it claims with a new fingerprint, releases
 # it, claims with the next one, and so on (a fingerprint is never reused, a
 # seat is never held for long). The load generator is the same for both: wrk
-# with one Lua script (below), one wrk thread per connection (-tC -cC) so that
+# with one Lua script (below), one wrk thread per connection (-tC -cC, --timeout
+# 30s: relay's tail at c=32 passes wrk's default 2 s) so that
 # each thread's Lua state sees its own connection's requests in order; the
 # script times each request itself (CLOCK_MONOTONIC through LuaJIT's ffi)
 # so that claims and releases get latencies of their own.
@@ -285,7 +286,7 @@ run() { # run SERVER C ROUND -> prints "claim_rps claim_p99 release_p99"
   "start_$name"
   local auth=()
   [ "$name" = relay ] || auth=(-H "Authorization: Bearer $token")
-  wrk -t"$c" -c"$c" -d"$dur" --latency "${auth[@]}" -s "$work/$tag.lua" "http://$addr" > "$out" 2>&1 || true
+  wrk -t"$c" -c"$c" -d"$dur" --timeout 30s --latency "${auth[@]}" -s "$work/$tag.lua" "http://$addr" > "$out" 2>&1 || true
   stop
   if ! grep -q '^PEER claims' "$out" || grep -q -e '^PEER_FIRST_ERROR' -e 'Socket errors' "$out"; then
     echo "bench/peer-relay.sh: $name at c=$c answered errors (or wrk failed):" >&2; cat "$out" >&2; exit 1
