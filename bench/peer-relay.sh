@@ -311,5 +311,6 @@ for c in $cs; do
 done
 printf '%s\n' "${summary[@]}"
 echo "relay: $relay ($("$relay" version 2>/dev/null | head -1)${RELAY_COMMIT:+, commit $RELAY_COMMIT}); flags: ${RELAY_FLAGS:-none}; pool $pool"
-echo "licensectl: $lc ($(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ', dirty'))"
+checkout="checkout $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ', dirty')"
+if [ -n "${LICENSECTL:-}" ]; then echo "licensectl: $lc (given by LICENSECTL; this $checkout)"; else echo "licensectl: built from this $checkout"; fi
 echo "wrk -tC -cC -d$dur, $rounds interleaved rounds; machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u '+%F %H:%M UTC')"
