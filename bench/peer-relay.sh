@@ -280,6 +280,7 @@ EOF
 }
 run() { # run SERVER C ROUND -> prints "claim_rps claim_p99 release_p99"
   local name=$1 c=$2 r=$3 tag=$1-c$2-r$3 out
+  trap stop EXIT # run is called in a subshell, which has no traps of its own
   out=$work/$tag.txt
   header "$name" "$tag" "$c" > "$work/$tag.lua"
   cat "$work/peer.lua" >> "$work/$tag.lua"
