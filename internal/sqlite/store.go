@@ -106,7 +106,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	// COMMIT. The checkpoint that follows a commit is passive (it never waits
 	// nor fails the commit), and the last connection's checkpoint at Close
 	// runs only when no other process has the store open.
-	w, err := sql.Open("sqlite", dsn(abs, fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate", wait.Milliseconds())))
+	w, err := sql.Open("sqlite", dsn(abs, fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)&_txlock=immediate", wait.Milliseconds())))
 	if err != nil {
 		return nil, err
 	}
