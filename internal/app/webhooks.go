@@ -103,6 +103,9 @@ type WebhookTx interface {
 	// RequeueDelivery makes acct's delivery pending and due at nowMS.
 	RequeueDelivery(ctx context.Context, acct, id, nowMS int64) (bool, error)
 	CountPendingDeliveries(ctx context.Context) (int, error)
+	// AnalyzeDeliveries refreshes the planner's statistics of deliveries
+	// after a burst, where the store's planner needs it.
+	AnalyzeDeliveries(ctx context.Context) error
 	// DispatchWork is a read: is there anything for the dispatcher to do?
 	DispatchWork(ctx context.Context, nowMS int64) (DispatchWork, error)
 }
@@ -430,6 +433,9 @@ type DispatchWork struct {
 type dispatcher struct {
 	a *App
 	o DispatchOptions
+	// fanned counts deliveries made since the store's statistics were
+	// last refreshed (analyzeAfter).
+	fanned int
 }
 
 // attempt is a sent delivery and how it went.
@@ -442,6 +448,7 @@ type attempt struct {
 // recordEvery is how many finished attempts are recorded in one write, and
 // flushEvery how long a finished attempt may wait for others to join it.
 const (
+	busyWait    = 20 * time.Millisecond // before the next step when the store was busy
 	recordEvery = 32
 	flushEvery  = 5 * time.Millisecond
 )
@@ -495,7 +502,20 @@ func (d *dispatcher) pump(ctx context.Context, run *licensing.DispatchRun, idle 
 			n := d.o.Batch - (inflight - len(finished))
 			claimed, more, err := d.step(ctx, run, finished, n)
 			if err != nil {
-				return err
+				if licensing.ErrorCode(err) != licensing.EUNAVAILABLE || ctx.Err() != nil {
+					return err
+				}
+				// The store is busy (a serialization failure its retries did
+				// not get past): keep what finished and try again shortly,
+				// rather than leave sent attempts to be sent again.
+				done = append(finished, done...)
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(busyWait):
+				}
+				recheck = true
+				continue
 			}
 			inflight += len(claimed) - len(finished)
 			queue = append(queue, claimed...)
@@ -589,6 +609,12 @@ func fanOutTx(ctx context.Context, tx Tx) (int, bool, error) {
 	return len(rows), more, tx.InsertDeliveries(ctx, rows)
 }
 
+// analyzeAfter is the burst of deliveries after which the store's
+// statistics are refreshed: a 100,000-license purchase with a '*' webhook
+// otherwise leaves PostgreSQL planning claims as full scans (650 ms each)
+// until autovacuum analyzes the table.
+const analyzeAfter = 5000
+
 // step is the dispatcher's one write: it records finished attempts
 // (delivered; to be retried after a jittered backoff; or, past the retry
 // period, failed, which disables the endpoint and mails its account), fans
@@ -605,6 +631,7 @@ func (d *dispatcher) step(ctx context.Context, run *licensing.DispatchRun, done 
 	now := time.Now()
 	rows := make([]AttemptRow, len(done))
 	var gaveUp []*ClaimedDelivery
+	var counts licensing.DispatchRun // added to run once the write commits
 	for i, a := range done {
 		c, res := a.c, a.res
 		row := AttemptRow{DeliveryID: c.ID, N: c.Attempts + 1, AtMS: a.at.UnixMilli(), Code: res.Code,
@@ -612,35 +639,24 @@ func (d *dispatcher) step(ctx context.Context, run *licensing.DispatchRun, done 
 		switch deadline := c.CreatedAt.Add(d.o.RetryFor); {
 		case res.OK():
 			row.Status, row.FinishedAt = licensing.DeliveryDelivered, ptr(now.UTC().Truncate(time.Second))
-			run.Delivered++
+			counts.Delivered++
 		case !now.Before(deadline):
 			row.Status, row.FinishedAt = licensing.DeliveryFailed, ptr(now.UTC().Truncate(time.Second))
-			run.Failed++
-			run.GaveUp++
+			counts.Failed++
+			counts.GaveUp++
 			gaveUp = append(gaveUp, c)
 		default:
 			row.NextAtMS = min(now.Add(d.o.backoff(row.N)).UnixMilli(), deadline.UnixMilli())
-			run.Failed++
+			counts.Failed++
 		}
 		rows[i] = row
-	}
-	if d.a.obs != nil {
-		for i, a := range done {
-			outcome := "retry"
-			switch rows[i].Status {
-			case licensing.DeliveryDelivered:
-				outcome = "delivered"
-			case licensing.DeliveryFailed:
-				outcome = "failed"
-			}
-			d.a.obs.WebhookAttempt(outcome, a.res.Latency)
-		}
 	}
 	type result struct {
 		disabled []WebhookRow
 		claimed  []ClaimedDelivery
 		queued   int
 		more     bool
+		analyzed bool
 	}
 	r, err := write(ctx, d.a, func(tx Tx, _ time.Time) (result, error) {
 		var r result
@@ -672,6 +688,11 @@ func (d *dispatcher) step(ctx context.Context, run *licensing.DispatchRun, done 
 		if r.queued, r.more, err = fanOutTx(ctx, tx); err != nil {
 			return r, err
 		}
+		if r.analyzed = d.fanned+r.queued >= analyzeAfter; r.analyzed {
+			if err := tx.AnalyzeDeliveries(ctx); err != nil {
+				return r, err
+			}
+		}
 		if n > 0 {
 			at := time.Now()
 			r.claimed, err = tx.ClaimDeliveries(ctx, at.UnixMilli(), at.Add(d.o.Lease).UnixMilli(), n)
@@ -682,6 +703,24 @@ func (d *dispatcher) step(ctx context.Context, run *licensing.DispatchRun, done 
 		return nil, false, err
 	}
 	run.Queued += r.queued
+	run.Delivered += counts.Delivered
+	run.Failed += counts.Failed
+	run.GaveUp += counts.GaveUp
+	if d.a.obs != nil {
+		for i, a := range done {
+			outcome := "retry"
+			switch rows[i].Status {
+			case licensing.DeliveryDelivered:
+				outcome = "delivered"
+			case licensing.DeliveryFailed:
+				outcome = "failed"
+			}
+			d.a.obs.WebhookAttempt(outcome, a.res.Latency)
+		}
+	}
+	if d.fanned += r.queued; r.analyzed {
+		d.fanned = 0
+	}
 	for _, h := range r.disabled {
 		d.a.mailDisabledWebhook(ctx, h)
 	}

@@ -17,7 +17,43 @@ var _ app.Backend = (*Store)(nil)
 // Write implements app.Store: fn runs in a SERIALIZABLE transaction, again
 // when it lost a race (see write).
 func (s *Store) Write(ctx context.Context, fn func(app.Tx) error) error {
-	return s.write(ctx, func(t pgx.Tx) error { return fn(newTx(t)) })
+	return s.write(ctx, func(t pgx.Tx) error {
+		x := newTx(t)
+		if err := fn(x); err != nil {
+			return err
+		}
+		return x.flushEvents(ctx)
+	})
+}
+
+// eventsLock is the transaction-level advisory lock that orders the
+// outbox's commits.
+const eventsLock = 0x6c6374657674 // "lctevt"
+
+// InsertEvents implements app.EventTx: the events wait for the end of the
+// transaction (flushEvents).
+func (t *tx) InsertEvents(_ context.Context, rows []app.EventRow) error {
+	t.events = append(t.events, rows...)
+	return nil
+}
+
+// flushEvents writes the transaction's events last, under eventsLock,
+// which the commit releases: so event ids are taken in commit order. An
+// identity value is taken at insert time, and without the lock a
+// transaction could commit id 106 while 105's was still open; the webhook
+// dispatcher, seeing 106, would move its cursor past 105 for good. With it,
+// an id the dispatcher sees means every lower one has committed or rolled
+// back. The lock is held from the insert to the commit only.
+func (t *tx) flushEvents(ctx context.Context) error {
+	if len(t.events) == 0 {
+		return nil
+	}
+	if _, err := t.tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(eventsLock)); err != nil {
+		return err
+	}
+	rows := t.events
+	t.events = nil
+	return t.Tx.InsertEvents(ctx, rows)
 }
 
 // Read implements app.Store: fn runs in a read-only REPEATABLE READ
@@ -33,6 +69,8 @@ type tx struct {
 	sqlq.Tx
 	tx pgx.Tx
 	q  querier // tx, or the pool for a ReadOne
+	// events wait to be written at the end of a Write (flushEvents).
+	events []app.EventRow
 }
 
 // querier is what pgx.Tx and the pool have in common.
@@ -88,7 +126,7 @@ func (r errRow) Scan(...any) error { return r.err }
 
 func newTx(t pgx.Tx) *tx {
 	x := &tx{tx: t, q: t}
-	x.Tx = sqlq.NewTx(x, sqlq.Dialect{PlanOrder: planOrder, RowLocks: true, LicenseColumns: licenseColumns,
+	x.Tx = sqlq.NewTx(x, sqlq.Dialect{PlanOrder: planOrder, RowLocks: true, AnalyzeBursts: true, LicenseColumns: licenseColumns,
 		LicenseScanner: func() func(app.Scanner, ...any) (*licensing.License, error) { return scanLicense },
 		ListSQL:        listSQL, LicenseConds: licenseConds[:]})
 	return x

@@ -2,8 +2,13 @@ package postgres
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"strconv"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/licensectl/licensectl/internal/app"
 	"github.com/licensectl/licensectl/internal/app/storetest"
@@ -89,4 +94,75 @@ func TestWebhooksContract(t *testing.T) {
 		replica := app.New(openURL(t, url, clock, false), app.Options{Clock: clock, Webhooks: hooks})
 		return contract.Hooked{Services: svc, Dispatch: svc.DispatchWebhooks, Replica: replica.DispatchWebhooks}
 	})
+}
+
+// An event whose transaction commits after a later-numbered one's is still
+// delivered: ids are taken in commit order (flushEvents), so the
+// dispatcher's cursor never passes an event still being written.
+func TestEventsCommitInIDOrder(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openSchema(t, nil)
+	var mu sync.Mutex
+	got := map[string]bool{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got[r.Header.Get("webhook-id")] = true
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	svc := app.New(s, app.Options{Clock: s.Clock(), Webhooks: webhook.NewSender(webhook.Options{AllowPrivate: true})})
+	if _, err := svc.CreateAccount(ctx, "a@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	a := licensing.WithAccount(ctx, "a@example.com")
+	if _, err := svc.CreateWebhook(a, licensing.WebhookCreate{URL: srv.URL, Events: []string{"*"}}); err != nil {
+		t.Fatal(err)
+	}
+	var acct int64
+	if err := s.Read(ctx, func(tx app.Tx) (err error) { acct, err = tx.AccountID(ctx, "a@example.com"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	event := func(object string) []app.EventRow {
+		return []app.EventRow{{AccountID: acct, Type: licensing.EventLicenseUpdated, Object: object, Time: time.Now(), Data: []byte(`{}`)}}
+	}
+	inserted, release, slowDone := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		first := true
+		slowDone <- s.Write(ctx, func(tx app.Tx) error {
+			if err := tx.InsertEvents(ctx, event("slow")); err != nil {
+				return err
+			}
+			if first {
+				first = false
+				close(inserted)
+				<-release // a later transaction commits its event meanwhile
+			}
+			return nil
+		})
+	}()
+	<-inserted
+	if err := s.Write(ctx, func(tx app.Tx) error { return tx.InsertEvents(ctx, event("fast")) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.DispatchWebhooks(ctx, app.DispatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if err := <-slowDone; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.DispatchWebhooks(ctx, app.DispatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := svc.ListEvents(a, licensing.EventFilter{})
+	if err != nil || len(evs) != 2 {
+		t.Fatalf("events %+v, %v", evs, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, e := range evs {
+		if !got[strconv.FormatInt(e.ID, 10)] {
+			t.Errorf("event %d (%s) was never delivered: the cursor passed it", e.ID, e.Object)
+		}
+	}
 }

@@ -34,6 +34,10 @@ type Dialect struct {
 	PlanOrder string
 	// RowLocks: the dialect has SELECT ... FOR UPDATE.
 	RowLocks bool
+	// AnalyzeBursts: the planner needs fresh statistics after a burst of
+	// inserts (PostgreSQL, until autovacuum analyzes the table, plans the
+	// webhook claim as if its table were empty: a full scan per claim).
+	AnalyzeBursts bool
 	// LicenseColumns select a license over LicenseFrom, as LicenseScanner's
 	// scanners read it (extra columns after it go to extra).
 	LicenseColumns string

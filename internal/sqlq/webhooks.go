@@ -277,3 +277,14 @@ func (t Tx) DispatchWork(ctx context.Context, nowMS int64) (app.DispatchWork, er
 	w.FanOut, w.Due = fan > 0, due > 0
 	return w, err
 }
+
+// AnalyzeDeliveries implements app.WebhookTx: after a burst of deliveries,
+// on a dialect that needs it, the table's statistics are brought up to
+// date in the same transaction.
+func (t Tx) AnalyzeDeliveries(ctx context.Context) error {
+	if !t.d.AnalyzeBursts {
+		return nil
+	}
+	_, err := t.exec(ctx, "ANALYZE webhook_deliveries")
+	return err
+}
