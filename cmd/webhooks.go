@@ -37,6 +37,16 @@ func webhookID(arg, what string) (int64, error) {
 	return n, nil
 }
 
+// beginWithID reads an id argument and begins the command.
+func beginWithID(ctx context.Context, e env, arg, what string) (licensing.Services, output.Format, context.Context, int64, error) {
+	id, err := webhookID(arg, what)
+	if err != nil {
+		return nil, "", ctx, 0, err
+	}
+	svc, format, ctx, err := e.begin(ctx)
+	return svc, format, ctx, id, err
+}
+
 func webhookColumns() []output.Column[licensing.Webhook] {
 	type W = licensing.Webhook
 	return []output.Column[W]{
@@ -133,11 +143,7 @@ func newWebhooksDeleteCmd(f *Factory) *cobra.Command {
 		Example: "  licensectl webhooks delete 3",
 		Args:    exactArgs(1, "a webhook id"),
 		RunE: func(c *cobra.Command, args []string) error {
-			id, err := webhookID(args[0], "webhook")
-			if err != nil {
-				return err
-			}
-			svc, format, ctx, err := e.begin(c.Context())
+			svc, format, ctx, id, err := beginWithID(c.Context(), e, args[0], "webhook")
 			if err != nil {
 				return err
 			}
@@ -166,11 +172,7 @@ delivered. Deliveries that were given up stay failed until redelivered.`,
 		Example: "  licensectl webhooks enable 3",
 		Args:    exactArgs(1, "a webhook id"),
 		RunE: func(c *cobra.Command, args []string) error {
-			id, err := webhookID(args[0], "webhook")
-			if err != nil {
-				return err
-			}
-			svc, format, ctx, err := e.begin(c.Context())
+			svc, format, ctx, id, err := beginWithID(c.Context(), e, args[0], "webhook")
 			if err != nil {
 				return err
 			}
@@ -267,11 +269,7 @@ func newWebhooksRedeliverCmd(f *Factory) *cobra.Command {
 		Example: "  licensectl webhooks redeliver 1234",
 		Args:    exactArgs(1, "a delivery id"),
 		RunE: func(c *cobra.Command, args []string) error {
-			id, err := webhookID(args[0], "delivery")
-			if err != nil {
-				return err
-			}
-			svc, format, ctx, err := e.begin(c.Context())
+			svc, format, ctx, id, err := beginWithID(c.Context(), e, args[0], "delivery")
 			if err != nil {
 				return err
 			}
@@ -297,11 +295,7 @@ answered. No event is recorded. Exits 1 when the endpoint did not answer 2xx.`,
 		Example: "  licensectl webhooks test 3",
 		Args:    exactArgs(1, "a webhook id"),
 		RunE: func(c *cobra.Command, args []string) error {
-			id, err := webhookID(args[0], "webhook")
-			if err != nil {
-				return err
-			}
-			svc, format, ctx, err := e.begin(c.Context())
+			svc, format, ctx, id, err := beginWithID(c.Context(), e, args[0], "webhook")
 			if err != nil {
 				return err
 			}

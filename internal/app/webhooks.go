@@ -174,6 +174,22 @@ func (a *App) ListWebhooks(ctx context.Context) ([]licensing.Webhook, error) {
 	})
 }
 
+// ownWebhook is the acting account and its webhook id.
+func ownWebhook(ctx context.Context, tx Tx, id int64) (account, *WebhookRow, error) {
+	acct, err := actingAccount(ctx, tx)
+	if err != nil {
+		return acct, nil, err
+	}
+	rows, err := tx.Webhooks(ctx, acct.id, id)
+	if err != nil {
+		return acct, nil, err
+	}
+	if len(rows) == 0 {
+		return acct, nil, noWebhook(id)
+	}
+	return acct, &rows[0], nil
+}
+
 func noWebhook(id int64) error {
 	return licensing.Errorf(licensing.ENOTFOUND, "no webhook %d", id).WithHint("see `licensectl webhooks list`")
 }
@@ -199,17 +215,11 @@ func (a *App) DeleteWebhook(ctx context.Context, id int64) error {
 // EnableWebhook implements licensing.WebhookService.
 func (a *App) EnableWebhook(ctx context.Context, id int64) (*licensing.Webhook, error) {
 	return write(ctx, a, func(tx Tx, now time.Time) (*licensing.Webhook, error) {
-		acct, err := actingAccount(ctx, tx)
+		acct, h, err := ownWebhook(ctx, tx, id)
 		if err != nil {
 			return nil, err
 		}
-		rows, err := tx.Webhooks(ctx, acct.id, id)
-		if err != nil {
-			return nil, err
-		}
-		if len(rows) == 0 {
-			return nil, noWebhook(id)
-		}
+		rows := []WebhookRow{*h}
 		if rows[0].DisabledAt != nil {
 			if err := tx.SetWebhookDisabled(ctx, id, nil, ""); err != nil {
 				return nil, err
@@ -282,18 +292,8 @@ func deliveryByID(ctx context.Context, tx Tx, acct, id int64) (*licensing.Webhoo
 // TestWebhook implements licensing.WebhookService.
 func (a *App) TestWebhook(ctx context.Context, id int64) (*licensing.WebhookTest, error) {
 	row, err := read(ctx, a, func(tx Tx, _ time.Time) (*WebhookRow, error) {
-		acct, err := actingAccount(ctx, tx)
-		if err != nil {
-			return nil, err
-		}
-		rows, err := tx.Webhooks(ctx, acct.id, id)
-		if err != nil {
-			return nil, err
-		}
-		if len(rows) == 0 {
-			return nil, noWebhook(id)
-		}
-		return &rows[0], nil
+		_, h, err := ownWebhook(ctx, tx, id)
+		return h, err
 	})
 	if err != nil {
 		return nil, err
