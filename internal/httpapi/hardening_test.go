@@ -562,7 +562,7 @@ func TestReadyWhileAWriterHoldsTheLock(t *testing.T) {
 	a := licensing.WithAccount(context.Background(), "a@example.com")
 	done := make(chan error, 1)
 	go func() {
-		_, err := fx.store.Buy(a, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "backup-desktop", Quantity: 100000}}}, nil)
+		_, err := fx.store.Buy(a, licensing.BuyRequest{Lines: []licensing.BuyLine{{Product: "backup-desktop", Quantity: 20000}}}, nil)
 		done <- err
 	}()
 	time.Sleep(100 * time.Millisecond)
