@@ -2,7 +2,6 @@ package sqlq
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/licensectl/licensectl/internal/app"
@@ -52,24 +51,10 @@ func (t Tx) EndingTrials(ctx context.Context, acct int64, asOf time.Time, before
 
 // InsertNotices implements app.NoticeTx, 200 rows a statement.
 func (t Tx) InsertNotices(ctx context.Context, rows []app.NoticeRow) error {
-	for start := 0; start < len(rows); start += 200 {
-		part := rows[start:min(start+200, len(rows))]
-		var b strings.Builder
-		b.WriteString("INSERT INTO notices (type, object, due_at, account_id, created_at) VALUES ")
-		args := make([]any, 0, 5*len(part))
-		for i, r := range part {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			n := len(args)
-			b.WriteString("(" + mark(n+1) + ", " + mark(n+2) + ", " + mark(n+3) + ", " + mark(n+4) + ", " + mark(n+5) + ")")
-			args = append(args, r.Type, r.Object, r.DueAt.Unix(), r.AccountID, r.CreatedAt.Unix())
-		}
-		if _, err := t.exec(ctx, b.String(), args...); err != nil {
-			return err
-		}
-	}
-	return nil
+	return insertRows(ctx, t, "INSERT INTO notices (type, object, due_at, account_id, created_at) VALUES ", "", rows,
+		func(r app.NoticeRow) []any {
+			return []any{r.Type, r.Object, r.DueAt.Unix(), r.AccountID, r.CreatedAt.Unix()}
+		})
 }
 
 // NotificationSettings implements app.NoticeTx.

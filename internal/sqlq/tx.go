@@ -3,6 +3,7 @@ package sqlq
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/licensectl/licensectl/internal/app"
@@ -138,4 +139,27 @@ func unixOrNull(t *time.Time) any {
 		return nil
 	}
 	return t.Unix()
+}
+
+// insertRows runs insert ("INSERT INTO t (cols) VALUES ") for rows, 200 a
+// statement, each row's values from values, then tail (an ON CONFLICT
+// clause, or "").
+func insertRows[T any](ctx context.Context, t Tx, insert, tail string, rows []T, values func(T) []any) error {
+	for start := 0; start < len(rows); start += 200 {
+		var b strings.Builder
+		b.WriteString(insert)
+		var args []any
+		for i, r := range rows[start:min(start+200, len(rows))] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			v := values(r)
+			b.WriteString("(" + idList(len(args)+1, len(v)) + ")")
+			args = append(args, v...)
+		}
+		if _, err := t.exec(ctx, b.String()+tail, args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -96,25 +96,10 @@ func (t Tx) EventsAfter(ctx context.Context, acct, after int64, limit int) ([]ap
 
 // InsertDeliveries implements app.WebhookTx, 200 rows a statement.
 func (t Tx) InsertDeliveries(ctx context.Context, rows []app.DeliveryRow) error {
-	for start := 0; start < len(rows); start += 200 {
-		part := rows[start:min(start+200, len(rows))]
-		var b strings.Builder
-		b.WriteString("INSERT INTO webhook_deliveries (webhook_id, event_id, object, status, next_at_ms, created_at) VALUES ")
-		args := make([]any, 0, 5*len(part))
-		for i, r := range part {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			n := len(args)
-			b.WriteString("(" + mark(n+1) + ", " + mark(n+2) + ", " + mark(n+3) + ", 'pending', " + mark(n+4) + ", " + mark(n+5) + ")")
-			args = append(args, r.WebhookID, r.EventID, r.Object, r.NextAtMS, r.CreatedAt.Unix())
-		}
-		b.WriteString(" ON CONFLICT (webhook_id, event_id) DO NOTHING")
-		if _, err := t.exec(ctx, b.String(), args...); err != nil {
-			return err
-		}
-	}
-	return nil
+	return insertRows(ctx, t, "INSERT INTO webhook_deliveries (webhook_id, event_id, object, status, next_at_ms, created_at) VALUES ",
+		" ON CONFLICT (webhook_id, event_id) DO NOTHING", rows, func(r app.DeliveryRow) []any {
+			return []any{r.WebhookID, r.EventID, r.Object, licensing.DeliveryPending, r.NextAtMS, r.CreatedAt.Unix()}
+		})
 }
 
 // SetWebhookCursor implements app.WebhookTx.
@@ -167,26 +152,14 @@ func (t Tx) ClaimDeliveries(ctx context.Context, nowMS, untilMS int64, limit int
 
 // FinishAttempts implements app.WebhookTx.
 func (t Tx) FinishAttempts(ctx context.Context, rows []app.AttemptRow) error {
-	for start := 0; start < len(rows); start += 200 {
-		part := rows[start:min(start+200, len(rows))]
-		var b strings.Builder
-		b.WriteString("INSERT INTO webhook_attempts (delivery_id, n, at_ms, code, latency_ms, error) VALUES ")
-		args := make([]any, 0, 6*len(part))
-		for i, r := range part {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			n := len(args)
-			b.WriteString("(" + idList(n+1, 6) + ")")
-			args = append(args, r.DeliveryID, r.N, r.AtMS, r.Code, r.LatencyMS, r.Error)
-		}
-		// A delivery whose lease lapsed mid-attempt may have been sent and
-		// recorded by another dispatcher too: the first record of an
-		// attempt number stands.
-		b.WriteString(" ON CONFLICT (delivery_id, n) DO NOTHING")
-		if _, err := t.exec(ctx, b.String(), args...); err != nil {
-			return err
-		}
+	// A delivery whose lease lapsed mid-attempt may have been sent and
+	// recorded by another dispatcher too: the first record of an attempt
+	// number stands.
+	if err := insertRows(ctx, t, "INSERT INTO webhook_attempts (delivery_id, n, at_ms, code, latency_ms, error) VALUES ",
+		" ON CONFLICT (delivery_id, n) DO NOTHING", rows, func(r app.AttemptRow) []any {
+			return []any{r.DeliveryID, r.N, r.AtMS, r.Code, r.LatencyMS, r.Error}
+		}); err != nil {
+		return err
 	}
 	// One UPDATE for each 100 deliveries, from a VALUES list (whose columns
 	// both dialects name column1, column2, ...).
